@@ -1,0 +1,131 @@
+#include "gc/heap.h"
+
+#include <cstring>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace kiln::gc {
+namespace {
+
+const Layout kPair{.kind = LayoutKind::kInstance, .instance_size = 32};
+const Layout kBytes{.kind = LayoutKind::kPrimitiveArray, .element_size_log2 = 0};
+
+HeapOptions SmallHeap() {
+  HeapOptions options;
+  options.heap_limit_bytes = 4 << 20;
+  options.chunk_size = 1 << 20;
+  options.tlab_size = 4 << 10;
+  return options;
+}
+
+std::vector<ObjectHeader*> Walk(Heap& heap) {
+  std::vector<ObjectHeader*> seen;
+  heap.MakeParsable();
+  heap.ForEachObject([&](ObjectHeader* o) { seen.push_back(o); });
+  return seen;
+}
+
+TEST(HeapTest, RejectsBadOptions) {
+  HeapOptions options;
+  options.chunk_size = 3 << 20;
+  EXPECT_EQ(Heap::Create(options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  options = HeapOptions();
+  options.heap_limit_bytes = 1024;
+  EXPECT_EQ(Heap::Create(options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(HeapTest, WalkSeesEveryObjectInAddressOrderAcrossTlabsAndLargeObjects) {
+  auto heap = *Heap::Create(SmallHeap());
+  Tlab a, b;
+  heap->AttachTlab(&a);
+  heap->AttachTlab(&b);
+  std::vector<ObjectHeader*> allocated;
+  for (int i = 0; i < 1000; ++i) {
+    Tlab& tlab = i % 2 ? a : b;
+    const uint32_t length = static_cast<uint32_t>(i % 300);
+    auto object = i % 3 ? heap->Allocate(tlab, &kPair, kPair.instance_size, 0)
+                        : heap->Allocate(tlab, &kBytes,
+                                         ObjectHeader::ArraySize(length, 0), length);
+    ASSERT_TRUE(object.ok()) << object.status();
+    allocated.push_back(*object);
+  }
+  // A large object (beyond a quarter chunk) and a medium one (beyond a quarter
+  // Tlab) take the slow paths.
+  auto large = heap->Allocate(a, &kBytes, ObjectHeader::ArraySize(600000, 0), 600000);
+  auto medium = heap->Allocate(b, &kBytes, ObjectHeader::ArraySize(2000, 0), 2000);
+  ASSERT_TRUE(large.ok() && medium.ok());
+  allocated.push_back(*large);
+  allocated.push_back(*medium);
+
+  std::vector<ObjectHeader*> seen = Walk(*heap);
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  std::sort(allocated.begin(), allocated.end());
+  EXPECT_EQ(seen, allocated);
+  EXPECT_EQ((*large)->length, 600000u);
+  // Fresh memory is zeroed.
+  const char* data = (*large)->address() + kHeaderSize;
+  EXPECT_TRUE(std::all_of(data, data + 600000, [](char c) { return c == 0; }));
+
+  // Allocation continues after the walk over the fillers it wrote.
+  auto after = heap->Allocate(a, &kPair, kPair.instance_size, 0);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ((*after)->hash.load(), 0u);
+  EXPECT_EQ(Walk(*heap).size(), allocated.size() + 1);
+  heap->DetachTlab(&a);
+  heap->DetachTlab(&b);
+  EXPECT_EQ(Walk(*heap).size(), allocated.size() + 1);
+}
+
+TEST(HeapTest, LimitGivesResourceExhaustedAndHeapStaysUsable) {
+  auto heap = *Heap::Create(SmallHeap());
+  Tlab tlab;
+  heap->AttachTlab(&tlab);
+  size_t count = 0;
+  absl::Status status;
+  while (true) {
+    auto object = heap->Allocate(tlab, &kPair, kPair.instance_size, 0);
+    if (!object.ok()) {
+      status = object.status();
+      break;
+    }
+    ++count;
+  }
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(status.message().find("out of memory"), std::string::npos) << status;
+  EXPECT_EQ(count, (4u << 20) / 32);
+  EXPECT_EQ(heap->Stats().committed_bytes, 4u << 20);
+  auto huge = heap->Allocate(tlab, &kBytes, ObjectHeader::ArraySize(8 << 20, 0), 8 << 20);
+  EXPECT_EQ(huge.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(Walk(*heap).size(), count);
+  heap->DetachTlab(&tlab);
+}
+
+TEST(HeapTest, DetachingTheNewestTlabGivesItsTailBack) {
+  auto heap = *Heap::Create(SmallHeap());
+  for (int i = 0; i < 10000; ++i) {
+    Tlab tlab;
+    heap->AttachTlab(&tlab);
+    ASSERT_TRUE(heap->Allocate(tlab, &kPair, kPair.instance_size, 0).ok());
+    heap->DetachTlab(&tlab);
+  }
+  EXPECT_EQ(heap->Stats().used_bytes, 10000u * kPair.instance_size);
+  EXPECT_EQ(Walk(*heap).size(), 10000u);
+}
+
+TEST(HeapTest, FillersCoverEightByteGaps) {
+  std::vector<uint64_t> memory(8, ~uint64_t{0});
+  char* base = reinterpret_cast<char*>(memory.data());
+  FillGap(base, 8);
+  FillGap(base + 8, 56);
+  auto* word = reinterpret_cast<ObjectHeader*>(base);
+  auto* rest = reinterpret_cast<ObjectHeader*>(base + 8);
+  EXPECT_EQ(word->Size(), 8u);
+  EXPECT_EQ(rest->Size(), 56u);
+  EXPECT_TRUE(word->layout->IsFiller() && rest->layout->IsFiller());
+}
+
+}  // namespace
+}  // namespace kiln::gc

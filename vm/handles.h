@@ -1,0 +1,99 @@
+// Global<T>: a reference to a managed object owned by the host (a JNI global
+// reference, in HPROF's terms). It is a root until it is reset or destroyed,
+// and may be held by any host code, attached or not; reading or writing it
+// requires an attached thread in managed state, like any object access.
+//
+//   kiln::Global<kiln::String> greeting(frame.thread(), s.get());
+//   ...
+//   greeting->length();   // later, from any attached managed thread
+//
+// Every Global must be destroyed before its runtime.
+#ifndef KILN_VM_HANDLES_H_
+#define KILN_VM_HANDLES_H_
+
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
+#include "base/mutex.h"
+#include "vm/frame.h"
+#include "vm/object.h"
+
+namespace kiln {
+
+// GlobalHandles: the slots behind one runtime's Globals, in blocks that never
+// move.
+class GlobalHandles {
+ public:
+  GlobalHandles() = default;
+  GlobalHandles(const GlobalHandles&) = delete;
+  GlobalHandles& operator=(const GlobalHandles&) = delete;
+
+  Object** Allocate(Object* value);
+  void Free(Object** slot);
+  // VisitRoots calls `fn` on every non-null slot; the world must be stopped.
+  void VisitRoots(absl::FunctionRef<void(Object** slot)> fn);
+  size_t size();
+
+ private:
+  static constexpr size_t kBlockSize = 256;
+  Mutex mu_;
+  std::vector<std::unique_ptr<Object*[]>> blocks_ ABSL_GUARDED_BY(mu_);
+  std::vector<Object**> free_ ABSL_GUARDED_BY(mu_);
+  size_t used_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// GlobalHandlesOf: the handle table of `thread`'s runtime.
+GlobalHandles& GlobalHandlesOf(Thread& thread);
+
+template <typename T>
+class Global {
+ public:
+  Global() = default;
+  // Global makes a root for `object` in `thread`'s runtime.
+  Global(Thread& thread, T* object)
+      : owner_(&GlobalHandlesOf(thread)), slot_(owner_->Allocate(object)) {}
+  explicit Global(const Local<T>& local) : Global(local.frame()->thread(), local.get()) {}
+  ~Global() { Reset(); }
+
+  Global(Global&& other) noexcept
+      : owner_(std::exchange(other.owner_, nullptr)),
+        slot_(std::exchange(other.slot_, nullptr)) {}
+  Global& operator=(Global&& other) noexcept {
+    if (this != &other) {
+      Reset();
+      owner_ = std::exchange(other.owner_, nullptr);
+      slot_ = std::exchange(other.slot_, nullptr);
+    }
+    return *this;
+  }
+
+  T* get() const {
+    return slot_ == nullptr ? nullptr
+                            : static_cast<T*>(internal::LoadRelaxed<Object*>(slot_));
+  }
+  T* operator->() const { return get(); }
+  explicit operator bool() const { return get() != nullptr; }
+
+  // Set changes the referent; the Global must not be empty.
+  void Set(T* object) {
+    KILN_CHECK(slot_ != nullptr, "Set on an empty Global");
+    internal::StoreRelaxed<Object*>(slot_, object);
+  }
+  // Reset drops the root; the Global becomes empty.
+  void Reset() {
+    if (slot_ != nullptr) owner_->Free(slot_);
+    owner_ = nullptr;
+    slot_ = nullptr;
+  }
+
+ private:
+  GlobalHandles* owner_ = nullptr;
+  Object** slot_ = nullptr;
+};
+
+}  // namespace kiln
+
+#endif  // KILN_VM_HANDLES_H_

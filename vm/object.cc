@@ -1,0 +1,81 @@
+#include "vm/object.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "vm/runtime.h"
+
+namespace kiln {
+namespace {
+
+// Identity hashes come from a per-thread xorshift generator, as HotSpot's
+// default (hashCode=5) does: cheap, no shared state, never zero.
+uint32_t NextIdentityHash() {
+  thread_local uint32_t state = 0x9E3779B9u ^ static_cast<uint32_t>(
+      reinterpret_cast<uintptr_t>(&state) >> 4);
+  uint32_t hash;
+  do {
+    state ^= state << 13;
+    state ^= state >> 17;
+    state ^= state << 5;
+    hash = state & 0x7FFFFFFF;
+  } while (hash == 0);
+  return hash;
+}
+
+template <typename T>
+absl::StatusOr<Local<T>> AllocateArray(Frame& frame, const Class* cls, uint32_t length) {
+  if (length > gc::kMaxArrayLength) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("array length ", length, " exceeds ", gc::kMaxArrayLength));
+  }
+  const size_t size = gc::ObjectHeader::ArraySize(
+      length, cls->IsObjectArray() ? 3 : cls->element_size_log2);
+  ASSIGN_OR_RETURN(Object * object, frame.thread().Allocate(cls, size, length));
+  return frame.NewLocal(static_cast<T*>(object));
+}
+
+}  // namespace
+
+int32_t Object::IdentityHashCode() {
+  uint32_t hash = header_.hash.load(std::memory_order_relaxed);
+  if (hash != 0) return static_cast<int32_t>(hash);
+  uint32_t fresh = NextIdentityHash();
+  // Another thread may have won the race: its hash is the hash.
+  if (header_.hash.compare_exchange_strong(hash, fresh, std::memory_order_relaxed)) {
+    return static_cast<int32_t>(fresh);
+  }
+  return static_cast<int32_t>(hash);
+}
+
+absl::StatusOr<Local<Object>> Object::New(Frame& frame, const Class* cls) {
+  KILN_CHECK(!cls->IsArray(), "Object::New on array class ", cls->name());
+  ASSIGN_OR_RETURN(Object * object, frame.thread().Allocate(cls, cls->instance_size, 0));
+  return frame.NewLocal(object);
+}
+
+template <typename T>
+absl::StatusOr<Local<PrimitiveArray<T>>> PrimitiveArray<T>::New(Frame& frame,
+                                                                uint32_t length) {
+  const Class* cls =
+      frame.thread().runtime().classes().primitive_array_class(FieldTypeOf<T>::value);
+  return AllocateArray<PrimitiveArray<T>>(frame, cls, length);
+}
+
+template class PrimitiveArray<bool>;
+template class PrimitiveArray<char16_t>;
+template class PrimitiveArray<float>;
+template class PrimitiveArray<double>;
+template class PrimitiveArray<int8_t>;
+template class PrimitiveArray<int16_t>;
+template class PrimitiveArray<int32_t>;
+template class PrimitiveArray<int64_t>;
+
+absl::StatusOr<Local<ObjectArray>> ObjectArray::New(Frame& frame, const Class* element_class,
+                                                    uint32_t length) {
+  KILN_CHECK(element_class->array_class() != nullptr, "class ", element_class->name(),
+             " has no array class");
+  return AllocateArray<ObjectArray>(frame, element_class->array_class(), length);
+}
+
+}  // namespace kiln

@@ -1,0 +1,147 @@
+// Object and arrays: typed views of managed objects on the heap.
+//
+// These types are never constructed by C++: a pointer to one is a view of heap
+// memory laid out by the object's Class (a gc::ObjectHeader, then fields or
+// elements). Raw pointers are valid until the next safepoint poll or
+// allocation; hold objects across those in a Local (frame slot) or a Global.
+//
+// Field and element accesses are relaxed atomics (std::atomic_ref): plain
+// loads and stores on x86 and ARM, and racy managed code (which Java permits)
+// does not become C++ undefined behaviour.
+#ifndef KILN_VM_OBJECT_H_
+#define KILN_VM_OBJECT_H_
+
+#include <atomic>
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "base/check.h"
+#include "gc/object_header.h"
+#include "vm/class.h"
+#include "vm/frame.h"
+
+namespace kiln {
+
+namespace internal {
+template <typename T>
+T LoadRelaxed(const void* address) {
+  return std::atomic_ref<T>(*static_cast<T*>(const_cast<void*>(address)))
+      .load(std::memory_order_relaxed);
+}
+template <typename T>
+void StoreRelaxed(void* address, T value) {
+  std::atomic_ref<T>(*static_cast<T*>(address)).store(value, std::memory_order_relaxed);
+}
+}  // namespace internal
+
+class Object {
+ public:
+  Object() = delete;
+  Object(const Object&) = delete;
+  Object& operator=(const Object&) = delete;
+
+  // New allocates a zeroed instance of `cls` (an instance class) and returns
+  // it in a new slot of `frame`. ResourceExhausted when the heap is full.
+  static absl::StatusOr<Local<Object>> New(Frame& frame, const Class* cls);
+
+  const Class* GetClass() const { return Class::From(&header_); }
+  gc::ObjectHeader* header() { return &header_; }
+  const gc::ObjectHeader* header() const { return &header_; }
+  // SizeOf: bytes this object occupies on the heap.
+  size_t SizeOf() const { return header_.Size(); }
+
+  // IdentityHashCode: a stable, non-zero hash assigned on first use.
+  int32_t IdentityHashCode();
+
+  // Typed field access. T must match the field's type (checked in debug
+  // builds): bool, char16_t, float, double, int8_t, int16_t, int32_t,
+  // int64_t, Object*.
+  template <typename T>
+  T Get(const Field& field) const {
+    CheckField(field, FieldTypeOf<T>::value);
+    return internal::LoadRelaxed<T>(address() + field.offset());
+  }
+  template <typename T>
+  void Set(const Field& field, T value) {
+    CheckField(field, FieldTypeOf<T>::value);
+    internal::StoreRelaxed<T>(address() + field.offset(), value);
+  }
+  Object* GetRef(const Field& field) const { return Get<Object*>(field); }
+  void SetRef(const Field& field, Object* value) { Set<Object*>(field, value); }
+
+  const char* address() const { return reinterpret_cast<const char*>(this); }
+  char* address() { return reinterpret_cast<char*>(this); }
+
+ private:
+  void CheckField(const Field& field, FieldType type) const {
+    KILN_DCHECK(field.type() == type && GetClass()->IsSubclassOf(field.holder()),
+                "field ", field.holder()->name(), ".", field.name(),
+                " accessed as ", FieldTypeName(type), " on a ", GetClass()->name());
+  }
+
+  gc::ObjectHeader header_;
+};
+
+class Array : public Object {
+ public:
+  uint32_t length() const { return header()->length; }
+
+ protected:
+  char* data() { return address() + gc::kHeaderSize; }
+  const char* data() const { return address() + gc::kHeaderSize; }
+};
+
+// PrimitiveArray<T>: boolean[] ... long[]; T is one of FieldTypeOf's types
+// other than Object*.
+template <typename T>
+class PrimitiveArray : public Array {
+ public:
+  static absl::StatusOr<Local<PrimitiveArray<T>>> New(Frame& frame, uint32_t length);
+
+  T Get(uint32_t index) const {
+    KILN_DCHECK(index < length(), "index ", index, " out of bounds ", length());
+    return internal::LoadRelaxed<T>(data() + index * sizeof(T));
+  }
+  void Set(uint32_t index, T value) {
+    KILN_DCHECK(index < length(), "index ", index, " out of bounds ", length());
+    internal::StoreRelaxed<T>(data() + index * sizeof(T), value);
+  }
+  // elements: the raw elements, for bulk reads and writes by the owning
+  // thread (no other thread may access the array meanwhile).
+  T* elements() { return reinterpret_cast<T*>(data()); }
+  const T* elements() const { return reinterpret_cast<const T*>(data()); }
+};
+
+using BooleanArray = PrimitiveArray<bool>;
+using CharArray = PrimitiveArray<char16_t>;
+using FloatArray = PrimitiveArray<float>;
+using DoubleArray = PrimitiveArray<double>;
+using ByteArray = PrimitiveArray<int8_t>;
+using ShortArray = PrimitiveArray<int16_t>;
+using IntArray = PrimitiveArray<int32_t>;
+using LongArray = PrimitiveArray<int64_t>;
+
+class ObjectArray : public Array {
+ public:
+  // New allocates an array of `length` nulls whose elements are of class
+  // `element_class` (its class is element_class->array_class()).
+  static absl::StatusOr<Local<ObjectArray>> New(Frame& frame, const Class* element_class,
+                                                uint32_t length);
+
+  Object* Get(uint32_t index) const {
+    KILN_DCHECK(index < length(), "index ", index, " out of bounds ", length());
+    return internal::LoadRelaxed<Object*>(data() + index * sizeof(Object*));
+  }
+  void Set(uint32_t index, Object* value) {
+    KILN_DCHECK(index < length(), "index ", index, " out of bounds ", length());
+    internal::StoreRelaxed<Object*>(data() + index * sizeof(Object*), value);
+  }
+  // slot_address: for visitors of references.
+  Object** slot_address(uint32_t index) {
+    return reinterpret_cast<Object**>(data() + index * sizeof(Object*));
+  }
+};
+
+}  // namespace kiln
+
+#endif  // KILN_VM_OBJECT_H_

@@ -1,0 +1,205 @@
+// The stop-the-world protocol's guarantees (vm/SAFEPOINTS.md), observed.
+#include "vm/safepoint.h"
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "gtest/gtest.h"
+#include "vm/runtime.h"
+
+namespace kiln {
+namespace {
+
+RuntimeOptions Options() {
+  RuntimeOptions options;
+  options.heap_limit_bytes = 32 << 20;
+  options.classes.push_back(
+      {.name = "Worker", .source_file = "safepoint_test.cc", .methods = {{"loop", "()V"}}});
+  return options;
+}
+
+// Mutators run managed loops, each bumping its own counter between polls.
+class Mutators {
+ public:
+  Mutators(Runtime& runtime, int n) : counters_(n) {
+    const Method* loop = *runtime.FindMethod("Worker", "loop", "()V");
+    for (int i = 0; i < n; ++i) {
+      threads_.emplace_back([this, &runtime, loop, i] {
+        ThreadScope scope(runtime, "mutator-" + std::to_string(i));
+        Frame frame(scope, loop);
+        started_.fetch_add(1);
+        while (!stop_.load(std::memory_order_relaxed)) {
+          counters_[i].fetch_add(1, std::memory_order_relaxed);
+          frame.Poll();
+        }
+      });
+    }
+    while (started_.load() < n) std::this_thread::yield();
+  }
+  ~Mutators() {
+    stop_.store(true);
+    for (auto& t : threads_) t.join();
+  }
+
+  std::vector<uint64_t> Snapshot() const {
+    std::vector<uint64_t> values;
+    for (const auto& c : counters_) values.push_back(c.load(std::memory_order_relaxed));
+    return values;
+  }
+
+ private:
+  std::vector<std::atomic<uint64_t>> counters_;
+  std::atomic<int> started_{0};
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> threads_;
+};
+
+TEST(SafepointTest, NoMutatorMovesWhileTheWorldIsStopped) {
+  auto runtime = *Runtime::Create(Options());
+  Mutators mutators(*runtime, 8);
+  for (int round = 0; round < 20; ++round) {
+    std::vector<uint64_t> at_start, at_end;
+    size_t threads = 0;
+    auto timing = runtime->RunAtSafepoint("observe", [&](StoppedWorld& world) {
+      threads = world.threads().size();
+      at_start = mutators.Snapshot();
+      absl::SleepFor(absl::Milliseconds(2));
+      at_end = mutators.Snapshot();
+    });
+    ASSERT_TRUE(timing.ok());
+    EXPECT_EQ(threads, 8u);
+    EXPECT_EQ(at_start, at_end) << "a mutator ran during the safepoint";
+    EXPECT_GE(timing->pause, absl::Milliseconds(2));
+    EXPECT_LE(timing->time_to_safepoint, timing->pause);
+  }
+  // And they run again afterwards.
+  const std::vector<uint64_t> before = mutators.Snapshot();
+  absl::SleepFor(absl::Milliseconds(20));
+  const std::vector<uint64_t> after = mutators.Snapshot();
+  for (size_t i = 0; i < before.size(); ++i) EXPECT_GT(after[i], before[i]) << i;
+  EXPECT_EQ(runtime->safepoint_stats().count, 20u);
+}
+
+TEST(SafepointTest, ThousandSafepointsWithThreadsAttachingAndDetaching) {
+  RuntimeOptions options = Options();
+  options.heap_limit_bytes = 256 << 20;  // each attach allocates; nothing is collected yet
+  auto runtime = *Runtime::Create(options);
+  Mutators mutators(*runtime, 4);
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> attaches{0};
+  std::vector<std::thread> churn;
+  const Method* loop = *runtime->FindMethod("Worker", "loop", "()V");
+  for (int i = 0; i < 2; ++i) {
+    churn.emplace_back([&, i] {
+      while (!stop.load()) {
+        ThreadScope scope(*runtime, "churn-" + std::to_string(i));
+        Frame frame(scope, loop);
+        frame.Poll();
+        attaches.fetch_add(1);
+        absl::SleepFor(absl::Microseconds(20));
+      }
+    });
+  }
+  for (int i = 0; i < 1000; ++i) {
+    bool still = false;
+    ASSERT_TRUE(runtime
+                    ->RunAtSafepoint("churn",
+                                     [&](StoppedWorld&) {
+                                       const auto a = mutators.Snapshot();
+                                       const auto b = mutators.Snapshot();
+                                       still = a == b;
+                                     })
+                    .ok());
+    ASSERT_TRUE(still) << "safepoint " << i;
+  }
+  stop.store(true);
+  for (auto& t : churn) t.join();
+  EXPECT_GT(attaches.load(), 0u);
+  EXPECT_EQ(runtime->safepoint_stats().count, 1000u);
+}
+
+TEST(SafepointTest, SleepingBlockedAndNativeThreadsDoNotDelayASafepoint) {
+  auto runtime = *Runtime::Create(Options());
+  absl::Notification release;
+  std::atomic<int> parked{0};
+  std::vector<std::thread> threads;
+  for (ThreadStatus status :
+       {ThreadStatus::kNative, ThreadStatus::kBlocked, ThreadStatus::kWaiting}) {
+    threads.emplace_back([&, status] {
+      ThreadScope scope(*runtime, "parked");
+      ScopedNative native(scope, status);
+      parked.fetch_add(1);
+      release.WaitForNotification();  // stands for a host call that never returns
+    });
+  }
+  threads.emplace_back([&] {
+    ThreadScope scope(*runtime, "sleeper");
+    parked.fetch_add(1);
+    (void)scope.thread().Sleep(absl::Hours(1));  // until interrupted
+  });
+  while (parked.load() < 4) std::this_thread::yield();
+  absl::SleepFor(absl::Milliseconds(10));  // let the sleeper enter its sleep
+
+  // If the safepoint waited for any of them, this would never return.
+  std::vector<ThreadStatus> statuses;
+  auto timing = runtime->RunAtSafepoint("while parked", [&](StoppedWorld& world) {
+    for (Thread* t : world.threads()) statuses.push_back(t->status());
+  });
+  ASSERT_TRUE(timing.ok());
+  EXPECT_LT(timing->time_to_safepoint, absl::Seconds(5));
+  EXPECT_EQ(statuses.size(), 4u);
+  EXPECT_NE(std::find(statuses.begin(), statuses.end(), ThreadStatus::kSleeping),
+            statuses.end());
+  EXPECT_NE(std::find(statuses.begin(), statuses.end(), ThreadStatus::kBlocked),
+            statuses.end());
+  release.Notify();
+  runtime->safepoints().ForEachThread([](Thread& t) { t.Interrupt(); });
+  for (auto& t : threads) t.join();
+}
+
+TEST(SafepointTest, ThreadReturningFromNativeWaitsForTheOperationToEnd) {
+  auto runtime = *Runtime::Create(Options());
+  absl::Notification in_native, leave_native;
+  std::atomic<bool> back_in_managed{false};
+  std::thread thread([&] {
+    ThreadScope scope(*runtime, "returner");
+    {
+      ScopedNative native(scope, ThreadStatus::kNative);
+      in_native.Notify();
+      leave_native.WaitForNotification();
+    }  // must block here while the operation runs
+    back_in_managed.store(true);
+  });
+  in_native.WaitForNotification();
+  bool returned_during_op = true;
+  ASSERT_TRUE(runtime
+                  ->RunAtSafepoint("hold",
+                                   [&](StoppedWorld&) {
+                                     leave_native.Notify();
+                                     absl::SleepFor(absl::Milliseconds(100));
+                                     returned_during_op = back_in_managed.load();
+                                   })
+                  .ok());
+  thread.join();
+  EXPECT_FALSE(returned_during_op);
+  EXPECT_TRUE(back_in_managed.load());
+}
+
+TEST(SafepointTest, ManagedThreadCanRequestAnOperationItself) {
+  auto runtime = *Runtime::Create(Options());
+  Mutators mutators(*runtime, 2);
+  ThreadScope scope(*runtime, "requester");
+  Frame frame(scope, *runtime->FindMethod("Worker", "loop", "()V"));
+  size_t seen = 0;
+  // The requester is managed: Execute must park it, or this would deadlock.
+  ASSERT_TRUE(
+      runtime->RunAtSafepoint("self", [&](StoppedWorld& w) { seen = w.threads().size(); })
+          .ok());
+  EXPECT_EQ(seen, 3u);
+  EXPECT_TRUE(scope.thread().IsManaged());
+}
+
+}  // namespace
+}  // namespace kiln

@@ -1,0 +1,176 @@
+#include "vm/string.h"
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "vm/runtime.h"
+
+namespace kiln {
+namespace {
+
+// The builtin String's fields, in declaration order (class_table.cc).
+enum StringField { kValue = 0, kCoder = 1, kHash = 2 };
+
+const Field& FieldOf(const String* string, StringField which) {
+  return string->GetClass()->fields()[which];
+}
+
+// DecodeUtf8 appends the UTF-16 code units of `utf8`, or fails naming the
+// byte offset of the first malformed sequence.
+absl::Status DecodeUtf8(absl::string_view utf8, std::u16string* out) {
+  out->reserve(utf8.size());
+  for (size_t i = 0; i < utf8.size();) {
+    const auto lead = static_cast<uint8_t>(utf8[i]);
+    uint32_t code_point;
+    size_t extra;
+    if (lead < 0x80) {
+      code_point = lead;
+      extra = 0;
+    } else if ((lead & 0xE0) == 0xC0) {
+      code_point = lead & 0x1F;
+      extra = 1;
+    } else if ((lead & 0xF0) == 0xE0) {
+      code_point = lead & 0x0F;
+      extra = 2;
+    } else if ((lead & 0xF8) == 0xF0) {
+      code_point = lead & 0x07;
+      extra = 3;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", i));
+    }
+    if (i + extra >= utf8.size() && extra > 0) {
+      return absl::InvalidArgumentError(absl::StrCat("truncated UTF-8 at byte ", i));
+    }
+    for (size_t k = 1; k <= extra; ++k) {
+      const auto next = static_cast<uint8_t>(utf8[i + k]);
+      if ((next & 0xC0) != 0x80) {
+        return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", i + k));
+      }
+      code_point = (code_point << 6) | (next & 0x3F);
+    }
+    static constexpr uint32_t kMinForLength[] = {0, 0x80, 0x800, 0x10000};
+    if (code_point < kMinForLength[extra] || code_point > 0x10FFFF ||
+        (code_point >= 0xD800 && code_point <= 0xDFFF)) {
+      return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", i));
+    }
+    if (code_point >= 0x10000) {
+      code_point -= 0x10000;
+      out->push_back(static_cast<char16_t>(0xD800 + (code_point >> 10)));
+      out->push_back(static_cast<char16_t>(0xDC00 + (code_point & 0x3FF)));
+    } else {
+      out->push_back(static_cast<char16_t>(code_point));
+    }
+    i += extra + 1;
+  }
+  return absl::OkStatus();
+}
+
+void AppendUtf8(uint32_t code_point, std::string* out) {
+  if (code_point < 0x80) {
+    out->push_back(static_cast<char>(code_point));
+  } else if (code_point < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (code_point >> 6)));
+    out->push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
+  } else if (code_point < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (code_point >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (code_point >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((code_point >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<Local<String>> String::New(Frame& frame, absl::string_view utf8) {
+  std::u16string utf16;
+  RETURN_IF_ERROR(DecodeUtf8(utf8, &utf16));
+  return NewUtf16(frame, utf16);
+}
+
+absl::StatusOr<Local<String>> String::NewUtf16(Frame& frame, std::u16string_view utf16) {
+  bool latin1 = true;
+  for (char16_t c : utf16) latin1 = latin1 && c <= 0xFF;
+  const size_t bytes = latin1 ? utf16.size() : utf16.size() * 2;
+  if (bytes > gc::kMaxArrayLength) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("string of ", utf16.size(), " chars is too long"));
+  }
+  // The String is allocated (and rooted) first, so that it keeps its value
+  // array alive from the moment the array exists.
+  const Class* string_class = frame.thread().runtime().classes().string_class();
+  ASSIGN_OR_RETURN(Local<Object> object, Object::New(frame, string_class));
+  Local<String> string = object.As<String>();
+  ASSIGN_OR_RETURN(Local<ByteArray> value,
+                   ByteArray::New(frame, static_cast<uint32_t>(bytes)));
+  int8_t* out = value->elements();
+  if (latin1) {
+    for (size_t i = 0; i < utf16.size(); ++i) out[i] = static_cast<int8_t>(utf16[i]);
+  } else {
+    for (size_t i = 0; i < utf16.size(); ++i) {
+      out[2 * i] = static_cast<int8_t>(utf16[i] & 0xFF);
+      out[2 * i + 1] = static_cast<int8_t>(utf16[i] >> 8);
+    }
+  }
+  string->SetRef(FieldOf(string.get(), kValue), value.get());
+  string->Set<int8_t>(FieldOf(string.get(), kCoder), latin1 ? kLatin1 : kUtf16);
+  return string;
+}
+
+ByteArray* String::value() const {
+  return static_cast<ByteArray*>(GetRef(FieldOf(this, kValue)));
+}
+
+int8_t String::coder() const { return Get<int8_t>(FieldOf(this, kCoder)); }
+
+uint32_t String::length() const {
+  const ByteArray* bytes = value();
+  if (bytes == nullptr) return 0;
+  return coder() == kLatin1 ? bytes->length() : bytes->length() / 2;
+}
+
+char16_t String::CharAt(uint32_t index) const {
+  KILN_DCHECK(index < length(), "index ", index, " out of bounds ", length());
+  const ByteArray* bytes = value();
+  if (coder() == kLatin1) return static_cast<uint8_t>(bytes->Get(index));
+  return static_cast<char16_t>(static_cast<uint8_t>(bytes->Get(2 * index)) |
+                               static_cast<uint8_t>(bytes->Get(2 * index + 1)) << 8);
+}
+
+std::string String::ToUtf8() const {
+  std::string out;
+  const uint32_t n = length();
+  out.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    const char16_t c = CharAt(i);
+    if (c >= 0xD800 && c <= 0xDBFF && i + 1 < n) {
+      const char16_t low = CharAt(i + 1);
+      if (low >= 0xDC00 && low <= 0xDFFF) {
+        AppendUtf8(0x10000 + ((c - 0xD800) << 10) + (low - 0xDC00), &out);
+        ++i;
+        continue;
+      }
+    }
+    AppendUtf8(c >= 0xD800 && c <= 0xDFFF ? 0xFFFD : c, &out);
+  }
+  return out;
+}
+
+int32_t String::HashCode() {
+  const Field& hash_field = FieldOf(this, kHash);
+  int32_t hash = Get<int32_t>(hash_field);
+  if (hash != 0) return hash;
+  uint32_t h = 0;  // unsigned: Java's int arithmetic wraps
+  const uint32_t n = length();
+  for (uint32_t i = 0; i < n; ++i) h = 31 * h + CharAt(i);
+  hash = static_cast<int32_t>(h);
+  Set<int32_t>(hash_field, hash);
+  return hash;
+}
+
+}  // namespace kiln

@@ -1,0 +1,199 @@
+// Thread: a host thread attached to a runtime, and the RAII types that move it
+// between managed and native state.
+//
+// Every attached thread has one atomic state word holding its state (managed or
+// native) and the safepoint request flag. Managed code polls that word; see
+// vm/SAFEPOINTS.md for the whole protocol.
+//
+//   kiln::ThreadScope main(*runtime, "main");      // attach this host thread
+//   kiln::Frame frame(main, run_method);           // a managed frame
+//   while (working) {
+//     frame.Poll();                                // safepoint poll
+//     ...
+//   }
+//   {
+//     kiln::ScopedNative native(main, kiln::ThreadStatus::kBlocked);
+//     host_mutex.lock();                           // may block: not managed
+//   }
+#ifndef KILN_VM_THREAD_H_
+#define KILN_VM_THREAD_H_
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "absl/base/optimization.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "base/mutex.h"
+#include "gc/heap.h"
+
+namespace kiln {
+
+class Class;
+class Frame;
+class Object;
+class Runtime;
+
+// ThreadStatus: what a thread is doing, as thread dumps report it.
+enum class ThreadStatus : uint8_t {
+  kNew,
+  kRunnable,      // running managed code
+  kNative,        // running host code (Java: RUNNABLE, in native)
+  kSleeping,      // Thread::Sleep
+  kWaiting,       // waiting for a condition, no timeout
+  kTimedWaiting,  // waiting for a condition, with a timeout
+  kBlocked,       // waiting to acquire a lock
+  kTerminated,
+};
+
+// JavaThreadState: the java.lang.Thread.State line of a thread dump,
+// "TIMED_WAITING (sleeping)" and so on.
+absl::string_view JavaThreadState(ThreadStatus status);
+
+struct ThreadOptions {
+  bool daemon = false;
+  int priority = 5;  // java.lang.Thread.NORM_PRIORITY
+};
+
+class Thread {
+ public:
+  Thread(const Thread&) = delete;
+  Thread& operator=(const Thread&) = delete;
+
+  Runtime& runtime() const { return runtime_; }
+  const std::string& name() const { return name_; }
+  // tid: the java.lang.Thread id, 1 for the first thread of a runtime.
+  int64_t tid() const { return tid_; }
+  // native_id: the OS thread id (gettid).
+  pid_t native_id() const { return native_id_; }
+  bool daemon() const { return options_.daemon; }
+  int priority() const { return options_.priority; }
+  ThreadStatus status() const { return status_.load(std::memory_order_relaxed); }
+
+  // thread_object: this thread's java.lang.Thread on the heap.
+  Object* thread_object() const { return thread_object_; }
+  Object** thread_object_slot() { return &thread_object_; }
+
+  // Poll is the safepoint poll: one relaxed load and a branch. Managed code
+  // calls it at loop back-edges; allocation and frame entry call it too.
+  void Poll() {
+    if (ABSL_PREDICT_FALSE(word_.load(std::memory_order_relaxed) & kSafepointRequested)) {
+      PollSlow();
+    }
+  }
+
+  // IsManaged: whether this thread is in managed state (may touch the heap).
+  bool IsManaged() const {
+    return (word_.load(std::memory_order_relaxed) & kNativeBit) == 0;
+  }
+
+  // Sleep sleeps in native state (a safepoint does not wait for it). Returns
+  // Cancelled if the thread is interrupted, before or during the sleep.
+  absl::Status Sleep(absl::Duration duration);
+  // Interrupt wakes this thread from Sleep and makes the next Sleep return at
+  // once; the runtime interrupts its daemon threads at shutdown.
+  void Interrupt();
+  bool interrupted() const { return interrupted_.load(std::memory_order_acquire); }
+
+  // Allocate returns a new zeroed object of `cls` with `size` bytes and
+  // `length` elements (arrays). Polls first. Callers must root the result
+  // before the next allocation or poll; the typed New functions do that.
+  absl::StatusOr<Object*> Allocate(const Class* cls, size_t size, uint32_t length);
+
+  // ForEachFrame walks this thread's managed stack from the innermost frame
+  // (depth 0) outwards. Only the thread itself may call it, or anyone while
+  // the world is stopped.
+  void ForEachFrame(absl::FunctionRef<void(const Frame& frame, int depth)> fn) const;
+  Frame* top_frame() const { return top_frame_; }
+
+  // CurrentFor: the calling OS thread's Thread in `runtime`, or nullptr when
+  // it is not attached to it.
+  static Thread* CurrentFor(const Runtime* runtime);
+
+ private:
+  friend class Frame;
+  friend class Runtime;
+  friend class SafepointManager;
+  friend class ScopedNative;
+  friend class ThreadScope;
+
+  // The state word. State bit set: native (safe); clear: managed. The request
+  // flag is set by the VM thread for the duration of a safepoint.
+  static constexpr uint32_t kNativeBit = 1u << 0;
+  static constexpr uint32_t kSafepointRequested = 1u << 1;
+
+  Thread(Runtime& runtime, std::string name, int64_t tid, const ThreadOptions& options);
+
+  void PollSlow();
+  // MakeCurrent / ClearCurrent maintain CurrentFor's per-OS-thread chain.
+  void MakeCurrent();
+  void ClearCurrent();
+  // TransitionToNative: managed -> native; acknowledges a pending safepoint.
+  void TransitionToNative(ThreadStatus status);
+  // TransitionToManaged: native -> managed; waits while a safepoint runs.
+  void TransitionToManaged(ThreadStatus status);
+
+  Runtime& runtime_;
+  const std::string name_;
+  const int64_t tid_;
+  const pid_t native_id_;
+  const ThreadOptions options_;
+  std::atomic<uint32_t> word_{kNativeBit};
+  std::atomic<ThreadStatus> status_{ThreadStatus::kNew};
+  Frame* top_frame_ = nullptr;
+  Object* thread_object_ = nullptr;
+  gc::Tlab tlab_;
+  Thread* previous_current_ = nullptr;  // CurrentFor's per-OS-thread chain
+
+  Mutex sleep_mu_;
+  CondVar sleep_cv_;
+  std::atomic<bool> interrupted_{false};
+};
+
+// ThreadScope attaches the calling host thread to a runtime for its lifetime,
+// with a java.lang.Thread named `name`, and leaves it in managed state.
+// Attaching CHECK-fails if the runtime is shutting down or cannot allocate the
+// thread's java.lang.Thread; both are embedder bugs or a dead heap.
+class ThreadScope {
+ public:
+  ThreadScope(Runtime& runtime, absl::string_view name, ThreadOptions options = {});
+  ~ThreadScope();
+
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+  void* operator new(size_t) = delete;
+
+  Thread& thread() const { return *thread_; }
+  operator Thread&() const { return *thread_; }  // NOLINT: scopes stand for threads
+
+ private:
+  Thread* thread_;
+};
+
+// ScopedNative moves a managed thread to native state with `status` for its
+// lifetime: around blocking calls, host code, waits on host locks. The thread
+// must not touch managed objects meanwhile; a safepoint does not wait for it,
+// and leaving the scope waits until a running safepoint ends.
+class ScopedNative {
+ public:
+  ScopedNative(Thread& thread, ThreadStatus status) : thread_(thread) {
+    thread_.TransitionToNative(status);
+  }
+  ~ScopedNative() { thread_.TransitionToManaged(ThreadStatus::kRunnable); }
+
+  ScopedNative(const ScopedNative&) = delete;
+  ScopedNative& operator=(const ScopedNative&) = delete;
+  void* operator new(size_t) = delete;
+
+ private:
+  Thread& thread_;
+};
+
+}  // namespace kiln
+
+#endif  // KILN_VM_THREAD_H_

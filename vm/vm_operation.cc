@@ -1,0 +1,62 @@
+#include "vm/vm_operation.h"
+
+#include <pthread.h>
+
+#include "absl/strings/str_cat.h"
+#include "base/check.h"
+
+namespace kiln {
+
+VmThread::VmThread(Runtime& runtime, SafepointManager& safepoints)
+    : runtime_(runtime), safepoints_(safepoints), thread_([this] { Loop(); }) {}
+
+VmThread::~VmThread() {
+  {
+    MutexLock lock(&mu_);
+    stopping_ = true;
+    work_.SignalAll();
+  }
+  thread_.join();
+}
+
+absl::Status VmThread::Execute(VmOperation& op) {
+  KILN_CHECK(!IsCurrent(), "VM operation ", op.name(), " started from the VM thread");
+  MutexLock lock(&mu_);
+  if (stopping_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("VM operation ", op.name(), ": the runtime is shutting down"));
+  }
+  op.done_ = false;
+  queue_.push_back(&op);
+  work_.Signal();
+  while (!op.done_) done_.Wait(&mu_);
+  return absl::OkStatus();
+}
+
+void VmThread::Loop() {
+  pthread_setname_np(pthread_self(), "VM Thread");
+  while (true) {
+    VmOperation* op;
+    {
+      MutexLock lock(&mu_);
+      while (queue_.empty() && !stopping_) work_.Wait(&mu_);
+      if (queue_.empty()) return;  // stopping, and nothing left to run
+      op = queue_.front();
+      queue_.pop_front();
+    }
+    const absl::Time start = absl::Now();
+    absl::Span<Thread* const> threads = safepoints_.StopTheWorld();
+    const absl::Duration time_to_safepoint = absl::Now() - start;
+    StoppedWorld world(runtime_, threads, time_to_safepoint);
+    op->Doit(world);
+    safepoints_.ResumeTheWorld();
+    const absl::Duration pause = absl::Now() - start;
+    safepoints_.RecordPause(time_to_safepoint, pause);
+    MutexLock lock(&mu_);
+    op->timing_ = SafepointTiming{time_to_safepoint, pause};
+    op->done_ = true;
+    done_.SignalAll();
+  }
+}
+
+}  // namespace kiln
