@@ -2,7 +2,7 @@
 
 #include <thread>
 
-#include "absl/synchronization/notification.h"
+#include "base/notification.h"
 #include "gtest/gtest.h"
 #include "vm/runtime.h"
 #include "vm/string.h"
@@ -82,7 +82,7 @@ TEST(ThreadTest, ManagedCodeWalksItsOwnStack) {
 
 TEST(ThreadTest, SleepIsInterruptible) {
   auto runtime = *Runtime::Create(Options());
-  absl::Notification sleeping;
+  kiln::Notification sleeping;
   Thread* sleeper = nullptr;
   absl::Status result;
   std::thread t([&] {

@@ -1,0 +1,33 @@
+// A host application built against the installed Kiln package
+// (find_package(Kiln), Kiln::kiln): it creates a runtime, attaches, allocates
+// a string and an array, and checks them at a safepoint. Exits 0 on success.
+#include <cstdio>
+
+#include "vm/kiln.h"
+
+int main() {
+  kiln::RuntimeOptions options;
+  options.heap_limit_bytes = 16 << 20;
+  options.classes.push_back({.name = "host.Main", .methods = {{"main", "()V"}}});
+  absl::StatusOr<std::unique_ptr<kiln::Runtime>> runtime = kiln::Runtime::Create(options);
+  if (!runtime.ok()) {
+    std::fprintf(stderr, "host: %s\n", runtime.status().ToString().c_str());
+    return 1;
+  }
+  size_t objects = 0;
+  {
+    kiln::ThreadScope main(**runtime, "main");
+    kiln::Frame frame(main, *(*runtime)->FindMethod("host.Main", "main", "()V"));
+    absl::StatusOr<kiln::Local<kiln::String>> greeting =
+        kiln::String::New(frame, "hello from the host");
+    absl::StatusOr<kiln::Local<kiln::IntArray>> numbers = kiln::IntArray::New(frame, 10);
+    if (!greeting.ok() || !numbers.ok()) return 1;
+    auto timing = (*runtime)->RunAtSafepoint("count", [&](kiln::StoppedWorld& world) {
+      (*runtime)->ForEachObject(world, [&](kiln::Object*) { ++objects; });
+    });
+    if (!timing.ok()) return 1;
+    std::printf("%s; %zu objects on the heap\n", (*greeting)->ToUtf8().c_str(), objects);
+  }
+  // Mirrors + thread + its name (String, byte[]) + greeting (String, byte[]) + int[].
+  return objects == (*runtime)->classes().size() + 6 ? 0 : 1;
+}

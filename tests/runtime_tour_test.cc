@@ -1,0 +1,72 @@
+// End to end: runs the runtime_tour sample as a process and checks what it
+// reports against what it built (3 builders x 2000 items, 7 threads).
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+
+namespace {
+
+std::string BinaryPath() {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const char* workspace = std::getenv("TEST_WORKSPACE");
+  EXPECT_NE(srcdir, nullptr);
+  EXPECT_NE(workspace, nullptr);
+  return std::string(srcdir) + "/" + workspace + "/samples/runtime_tour";
+}
+
+// RunCommand returns the process's stdout; `exit_code` gets its exit status.
+std::string RunCommand(const std::string& command, int* exit_code) {
+  std::string output;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return output;
+  std::array<char, 4096> buffer;
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return output;
+}
+
+// CensusCount: the object count on the census line for `class_name`.
+long CensusCount(const std::string& output, const std::string& class_name) {
+  for (absl::string_view line : absl::StrSplit(output, '\n')) {
+    std::vector<absl::string_view> words = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    long count;
+    if (words.size() == 3 && words[2] == class_name && absl::SimpleAtoi(words[0], &count)) {
+      return count;
+    }
+  }
+  return -1;
+}
+
+TEST(RuntimeTourTest, ReportsTheThreadsAndObjectsItMade) {
+  int exit_code = -1;
+  const std::string output = RunCommand(BinaryPath(), &exit_code);
+  ASSERT_EQ(exit_code, 0) << output;
+  for (const char* thread : {"\"main\" #1", "\"builder-0\"", "\"builder-1\"", "\"builder-2\"",
+                             "\"host-caller\"", "\"sleeper\"", "\"ticker\" #"}) {
+    EXPECT_TRUE(absl::StrContains(output, thread)) << thread << "\n" << output;
+  }
+  EXPECT_TRUE(absl::StrContains(output, "daemon prio=5"));
+  EXPECT_TRUE(absl::StrContains(output, "\tat demo.Tour.idle(runtime_tour.cc:"));
+  EXPECT_TRUE(absl::StrContains(output, "\tat demo.Tour.build(runtime_tour.cc:"));
+  EXPECT_TRUE(absl::StrContains(output, "java.lang.Thread.State: TIMED_WAITING (sleeping)"));
+  EXPECT_EQ(CensusCount(output, "demo.Item"), 3 * 2000);
+  // One String (and its byte[]) per item, one per thread name, the registry.
+  EXPECT_EQ(CensusCount(output, "java.lang.String"), 3 * 2000 + 7 + 1);
+  EXPECT_EQ(CensusCount(output, "[B"), 3 * 2000 + 7 + 1);
+  EXPECT_EQ(CensusCount(output, "java.lang.Thread"), 7);
+  EXPECT_TRUE(absl::StrContains(output, "Roots: 7 thread objects")) << output;
+  EXPECT_TRUE(absl::StrContains(output, "3 globals")) << output;
+  EXPECT_TRUE(absl::StrContains(output, "1 static fields")) << output;
+}
+
+}  // namespace
