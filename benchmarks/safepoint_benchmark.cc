@@ -101,8 +101,10 @@ void TimeToSafepoint(benchmark::State& state, bool native) {
 
 void BM_TimeToSafepoint_ManagedLoops(benchmark::State& state) { TimeToSafepoint(state, false); }
 void BM_TimeToSafepoint_ParkedInNative(benchmark::State& state) { TimeToSafepoint(state, true); }
-BENCHMARK(BM_TimeToSafepoint_ManagedLoops)->Arg(1)->Arg(2)->Arg(4)->Arg(8)->UseManualTime();
-BENCHMARK(BM_TimeToSafepoint_ParkedInNative)->Arg(1)->Arg(2)->Arg(4)->Arg(8)->UseManualTime();
+BENCHMARK(BM_TimeToSafepoint_ManagedLoops)
+    ->Arg(1)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(2000);
+BENCHMARK(BM_TimeToSafepoint_ParkedInNative)
+    ->Arg(1)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(2000);
 
 }  // namespace
 }  // namespace kiln
