@@ -1,3 +1,5 @@
+// Allocation, chunks, free ranges and heap walking. The collector proper
+// (marking, reference processing, sweeping, verification) is collector.cc.
 #include "gc/heap.h"
 
 #include <algorithm>
@@ -17,7 +19,20 @@ namespace {
 
 bool IsPowerOfTwo(size_t n) { return n != 0 && (n & (n - 1)) == 0; }
 
+// Free space smaller than this stays a filler until its neighbours die.
+constexpr size_t kMinFreeRange = 256;
+
 }  // namespace
+
+const char* GcCauseName(GcCause cause) {
+  switch (cause) {
+    case GcCause::kAllocationFailure: return "allocation failure";
+    case GcCause::kExplicit: return "explicit";
+    case GcCause::kNativePressure: return "native allocation pressure";
+    case GcCause::kStress: return "stress";
+  }
+  return "unknown";
+}
 
 void FillGap(char* start, size_t size) {
   KILN_DCHECK(size % kObjectAlignment == 0, "gap of ", size, " bytes");
@@ -31,30 +46,45 @@ void FillGap(char* start, size_t size) {
   header->length = static_cast<uint32_t>(size);
 }
 
-absl::StatusOr<std::unique_ptr<Heap>> Heap::Create(const HeapOptions& options) {
+absl::StatusOr<std::unique_ptr<Heap>> Heap::Create(const HeapOptions& options,
+                                                   VmBinding* binding) {
   if (!IsPowerOfTwo(options.chunk_size) || !IsPowerOfTwo(options.tlab_size)) {
     return absl::InvalidArgumentError(
         absl::StrCat("heap: chunk_size (", options.chunk_size, ") and tlab_size (",
                      options.tlab_size, ") must be powers of two"));
   }
-  if (options.tlab_size > options.chunk_size || options.tlab_size < 256) {
+  if (options.chunk_size < (size_t{64} << 10)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("heap: tlab_size ", options.tlab_size,
-                     " must be between 256 bytes and chunk_size ", options.chunk_size));
+        absl::StrCat("heap: chunk_size ", options.chunk_size, " is below 64 KiB"));
+  }
+  if (options.tlab_size > options.chunk_size / 4 || options.tlab_size < kMinFreeRange) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("heap: tlab_size ", options.tlab_size, " must be between ",
+                     kMinFreeRange, " bytes and a quarter chunk (", options.chunk_size / 4,
+                     ")"));
   }
   if (options.heap_limit_bytes < options.chunk_size) {
     return absl::InvalidArgumentError(
         absl::StrCat("heap: heap_limit_bytes ", options.heap_limit_bytes,
                      " is smaller than one chunk (", options.chunk_size, ")"));
   }
-  return std::unique_ptr<Heap>(new Heap(options));
+  KILN_CHECK(binding != nullptr, "heap without a VM binding");
+  auto heap = std::unique_ptr<Heap>(new Heap(options, binding));
+  heap->soft_limit_bytes_ =
+      std::min(options.heap_limit_bytes,
+               std::max(options.initial_soft_limit_bytes, options.chunk_size));
+  return heap;
 }
 
 Heap::~Heap() {
   MutexLock lock(&mu_);
   KILN_CHECK(tlabs_ == nullptr, "heap destroyed with a Tlab still attached");
-  for (const Span& span : chunks_) mi_free(span.start);
-  for (const Span& span : large_) mi_free(span.start);
+  for (Chunk* chunk : chunks_) mi_free(chunk);
+}
+
+size_t Heap::ChunkOverhead() const {
+  // The header, then one mark bit per 8-byte word of the chunk.
+  return AlignUp(sizeof(Chunk) + options_.chunk_size / 64, kObjectAlignment);
 }
 
 void Heap::AttachTlab(Tlab* tlab) {
@@ -80,84 +110,151 @@ void Heap::DetachTlab(Tlab* tlab) {
 }
 
 void Heap::RetireTlab(Tlab& tlab) {
-  if (!chunks_.empty() && tlab.end_ != nullptr && tlab.end_ == chunks_.back().top) {
-    // The Tlab is the newest carving of the current chunk: give its unused
-    // tail back (threads that attach briefly then use almost nothing).
-    chunks_.back().top = tlab.top_;
+  if (tlab.end_ == nullptr) return;
+  if (current_ != nullptr && tlab.end_ == current_->top) {
+    // The newest carving of the current chunk: give its tail back to the bump
+    // space (threads that attach briefly use almost nothing).
+    current_->top = tlab.top_;
   } else {
-    FillGap(tlab.top_, tlab.remaining());
+    AddFreeRange(tlab.top_, tlab.remaining());
   }
   tlab.top_ = tlab.end_ = nullptr;
+}
+
+void Heap::AddFreeRange(char* start, size_t size) {
+  FillGap(start, size);
+  if (size >= kMinFreeRange) free_ranges_.push_back(FreeRange{start, size});
 }
 
 absl::StatusOr<ObjectHeader*> Heap::AllocateSlow(Tlab& tlab, const Layout* layout,
                                                  size_t size, uint32_t length) {
   KILN_DCHECK(size % kObjectAlignment == 0 && size >= kHeaderSize,
               "bad allocation size ", size);
-  MutexLock lock(&mu_);
-  char* memory = nullptr;
-  if (size > options_.chunk_size / 4) {
-    memory = AllocateLarge(size);
-  } else if (size > options_.tlab_size / 4) {
-    // Medium objects go straight into the chunk: refilling the Tlab for them
-    // would waste up to a quarter of a Tlab each time.
-    memory = AllocateInChunk(size);
-    if (memory != nullptr) std::memset(memory, 0, size);
-  } else if (RefillTlab(tlab)) {
-    memory = tlab.top_;
-    tlab.top_ += size;
+  uint64_t observed;
+  {
+    MutexLock lock(&mu_);
+    if (!options_.stress) {
+      if (char* memory = TryAllocate(tlab, size, Limit::kSoft)) {
+        return Initialize(memory, layout, length);
+      }
+    }
+    observed = collections_;
   }
-  if (memory == nullptr) return OutOfMemory(size);
-  return Initialize(memory, layout, length);
+  binding_->RequestCollection(options_.stress ? GcCause::kStress : GcCause::kAllocationFailure,
+                              observed);
+  for (bool dumped = false;; dumped = true) {
+    {
+      MutexLock lock(&mu_);
+      // Under stress the Tlab stays empty, so that every allocation collects.
+      char* memory = options_.stress ? (size > options_.chunk_size / 4
+                                            ? AllocateLarge(size, Limit::kHard)
+                                            : AllocateRange(size, Limit::kHard))
+                                     : TryAllocate(tlab, size, Limit::kHard);
+      if (memory != nullptr) {
+        if (options_.stress) std::memset(memory, 0, size);
+        return Initialize(memory, layout, length);
+      }
+      if (dumped) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "heap: out of memory allocating ", size, " bytes (heap limit ",
+            options_.heap_limit_bytes, " bytes, ", committed_bytes_, " committed)"));
+      }
+    }
+    binding_->OnOutOfMemory(size);
+  }
 }
 
-bool Heap::RefillTlab(Tlab& tlab) {
+char* Heap::TryAllocate(Tlab& tlab, size_t size, Limit limit) {
+  if (size > options_.chunk_size / 4) return AllocateLarge(size, limit);
+  if (size > options_.tlab_size / 4) {
+    // Medium objects skip the Tlab: refilling for them would waste up to a
+    // quarter of a Tlab each time.
+    char* memory = AllocateRange(size, limit);
+    if (memory != nullptr) std::memset(memory, 0, size);
+    return memory;
+  }
+  if (!RefillTlab(tlab, size, limit)) return nullptr;
+  char* memory = tlab.top_;
+  tlab.top_ += size;
+  return memory;
+}
+
+char* Heap::TakeFreeRange(size_t min_size, size_t* size) {
+  // The most recently freed range that fits: its memory is likeliest cached.
+  for (size_t i = free_ranges_.size(); i > 0; --i) {
+    FreeRange& range = free_ranges_[i - 1];
+    if (range.size < min_size) continue;
+    *size = std::min(*size, range.size);
+    char* memory = range.start;
+    range.start += *size;
+    range.size -= *size;
+    FillGap(range.start, range.size);
+    if (range.size < kMinFreeRange) free_ranges_.erase(free_ranges_.begin() + (i - 1));
+    return memory;
+  }
+  return nullptr;
+}
+
+bool Heap::RefillTlab(Tlab& tlab, size_t min_size, Limit limit) {
   RetireTlab(tlab);
-  char* memory = AllocateInChunk(options_.tlab_size);
+  size_t size = options_.tlab_size;
+  char* memory = TakeFreeRange(min_size, &size);
+  if (memory == nullptr) memory = AllocateRange(size, limit);
   if (memory == nullptr) return false;
-  std::memset(memory, 0, options_.tlab_size);
+  std::memset(memory, 0, size);
   tlab.top_ = memory;
-  tlab.end_ = memory + options_.tlab_size;
+  tlab.end_ = memory + size;
   ++tlab_refills_;
   return true;
 }
 
-char* Heap::AllocateInChunk(size_t size) {
-  if (chunks_.empty() ||
-      static_cast<size_t>(chunks_.back().end - chunks_.back().top) < size) {
-    if (committed_bytes_ + options_.chunk_size > options_.heap_limit_bytes) {
-      return nullptr;
+char* Heap::AllocateRange(size_t size, Limit limit) {
+  size_t taken = size;
+  if (char* memory = TakeFreeRange(size, &taken)) return memory;
+  if (current_ == nullptr || static_cast<size_t>(current_->end - current_->top) < size) {
+    if (!MayCommit(options_.chunk_size, limit)) return nullptr;
+    Chunk* chunk = NewChunk(options_.chunk_size, /*large=*/false);
+    if (chunk == nullptr) return nullptr;
+    if (current_ != nullptr) {
+      // The old chunk's unused tail becomes a free range.
+      AddFreeRange(current_->top, current_->end - current_->top);
+      current_->top = current_->end;
     }
-    auto* start = static_cast<char*>(
-        mi_malloc_aligned(options_.chunk_size, options_.chunk_size));
-    if (start == nullptr) return nullptr;
-    if (!chunks_.empty()) {
-      // The old chunk's tail is never used: walks stop at its top.
-      Span& old = chunks_.back();
-      old.end = old.top;
-    }
-    chunks_.push_back(Span{start, start, start + options_.chunk_size});
-    committed_bytes_ += options_.chunk_size;
+    current_ = chunk;
   }
-  Span& chunk = chunks_.back();
-  char* result = chunk.top;
-  chunk.top += size;
-  return result;
+  char* memory = current_->top;
+  current_->top += size;
+  return memory;
 }
 
-char* Heap::AllocateLarge(size_t size) {
-  if (committed_bytes_ + size > options_.heap_limit_bytes) return nullptr;
-  auto* start = static_cast<char*>(mi_zalloc_aligned(size, kObjectAlignment));
-  if (start == nullptr) return nullptr;
-  large_.push_back(Span{start, start + size, start + size});
-  committed_bytes_ += size;
-  return start;
+char* Heap::AllocateLarge(size_t size, Limit limit) {
+  const size_t bytes = AlignUp(sizeof(Chunk) + size, size_t{4096});
+  if (!MayCommit(bytes, limit)) return nullptr;
+  Chunk* chunk = NewChunk(bytes, /*large=*/true);
+  if (chunk == nullptr) return nullptr;
+  std::memset(chunk->start, 0, size);
+  chunk->top = chunk->end = chunk->start + size;
+  return chunk->start;
 }
 
-absl::Status Heap::OutOfMemory(size_t size) {
-  return absl::ResourceExhaustedError(absl::StrCat(
-      "heap: out of memory allocating ", size, " bytes (heap limit ",
-      options_.heap_limit_bytes, " bytes, ", committed_bytes_, " in use)"));
+bool Heap::MayCommit(size_t bytes, Limit limit) const {
+  const size_t cap = limit == Limit::kSoft ? soft_limit_bytes_ : options_.heap_limit_bytes;
+  return committed_bytes_ + bytes <= cap;
+}
+
+Heap::Chunk* Heap::NewChunk(size_t bytes, bool large) {
+  void* memory = mi_malloc_aligned(bytes, options_.chunk_size);
+  if (memory == nullptr) return nullptr;
+  auto* chunk = new (memory) Chunk();
+  chunk->large = large;
+  chunk->bytes = bytes;
+  chunk->start = static_cast<char*>(memory) + (large ? sizeof(Chunk) : ChunkOverhead());
+  chunk->top = chunk->start;
+  chunk->end = static_cast<char*>(memory) + bytes;
+  if (!large) std::memset(BitmapOf(chunk), 0, options_.chunk_size / 64);
+  chunks_.push_back(chunk);
+  committed_bytes_ += bytes;
+  return chunk;
 }
 
 void Heap::MakeParsable() {
@@ -167,48 +264,66 @@ void Heap::MakeParsable() {
   }
 }
 
+std::vector<Heap::Chunk*> Heap::ChunksInAddressOrder() {
+  std::vector<Chunk*> sorted = chunks_;
+  std::sort(sorted.begin(), sorted.end());
+  return sorted;
+}
+
 void Heap::ForEachObject(absl::FunctionRef<void(ObjectHeader*)> fn) {
   MutexLock lock(&mu_);
-  std::vector<Span> spans;
-  spans.reserve(chunks_.size() + large_.size());
-  spans.insert(spans.end(), chunks_.begin(), chunks_.end());
-  spans.insert(spans.end(), large_.begin(), large_.end());
-  std::sort(spans.begin(), spans.end(),
-            [](const Span& a, const Span& b) { return a.start < b.start; });
-  for (const Span& span : spans) {
-    for (char* p = span.start; p < span.top;) {
+  for (Chunk* chunk : ChunksInAddressOrder()) {
+    for (char* p = chunk->start; p < chunk->top;) {
       auto* object = reinterpret_cast<ObjectHeader*>(p);
       const size_t size = object->Size();
-      KILN_DCHECK(size >= kObjectAlignment && p + size <= span.top,
-                  "heap not parsable at ",
-                  absl::Hex(reinterpret_cast<uintptr_t>(p)));
+      KILN_DCHECK(size >= kObjectAlignment && p + size <= chunk->top,
+                  "heap not parsable at ", absl::Hex(reinterpret_cast<uintptr_t>(p)));
       if (!object->layout->IsFiller()) fn(object);
       p += size;
     }
   }
 }
 
-bool Heap::Contains(const void* address) {
+void Heap::RegisterFinalizable(ObjectHeader* object) {
+  MutexLock lock(&finalization_mu_);
+  finalizable_.push_back(object);
+}
+
+ObjectHeader* Heap::TakePendingFinalization() {
+  MutexLock lock(&finalization_mu_);
+  if (pending_finalization_.empty()) return nullptr;
+  ObjectHeader* object = pending_finalization_.back();
+  pending_finalization_.pop_back();
+  return object;
+}
+
+void Heap::VisitPendingFinalization(absl::FunctionRef<void(ObjectHeader** slot)> fn) {
+  MutexLock lock(&finalization_mu_);
+  for (ObjectHeader*& object : pending_finalization_) fn(&object);
+}
+
+uint64_t Heap::collections() {
   MutexLock lock(&mu_);
-  auto* p = static_cast<const char*>(address);
-  for (const auto* spans : {&chunks_, &large_}) {
-    for (const Span& span : *spans) {
-      if (p >= span.start && p < span.top) return true;
-    }
-  }
-  return false;
+  return collections_;
 }
 
 HeapStats Heap::Stats() {
   MutexLock lock(&mu_);
   HeapStats stats;
   stats.limit_bytes = options_.heap_limit_bytes;
+  stats.soft_limit_bytes = soft_limit_bytes_;
   stats.committed_bytes = committed_bytes_;
-  for (const Span& span : chunks_) stats.used_bytes += span.top - span.start;
-  for (const Span& span : large_) stats.used_bytes += span.top - span.start;
-  stats.chunks = chunks_.size();
-  stats.large_objects = large_.size();
+  for (const FreeRange& range : free_ranges_) stats.free_bytes += range.size;
+  if (current_ != nullptr) stats.free_bytes += current_->end - current_->top;
+  for (const Chunk* chunk : chunks_) {
+    if (chunk->large) {
+      ++stats.large_objects;
+    } else {
+      ++stats.chunks;
+    }
+  }
   stats.tlab_refills = tlab_refills_;
+  stats.collections = collections_;
   return stats;
 }
 

@@ -1,21 +1,22 @@
-// The heap: where every managed object lives.
+// The heap: where every managed object lives, and its collector.
 //
-// This is Kiln's first collector, in the spirit of HotSpot's Epsilon: it
-// allocates and never reclaims. It already has the shape the real collector
-// keeps:
+// Allocation is a bump pointer in a thread-local allocation buffer (Tlab),
+// inline. Tlabs are carved from free ranges left by the last sweep, or from
+// the bump tail of the current chunk; objects too big for a Tlab go straight
+// to a free range or chunk; large objects get a chunk of their own. Chunks are
+// chunk_size-aligned blocks from mimalloc, each starting with a header and a
+// mark bitmap, so an object's mark bit is found from its address alone.
 //
-//  - Allocation is a bump pointer in a thread-local allocation buffer (Tlab),
-//    inline; a Tlab is refilled from 1 MiB chunks under the heap lock; large
-//    objects get a block of their own. Chunks and large blocks come from
-//    mimalloc.
-//  - The heap is parsable: unused Tlab space is plugged with filler objects, so
-//    ForEachObject can visit every object, in address order, at a safepoint.
-//  - A heap limit: an allocation that would exceed it fails with
-//    ResourceExhausted instead of aborting.
+// The collector is a precise, non-moving, stop-the-world mark-sweep; see
+// gc/COLLECTOR.md for why, and for its invariants. The heap is always
+// parsable at a safepoint (free space and unused Tlab tails are filler
+// objects), so ForEachObject visits every object, live or dead, in address
+// order.
 //
-// Threading: Allocate may be called by the thread owning the Tlab only.
-// MakeParsable and ForEachObject require every mutator to be stopped (the VM
-// proves it with a StoppedWorld token; gc/ cannot see that type).
+// Threading: Allocate is called by the thread owning the Tlab. Collect,
+// MakeParsable, ForEachObject, Verify and the mark-bit queries require every
+// mutator to be stopped (the VM proves it with a StoppedWorld token; gc/
+// cannot see that type).
 #ifndef KILN_GC_HEAP_H_
 #define KILN_GC_HEAP_H_
 
@@ -28,7 +29,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "base/mutex.h"
+#include "gc/binding.h"
 #include "gc/object_header.h"
 
 namespace kiln::gc {
@@ -36,17 +39,42 @@ namespace kiln::gc {
 struct HeapOptions {
   // Bytes the heap may take from the system (chunks plus large objects).
   size_t heap_limit_bytes = size_t{512} << 20;
+  // The heap grows without collecting up to this size; after each collection
+  // the soft limit becomes twice the live bytes (never above the hard limit).
+  size_t initial_soft_limit_bytes = size_t{16} << 20;
   size_t chunk_size = size_t{1} << 20;
   size_t tlab_size = size_t{32} << 10;
+  // Stress mode: every allocation collects first.
+  bool stress = false;
+  // Verify the heap (Heap::Verify) before and after every collection and
+  // abort on the first bad reference.
+  bool verify = false;
 };
 
 struct HeapStats {
   size_t limit_bytes = 0;
+  size_t soft_limit_bytes = 0;
   size_t committed_bytes = 0;  // chunks plus large objects
-  size_t used_bytes = 0;       // handed out to Tlabs and objects
+  size_t free_bytes = 0;       // free ranges plus the current chunk's tail
   size_t chunks = 0;
   size_t large_objects = 0;
   size_t tlab_refills = 0;
+  uint64_t collections = 0;
+};
+
+// CollectionStats: what one collection did.
+struct CollectionStats {
+  GcCause cause = GcCause::kExplicit;
+  bool skipped = false;  // another collection ran since the caller looked
+  size_t live_objects = 0;
+  size_t live_bytes = 0;
+  size_t freed_objects = 0;
+  size_t freed_bytes = 0;
+  size_t weak_cleared = 0;
+  size_t phantom_cleared = 0;
+  size_t finalizable_resurrected = 0;
+  absl::Duration mark_time;
+  absl::Duration sweep_time;
 };
 
 class Heap;
@@ -72,8 +100,10 @@ class Tlab {
 class Heap {
  public:
   // Create validates `options` (sizes must be powers of two, the Tlab no
-  // larger than a chunk, the limit at least one chunk).
-  static absl::StatusOr<std::unique_ptr<Heap>> Create(const HeapOptions& options);
+  // larger than a chunk, the limit at least one chunk). `binding` must
+  // outlive the heap.
+  static absl::StatusOr<std::unique_ptr<Heap>> Create(const HeapOptions& options,
+                                                      VmBinding* binding);
   ~Heap();
 
   Heap(const Heap&) = delete;
@@ -81,16 +111,17 @@ class Heap {
 
   const HeapOptions& options() const { return options_; }
 
-  // AttachTlab registers a thread's Tlab; DetachTlab plugs its unused tail and
-  // forgets it. A Tlab must be detached before it is destroyed.
+  // AttachTlab registers a thread's Tlab; DetachTlab retires it and forgets
+  // it. A Tlab must be detached before it is destroyed.
   void AttachTlab(Tlab* tlab);
   void DetachTlab(Tlab* tlab);
 
-  // Allocate returns `size` zeroed bytes (size already aligned, header
-  // included) whose header names `layout` and `length`. Fails with
-  // ResourceExhausted when the heap limit would be exceeded.
-  absl::StatusOr<ObjectHeader*> Allocate(Tlab& tlab, const Layout* layout,
-                                         size_t size, uint32_t length) {
+  // Allocate returns `size` zeroed bytes (size aligned, header included)
+  // whose header names `layout` and `length`. The slow path may run a
+  // collection (through the binding) and so is a safepoint. Fails with
+  // ResourceExhausted when even a full collection leaves no room.
+  absl::StatusOr<ObjectHeader*> Allocate(Tlab& tlab, const Layout* layout, size_t size,
+                                         uint32_t length) {
     if (ABSL_PREDICT_TRUE(size <= tlab.remaining())) {
       char* result = tlab.top_;
       tlab.top_ += size;
@@ -99,32 +130,67 @@ class Heap {
     return AllocateSlow(tlab, layout, size, length);
   }
 
+  // Collect runs a full collection: mark from the binding's roots, process
+  // weak and phantom references and finalizable objects, sweep. World
+  // stopped. If `observed_collections` is given and a collection has run
+  // since the caller read collections(), it returns at once (skipped).
+  static constexpr uint64_t kAlways = ~uint64_t{0};
+  CollectionStats Collect(GcCause cause, uint64_t observed_collections = kAlways);
+  uint64_t collections();
+
+  // RegisterFinalizable: `object` gets finalized (Heap::TakePendingFinalization
+  // hands it out) once it is no longer strongly reachable, and is collected
+  // only after that.
+  void RegisterFinalizable(ObjectHeader* object);
+  // TakePendingFinalization: one object waiting to be finalized, or nullptr.
+  // The caller must root it before its next safepoint poll.
+  ObjectHeader* TakePendingFinalization();
+  // VisitPendingFinalization: the objects waiting for finalization are roots;
+  // the VM includes them in VisitRoots. World stopped.
+  void VisitPendingFinalization(absl::FunctionRef<void(ObjectHeader** slot)> fn);
+
   // MakeParsable plugs every attached Tlab's unused tail with a filler, so the
-  // heap can be walked. The world must be stopped.
+  // heap can be walked. World stopped.
   void MakeParsable();
 
   // ForEachObject calls `fn` on every object in the heap, reachable or not, in
-  // address order, skipping fillers. The world must be stopped and the heap
-  // parsable.
+  // address order, skipping fillers. World stopped, heap parsable.
   void ForEachObject(absl::FunctionRef<void(ObjectHeader*)> fn);
 
-  // Contains: whether `address` is the start of a span this heap handed out
-  // (a chunk or large block); used by verifiers and tests, not on fast paths.
-  bool Contains(const void* address);
+  // Verify checks that every reference in every object and root is null or
+  // the start of an object in this heap. World stopped, heap parsable. The
+  // error names the holder's address and the slot's offset.
+  absl::Status Verify();
+
+  // Mark bits, for marking outside a collection (a live heap dump marks
+  // without collecting). World stopped. ClearMarks, then MarkFromRoots;
+  // IsMarked is valid until the next collection or ClearMarks.
+  void ClearMarks();
+  // MarkFromRoots marks everything strongly reachable from the binding's
+  // roots (referents of references are not followed) and returns the count.
+  size_t MarkFromRoots();
+  bool IsMarked(const ObjectHeader* object) const;
 
   HeapStats Stats();
 
  private:
-  struct Span {
-    char* start;
-    char* top;  // end of allocated space
-    char* end;
+  struct alignas(64) Chunk {
+    bool large = false;
+    bool large_marked = false;
+    char* start = nullptr;  // the first object
+    char* top = nullptr;    // the end of parsable space
+    char* end = nullptr;    // the end of usable space
+    size_t bytes = 0;       // what was taken from mimalloc
   };
+  struct FreeRange {
+    char* start;
+    size_t size;
+  };
+  class Marker;
 
-  explicit Heap(const HeapOptions& options) : options_(options) {}
+  Heap(const HeapOptions& options, VmBinding* binding) : options_(options), binding_(binding) {}
 
-  static ObjectHeader* Initialize(char* memory, const Layout* layout,
-                                  uint32_t length) {
+  static ObjectHeader* Initialize(char* memory, const Layout* layout, uint32_t length) {
     auto* header = reinterpret_cast<ObjectHeader*>(memory);
     header->layout = layout;
     header->hash.store(0, std::memory_order_relaxed);
@@ -132,23 +198,51 @@ class Heap {
     return header;
   }
 
-  absl::StatusOr<ObjectHeader*> AllocateSlow(Tlab& tlab, const Layout* layout,
-                                             size_t size, uint32_t length);
-  // Refills `tlab`; false when the heap limit is reached.
-  bool RefillTlab(Tlab& tlab) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Carves `size` bytes from the current chunk, starting a new one if needed.
-  char* AllocateInChunk(size_t size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  char* AllocateLarge(size_t size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Chunk* ChunkOf(const void* address) const {
+    return reinterpret_cast<Chunk*>(reinterpret_cast<uintptr_t>(address) &
+                                    ~(options_.chunk_size - 1));
+  }
+  uint64_t* BitmapOf(Chunk* chunk) const { return reinterpret_cast<uint64_t*>(chunk + 1); }
+  size_t ChunkOverhead() const;
+  // SetMark marks `object`; false if it was already marked.
+  bool SetMark(ObjectHeader* object) const;
+
+  enum class Limit { kSoft, kHard };
+  absl::StatusOr<ObjectHeader*> AllocateSlow(Tlab& tlab, const Layout* layout, size_t size,
+                                             uint32_t length);
+  char* TryAllocate(Tlab& tlab, size_t size, Limit limit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // RefillTlab gives `tlab` fresh space for at least `min_size` bytes.
+  bool RefillTlab(Tlab& tlab, size_t min_size, Limit limit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // TakeFreeRange carves up to *size bytes (at least min_size) from a free
+  // range and sets *size to what it took; nullptr if no range is big enough.
+  char* TakeFreeRange(size_t min_size, size_t* size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Carves `size` bytes from a free range (first fit) or the current chunk,
+  // starting a new chunk if `limit` allows.
+  char* AllocateRange(size_t size, Limit limit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  char* AllocateLarge(size_t size, Limit limit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Chunk* NewChunk(size_t bytes, bool large) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool MayCommit(size_t bytes, Limit limit) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RetireTlab(Tlab& tlab) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status OutOfMemory(size_t size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AddFreeRange(char* start, size_t size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Sweep(CollectionStats& stats) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<Chunk*> ChunksInAddressOrder() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const HeapOptions options_;
+  VmBinding* const binding_;
+
   Mutex mu_;
-  std::vector<Span> chunks_ ABSL_GUARDED_BY(mu_);  // last one is current
-  std::vector<Span> large_ ABSL_GUARDED_BY(mu_);
+  std::vector<Chunk*> chunks_ ABSL_GUARDED_BY(mu_);  // small and large
+  Chunk* current_ ABSL_GUARDED_BY(mu_) = nullptr;   // the chunk being bumped
+  std::vector<FreeRange> free_ranges_ ABSL_GUARDED_BY(mu_);
   Tlab* tlabs_ ABSL_GUARDED_BY(mu_) = nullptr;
   size_t committed_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t soft_limit_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   size_t tlab_refills_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t collections_ ABSL_GUARDED_BY(mu_) = 0;
+
+  Mutex finalization_mu_;
+  std::vector<ObjectHeader*> finalizable_ ABSL_GUARDED_BY(finalization_mu_);
+  std::vector<ObjectHeader*> pending_finalization_ ABSL_GUARDED_BY(finalization_mu_);
 };
 
 // FillGap writes a filler object over [start, start + size); size is a

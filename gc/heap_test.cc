@@ -3,6 +3,7 @@
 #include <cstring>
 #include <vector>
 
+#include "gc/fake_binding.h"
 #include "gtest/gtest.h"
 
 namespace kiln::gc {
@@ -14,10 +15,22 @@ const Layout kBytes{.kind = LayoutKind::kPrimitiveArray, .element_size_log2 = 0}
 HeapOptions SmallHeap() {
   HeapOptions options;
   options.heap_limit_bytes = 4 << 20;
+  options.initial_soft_limit_bytes = 4 << 20;
   options.chunk_size = 1 << 20;
   options.tlab_size = 4 << 10;
   return options;
 }
+
+// A heap with a fake VM whose only roots are the test's.
+struct TestHeap {
+  explicit TestHeap(const HeapOptions& options) : heap(*Heap::Create(options, &vm)) {
+    vm.set_heap(heap.get());
+  }
+  Heap* operator->() { return heap.get(); }
+  Heap& operator*() { return *heap; }
+  FakeBinding vm;
+  std::unique_ptr<Heap> heap;
+};
 
 std::vector<ObjectHeader*> Walk(Heap& heap) {
   std::vector<ObjectHeader*> seen;
@@ -27,18 +40,20 @@ std::vector<ObjectHeader*> Walk(Heap& heap) {
 }
 
 TEST(HeapTest, RejectsBadOptions) {
+  FakeBinding vm;
   HeapOptions options;
   options.chunk_size = 3 << 20;
-  EXPECT_EQ(Heap::Create(options).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Heap::Create(options, &vm).status().code(), absl::StatusCode::kInvalidArgument);
   options = HeapOptions();
   options.heap_limit_bytes = 1024;
-  EXPECT_EQ(Heap::Create(options).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Heap::Create(options, &vm).status().code(), absl::StatusCode::kInvalidArgument);
+  options = HeapOptions();
+  options.tlab_size = 1 << 20;
+  EXPECT_EQ(Heap::Create(options, &vm).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(HeapTest, WalkSeesEveryObjectInAddressOrderAcrossTlabsAndLargeObjects) {
-  auto heap = *Heap::Create(SmallHeap());
+  TestHeap heap(SmallHeap());
   Tlab a, b;
   heap->AttachTlab(&a);
   heap->AttachTlab(&b);
@@ -79,11 +94,30 @@ TEST(HeapTest, WalkSeesEveryObjectInAddressOrderAcrossTlabsAndLargeObjects) {
   EXPECT_EQ(Walk(*heap).size(), allocated.size() + 1);
 }
 
-TEST(HeapTest, LimitGivesResourceExhaustedAndHeapStaysUsable) {
-  auto heap = *Heap::Create(SmallHeap());
+// Objects just under a quarter Tlab leave Tlab tails big enough to be free
+// ranges but too small for the next object: refills must not hand them out.
+TEST(HeapTest, RefillNeverHandsOutARangeSmallerThanTheObject) {
+  TestHeap heap(SmallHeap());
   Tlab tlab;
   heap->AttachTlab(&tlab);
+  const uint32_t length = (4 << 10) / 4 - 24;  // an array of just under 1 KiB
   size_t count = 0;
+  while (true) {
+    auto object = heap->Allocate(tlab, &kBytes, ObjectHeader::ArraySize(length, 0), length);
+    if (!object.ok()) break;
+    heap.vm.roots.push_back(*object);
+    ++count;
+  }
+  EXPECT_GT(count, (4u << 20) / 1024 * 9 / 10);
+  EXPECT_EQ(Walk(*heap).size(), count);
+  for (ObjectHeader* o : heap.vm.roots) EXPECT_EQ(o->length, length);
+  heap->DetachTlab(&tlab);
+}
+
+TEST(HeapTest, FullHeapCollectsCallsTheOomHookOnceThenFailsAndRecovers) {
+  TestHeap heap(SmallHeap());
+  Tlab tlab;
+  heap->AttachTlab(&tlab);
   absl::Status status;
   while (true) {
     auto object = heap->Allocate(tlab, &kPair, kPair.instance_size, 0);
@@ -91,27 +125,37 @@ TEST(HeapTest, LimitGivesResourceExhaustedAndHeapStaysUsable) {
       status = object.status();
       break;
     }
-    ++count;
+    heap.vm.roots.push_back(*object);  // everything stays reachable
   }
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_NE(status.message().find("out of memory"), std::string::npos) << status;
-  EXPECT_EQ(count, (4u << 20) / 32);
+  EXPECT_NE(status.message().find("out of memory allocating 32 bytes"), std::string::npos)
+      << status;
+  EXPECT_EQ(heap.vm.out_of_memory, 1);
+  EXPECT_GE(heap.vm.requests, 1);  // a full collection ran before giving up
+  // Chunk headers and mark bitmaps take 1.6%; Tlab tails a little more.
+  EXPECT_GT(heap.vm.roots.size(), (4u << 20) / 32 * 95 / 100);
   EXPECT_EQ(heap->Stats().committed_bytes, 4u << 20);
   auto huge = heap->Allocate(tlab, &kBytes, ObjectHeader::ArraySize(8 << 20, 0), 8 << 20);
   EXPECT_EQ(huge.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(Walk(*heap).size(), count);
+  EXPECT_EQ(Walk(*heap).size(), heap.vm.roots.size());
+
+  // Let go, and the same thread allocates again: the collection frees it all.
+  heap.vm.roots.clear();
+  auto again = heap->Allocate(tlab, &kPair, kPair.instance_size, 0);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_GT(heap.vm.last().freed_objects, (4u << 20) / 32 * 95 / 100);
   heap->DetachTlab(&tlab);
 }
 
 TEST(HeapTest, DetachingTheNewestTlabGivesItsTailBack) {
-  auto heap = *Heap::Create(SmallHeap());
+  TestHeap heap(SmallHeap());
   for (int i = 0; i < 10000; ++i) {
     Tlab tlab;
     heap->AttachTlab(&tlab);
     ASSERT_TRUE(heap->Allocate(tlab, &kPair, kPair.instance_size, 0).ok());
     heap->DetachTlab(&tlab);
   }
-  EXPECT_EQ(heap->Stats().used_bytes, 10000u * kPair.instance_size);
+  EXPECT_EQ(heap->Stats().chunks, 1u);
   EXPECT_EQ(Walk(*heap).size(), 10000u);
 }
 

@@ -38,13 +38,25 @@ enum class LayoutKind : uint8_t {
   kFillerWord,      // dead space of exactly 8 bytes
 };
 
+// ReferenceKind: how the collector treats an instance's referent
+// (java.lang.ref semantics). The referent is not among `ref_offsets`: marking
+// does not follow it.
+enum class ReferenceKind : uint8_t {
+  kNone,
+  kWeak,     // cleared when the referent is no longer strongly reachable
+  kPhantom,  // cleared, and reported to the VM, once the referent is dead
+             // (after finalization)
+};
+
 // Layout: everything the collector knows about a type.
 struct Layout {
   LayoutKind kind = LayoutKind::kInstance;
   uint8_t element_size_log2 = 0;  // arrays only
+  ReferenceKind reference_kind = ReferenceKind::kNone;
   uint32_t instance_size = 0;     // instances: total size, header included
-  const uint32_t* ref_offsets = nullptr;  // instances: reference slot offsets
+  const uint32_t* ref_offsets = nullptr;  // instances: strong reference slots
   uint32_t num_ref_offsets = 0;
+  uint32_t referent_offset = 0;  // reference instances: the referent's slot
 
   bool IsArray() const {
     return kind == LayoutKind::kPrimitiveArray || kind == LayoutKind::kObjectArray;

@@ -229,8 +229,10 @@ absl::Status Tour() {
               static_cast<unsigned long long>(stats.count),
               absl::FormatDuration(stats.max_time_to_safepoint).c_str(),
               absl::FormatDuration(stats.max_pause).c_str());
-  std::printf("Heap: %zu bytes used of %zu committed (limit %zu), %zu Tlab refills\n",
-              heap.used_bytes, heap.committed_bytes, heap.limit_bytes, heap.tlab_refills);
+  std::printf("Heap: %zu bytes committed (limit %zu), %zu free, %zu Tlab refills, "
+              "%llu collections\n",
+              heap.committed_bytes, heap.limit_bytes, heap.free_bytes, heap.tlab_refills,
+              static_cast<unsigned long long>(heap.collections));
   return absl::OkStatus();
 }
 

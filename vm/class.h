@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,7 @@ namespace kiln {
 
 class Class;
 class Object;
+class Thread;
 
 // FieldType: a field's or array element's type. The values are HPROF's basic
 // type codes.
@@ -70,6 +72,11 @@ struct MethodSpec {
   std::string signature;  // JVM descriptor, "()V"
 };
 
+// Finalizer: Java's finalize(), run on the runtime's "Finalizer" daemon
+// thread once an instance is no longer reachable; the object is collected
+// after it returns (unless it made the object reachable again).
+using Finalizer = std::function<void(Thread& thread, Object* object)>;
+
 struct ClassSpec {
   std::string name;  // binary name, "com.example.Node"
   std::string super_name = "java.lang.Object";
@@ -77,6 +84,8 @@ struct ClassSpec {
   std::vector<FieldSpec> fields;
   std::vector<FieldSpec> static_fields;
   std::vector<MethodSpec> methods;
+  // finalizer: inherited by subclasses that do not set their own.
+  Finalizer finalizer;
 };
 
 // Field: an instance field (offset from the object's start) or a static field
@@ -151,6 +160,10 @@ class Class final : public gc::Layout {
   // array_class: the class of one-dimensional arrays of this class.
   const Class* array_class() const { return array_class_; }
 
+  // finalizer: the class's finalizer, or an empty function.
+  const Finalizer& finalizer() const { return finalizer_; }
+  bool has_finalizer() const { return static_cast<bool>(finalizer_); }
+
   // IsSubclassOf: whether this class is `other` or inherits from it.
   bool IsSubclassOf(const Class* other) const;
 
@@ -189,6 +202,7 @@ class Class final : public gc::Layout {
   const Class* element_class_ = nullptr;
   const Class* array_class_ = nullptr;
   std::unique_ptr<uint64_t[]> statics_;
+  Finalizer finalizer_;
   mutable Object* mirror_ = nullptr;
 };
 

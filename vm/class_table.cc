@@ -50,6 +50,35 @@ std::vector<ClassSpec> BuiltinSpecs() {
                               {"daemon", FieldType::kBoolean},
                               {"priority", FieldType::kInt}},
                    .methods = {{"<init>", "(Ljava/lang/String;)V"}, {"run", "()V"}}});
+  // References, and the native-allocation registry in the shapes Perfetto and
+  // ahat read (docs: "Perfetto's view"): Cleaner.thunk -> CleanerThunk.this$0
+  // -> NativeAllocationRegistry.size.
+  specs.push_back({.name = "java.lang.ref.Reference",
+                   .source_file = "Reference.java",
+                   .fields = {{"referent", FieldType::kObject}}});
+  specs.push_back({.name = "java.lang.ref.WeakReference",
+                   .super_name = "java.lang.ref.Reference",
+                   .source_file = "WeakReference.java"});
+  specs.push_back({.name = "java.lang.ref.PhantomReference",
+                   .super_name = "java.lang.ref.Reference",
+                   .source_file = "PhantomReference.java"});
+  specs.push_back({.name = "sun.misc.Cleaner",
+                   .super_name = "java.lang.ref.PhantomReference",
+                   .source_file = "Cleaner.java",
+                   .fields = {{"thunk", FieldType::kObject},
+                              {"next", FieldType::kObject},
+                              {"prev", FieldType::kObject}},
+                   .static_fields = {{"first", FieldType::kObject}},
+                   .methods = {{"clean", "()V"}}});
+  specs.push_back({.name = "libcore.util.NativeAllocationRegistry",
+                   .source_file = "NativeAllocationRegistry.java",
+                   .fields = {{"freeFunction", FieldType::kLong}, {"size", FieldType::kLong}},
+                   .methods = {{"registerNativeAllocation",
+                                "(Ljava/lang/Object;J)Ljava/lang/Runnable;"}}});
+  specs.push_back({.name = "libcore.util.NativeAllocationRegistry$CleanerThunk",
+                   .source_file = "NativeAllocationRegistry.java",
+                   .fields = {{"this$0", FieldType::kObject}, {"nativePtr", FieldType::kLong}},
+                   .methods = {{"run", "()V"}}});
   return specs;
 }
 
@@ -182,6 +211,25 @@ absl::StatusOr<std::unique_ptr<ClassTable>> ClassTable::Build(
   const Class* thread = table->thread_;
   table->thread_fields_ = {thread->FindField("name"), thread->FindField("tid"),
                            thread->FindField("daemon"), thread->FindField("priority")};
+  const Class* cleaner = table->Find("sun.misc.Cleaner");
+  const Class* registry = table->Find("libcore.util.NativeAllocationRegistry");
+  const Class* thunk = table->Find("libcore.util.NativeAllocationRegistry$CleanerThunk");
+  table->references_ = {
+      .weak_reference = table->Find("java.lang.ref.WeakReference"),
+      .phantom_reference = table->Find("java.lang.ref.PhantomReference"),
+      .cleaner = cleaner,
+      .registry = registry,
+      .thunk = thunk,
+      .referent = cleaner->FindField("referent"),
+      .cleaner_thunk = cleaner->FindField("thunk"),
+      .cleaner_next = cleaner->FindField("next"),
+      .cleaner_prev = cleaner->FindField("prev"),
+      .cleaner_first = cleaner->FindStaticField("first"),
+      .registry_free = registry->FindField("freeFunction"),
+      .registry_size = registry->FindField("size"),
+      .thunk_registry = thunk->FindField("this$0"),
+      .thunk_pointer = thunk->FindField("nativePtr"),
+  };
   return table;
 }
 
@@ -222,6 +270,20 @@ void ClassTable::DefineInstanceClass(const ClassSpec& spec, const Class* super) 
   for (const FieldSpec& field : spec.fields) {
     cls->fields_.emplace_back(cls, field.name, field.type, offsets[&field]);
   }
+  // Weak and phantom references: the collector must not follow the referent.
+  if (super != nullptr) {
+    cls->reference_kind = super->reference_kind;
+    cls->referent_offset = super->referent_offset;
+  }
+  const bool weak = spec.name == "java.lang.ref.WeakReference";
+  if (weak || spec.name == "java.lang.ref.PhantomReference") {
+    cls->reference_kind = weak ? gc::ReferenceKind::kWeak : gc::ReferenceKind::kPhantom;
+    cls->referent_offset = super->FindField("referent")->offset();
+    std::erase(cls->ref_offset_storage_, cls->referent_offset);
+  }
+  cls->finalizer_ = spec.finalizer ? spec.finalizer
+                    : super != nullptr ? super->finalizer_
+                                       : Finalizer();
   cls->instance_size = static_cast<uint32_t>(gc::AlignUp(offset, gc::kObjectAlignment));
   cls->ref_offsets = cls->ref_offset_storage_.data();
   cls->num_ref_offsets = static_cast<uint32_t>(cls->ref_offset_storage_.size());

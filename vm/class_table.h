@@ -57,6 +57,25 @@ class ClassTable {
   };
   const ThreadFields& thread_fields() const { return thread_fields_; }
 
+  // The reference and native-allocation classes, and their fields.
+  struct ReferenceClasses {
+    const Class* weak_reference;
+    const Class* phantom_reference;
+    const Class* cleaner;
+    const Class* registry;
+    const Class* thunk;
+    const Field* referent;        // java.lang.ref.Reference.referent
+    const Field* cleaner_thunk;   // sun.misc.Cleaner.thunk
+    const Field* cleaner_next;
+    const Field* cleaner_prev;
+    const Field* cleaner_first;   // static
+    const Field* registry_free;   // NativeAllocationRegistry.freeFunction
+    const Field* registry_size;   // NativeAllocationRegistry.size
+    const Field* thunk_registry;  // CleanerThunk.this$0
+    const Field* thunk_pointer;   // CleanerThunk.nativePtr
+  };
+  const ReferenceClasses& references() const { return references_; }
+
  private:
   ClassTable() = default;
   Class* NewClass(std::string name);
@@ -72,6 +91,7 @@ class ClassTable {
   const Class* thread_ = nullptr;
   const Class* primitive_arrays_[12] = {};  // indexed by FieldType
   ThreadFields thread_fields_{};
+  ReferenceClasses references_{};
 };
 
 }  // namespace kiln

@@ -51,6 +51,7 @@ int32_t Object::IdentityHashCode() {
 absl::StatusOr<Local<Object>> Object::New(Frame& frame, const Class* cls) {
   KILN_CHECK(!cls->IsArray(), "Object::New on array class ", cls->name());
   ASSIGN_OR_RETURN(Object * object, frame.thread().Allocate(cls, cls->instance_size, 0));
+  if (cls->has_finalizer()) frame.thread().runtime().heap().RegisterFinalizable(object->header());
   return frame.NewLocal(object);
 }
 

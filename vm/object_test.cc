@@ -174,25 +174,52 @@ TEST_F(ObjectTest, HeapWalkSeesEveryAllocatedObject) {
   EXPECT_EQ(mirrors, runtime_->classes().size());
 }
 
-TEST_F(ObjectTest, FullHeapReturnsResourceExhaustedAndTheRuntimeGoesOn) {
-  absl::Status status;
-  size_t allocated = 0;
-  while (true) {
-    auto array = LongArray::New(*frame_, 1000);
-    if (!array.ok()) {
-      status = array.status();
-      break;
-    }
-    ++allocated;
-  }
-  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
-  EXPECT_GT(allocated, 900u);  // 8 MiB of 8 KB arrays, less the start-up objects
-  EXPECT_EQ(Object::New(*frame_, sample_).status().code(),
-            absl::StatusCode::kResourceExhausted);
-  // The runtime still runs VM operations.
-  EXPECT_TRUE(runtime_->RunAtSafepoint("after oom", [](StoppedWorld&) {}).ok());
+TEST_F(ObjectTest, ArraysLongerThanTheLimitAreRejected) {
   EXPECT_EQ(IntArray::New(*frame_, gc::kMaxArrayLength + 1u).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// The must-show: a thread that fills the heap gets the error status,
+// lets go, and then allocates successfully; the out-of-memory hook runs once
+// per failed allocation, before it fails.
+TEST(OutOfMemoryTest, FillLetGoAllocateAgain) {
+  RuntimeOptions options = Options();
+  int hook_calls = 0;
+  size_t hook_request = 0;
+  options.on_out_of_memory = [&](Runtime&, size_t request) {
+    ++hook_calls;
+    hook_request = request;
+  };
+  auto runtime = *Runtime::Create(options);
+  ThreadScope scope(*runtime, "filler");
+  const Method* test = *runtime->FindMethod("Sample", "test", "()V");
+  Frame outer(scope, test);
+  size_t filled = 0;
+  absl::Status status;
+  {
+    Frame frame(scope, test);
+    Local<ObjectArray> chain = *ObjectArray::New(frame, runtime->classes().object_class(), 1);
+    Local<ObjectArray> tail = chain;
+    while (true) {
+      auto next = ObjectArray::New(frame, runtime->classes().object_class(), 1000);
+      if (!next.ok()) {
+        status = next.status();
+        break;
+      }
+      tail->Set(0, next->get());  // everything stays reachable
+      tail = *next;
+      ++filled;
+    }
+  }  // let go
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+  EXPECT_GT(filled * 8016, size_t{6} << 20);  // most of the 8 MiB heap
+  EXPECT_EQ(hook_calls, 1);
+  EXPECT_EQ(hook_request, gc::ObjectHeader::ArraySize(1000, 3));
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(ObjectArray::New(outer, runtime->classes().object_class(), 1000).ok()) << i;
+  }
+  EXPECT_GE(runtime->heap().Stats().collections, 1u);
+  EXPECT_EQ(hook_calls, 1);
 }
 
 }  // namespace

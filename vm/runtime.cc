@@ -13,17 +13,28 @@
 namespace kiln {
 
 absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(RuntimeOptions options) {
-  auto runtime = std::unique_ptr<Runtime>(new Runtime());
-  ASSIGN_OR_RETURN(runtime->classes_, ClassTable::Build(options.classes));
+  auto runtime = std::unique_ptr<Runtime>(new Runtime(std::move(options)));
+  const RuntimeOptions& opts = runtime->options_;
+  ASSIGN_OR_RETURN(runtime->classes_, ClassTable::Build(opts.classes));
   gc::HeapOptions heap_options;
-  heap_options.heap_limit_bytes = options.heap_limit_bytes;
-  heap_options.tlab_size = options.tlab_size;
-  ASSIGN_OR_RETURN(runtime->heap_, gc::Heap::Create(heap_options));
+  heap_options.heap_limit_bytes = opts.heap_limit_bytes;
+  heap_options.initial_soft_limit_bytes = opts.initial_heap_bytes;
+  heap_options.tlab_size = opts.tlab_size;
+  heap_options.stress = opts.gc_stress;
+  heap_options.verify = opts.verify_heap;
+  ASSIGN_OR_RETURN(runtime->heap_, gc::Heap::Create(heap_options, &runtime->gc_binding_));
   ASSIGN_OR_RETURN(runtime->thread_init_,
                    runtime->classes_->FindMethod("java.lang.Thread", "<init>",
                                                  "(Ljava/lang/String;)V"));
-  RETURN_IF_ERROR(runtime->AllocateMirrors());
+  // The VM thread first: allocating the mirrors may already collect.
   runtime->vm_thread_ = std::make_unique<VmThread>(*runtime, runtime->safepoints_);
+  RETURN_IF_ERROR(runtime->AllocateMirrors());
+  for (const Class* cls : runtime->classes_->classes()) {
+    if (cls->has_finalizer()) {
+      RETURN_IF_ERROR(runtime->reference_processor_.EnsureFinalizerDaemon());
+      break;
+    }
+  }
   return runtime;
 }
 
@@ -54,6 +65,7 @@ Runtime::~Runtime() {
     shutting_down_ = true;
     daemons.swap(daemons_);
   }
+  reference_processor_.Stop();
   safepoints_.ForEachThread([](Thread& thread) {
     if (thread.daemon()) thread.Interrupt();
   });
@@ -66,6 +78,63 @@ Runtime::~Runtime() {
   vm_thread_.reset();
   KILN_CHECK(globals_.size() == 0, "runtime destroyed while ", globals_.size(),
              " Global handles are alive");
+  // Native memory still registered is the embedder's: give it back.
+  if (classes_ != nullptr) reference_processor_.FreeRemaining();
+}
+
+absl::StatusOr<gc::CollectionStats> Runtime::CollectGarbage(gc::GcCause cause) {
+  gc::CollectionStats stats;
+  ASSIGN_OR_RETURN(SafepointTiming timing,
+                   RunAtSafepoint(absl::StrCat("GC (", gc::GcCauseName(cause), ")"),
+                                  [&](StoppedWorld& world) {
+                                    stats = RunCollection(world, cause);
+                                  }));
+  return stats;
+}
+
+gc::CollectionStats Runtime::RunCollection(const StoppedWorld& world, gc::GcCause cause,
+                                           uint64_t observed) {
+  KILN_CHECK(&world.runtime() == this, "StoppedWorld of another runtime");
+  gc_binding_.world = &world;
+  gc::CollectionStats stats = heap_->Collect(cause, observed);
+  gc_binding_.world = nullptr;
+  if (!stats.skipped) reference_processor_.OnCollection();
+  return stats;
+}
+
+size_t Runtime::MarkLive(const StoppedWorld& world) {
+  KILN_CHECK(&world.runtime() == this, "StoppedWorld of another runtime");
+  gc_binding_.world = &world;
+  const size_t marked = heap_->MarkFromRoots();
+  gc_binding_.world = nullptr;
+  return marked;
+}
+
+void Runtime::GcBinding::RequestCollection(gc::GcCause cause, uint64_t observed) {
+  // Fails only while shutting down, when no managed thread allocates.
+  (void)runtime_.RunAtSafepoint(absl::StrCat("GC (", gc::GcCauseName(cause), ")"),
+                                [&](StoppedWorld& world) {
+                                  runtime_.RunCollection(world, cause, observed);
+                                });
+}
+
+void Runtime::GcBinding::VisitRoots(absl::FunctionRef<void(gc::ObjectHeader** slot)> visit) {
+  KILN_CHECK(world != nullptr, "the collector asked for roots outside a safepoint");
+  runtime_.VisitRoots(*world, [&](Object** slot, const RootInfo&) {
+    visit(reinterpret_cast<gc::ObjectHeader**>(slot));
+  });
+}
+
+void Runtime::GcBinding::OnReferencesCleared(absl::Span<const gc::ClearedReference> cleared) {
+  runtime_.reference_processor_.OnReferencesCleared(cleared);
+}
+
+void Runtime::GcBinding::OnFinalizationPending() {
+  runtime_.reference_processor_.OnFinalizationPending();
+}
+
+void Runtime::GcBinding::OnOutOfMemory(size_t size) {
+  if (runtime_.options_.on_out_of_memory) runtime_.options_.on_out_of_memory(runtime_, size);
 }
 
 absl::Status Runtime::Execute(VmOperation& op) {
@@ -183,6 +252,9 @@ void Runtime::VisitRoots(const StoppedWorld& world,
       visit(cls->static_ref_slot(field), {.kind = RootKind::kStaticField, .cls = cls});
     }
   }
+  heap_->VisitPendingFinalization([&](gc::ObjectHeader** slot) {
+    visit(reinterpret_cast<Object**>(slot), {.kind = RootKind::kFinalizing});
+  });
 }
 
 void Runtime::ForEachObject(const StoppedWorld& world, absl::FunctionRef<void(Object*)> fn) {

@@ -31,6 +31,7 @@
 #include "vm/class_table.h"
 #include "vm/handles.h"
 #include "vm/object.h"
+#include "vm/reference_processor.h"
 #include "vm/safepoint.h"
 #include "vm/thread.h"
 #include "vm/vm_operation.h"
@@ -38,11 +39,25 @@
 namespace kiln {
 
 struct RuntimeOptions {
-  // The most bytes the heap may take; allocations beyond it fail with
-  // ResourceExhausted.
+  // The most bytes the heap may take; when a full collection cannot make room
+  // within it, allocations fail with ResourceExhausted.
   size_t heap_limit_bytes = size_t{512} << 20;
-  // Each thread's allocation buffer (a power of two, 256 bytes to 1 MiB).
+  // The heap grows to this size before its first collection; afterwards
+  // the collector keeps it near twice the live bytes.
+  size_t initial_heap_bytes = size_t{16} << 20;
+  // Each thread's allocation buffer (a power of two, 256 bytes to 256 KiB).
   size_t tlab_size = size_t{32} << 10;
+  // Collect when this many native bytes were registered with
+  // NativeAllocationRegistry since the last collection.
+  int64_t native_gc_watermark_bytes = int64_t{64} << 20;
+  // Debug aids: collect at every allocation; verify the heap around every
+  // collection (abort on a bad reference).
+  bool gc_stress = false;
+  bool verify_heap = false;
+  // Called once before an allocation fails for lack of memory, on the
+  // allocating thread (managed), after a full collection. The heap-dump
+  // subsystem hooks in here.
+  std::function<void(Runtime& runtime, size_t request_bytes)> on_out_of_memory;
   // The embedder's classes, defined at start-up next to the builtins.
   std::vector<ClassSpec> classes;
 };
@@ -54,6 +69,7 @@ enum class RootKind : uint8_t {
   kGlobal,        // a Global handle
   kClass,         // a class's java.lang.Class mirror
   kStaticField,   // a static reference field
+  kFinalizing,    // an object waiting for its finalizer
 };
 
 struct RootInfo {
@@ -83,7 +99,9 @@ class Runtime {
     return classes_->FindMethod(class_name, name, signature);
   }
 
+  const RuntimeOptions& options() const { return options_; }
   gc::Heap& heap() { return *heap_; }
+  ReferenceProcessor& reference_processor() { return reference_processor_; }
   GlobalHandles& globals() { return globals_; }
   SafepointManager& safepoints() { return safepoints_; }
 
@@ -95,6 +113,18 @@ class Runtime {
   absl::StatusOr<SafepointTiming> RunAtSafepoint(
       absl::string_view name, absl::FunctionRef<void(StoppedWorld&)> fn);
 
+  // CollectGarbage runs a full collection at a safepoint and returns what it
+  // did. FailedPrecondition once the runtime is shutting down.
+  absl::StatusOr<gc::CollectionStats> CollectGarbage(
+      gc::GcCause cause = gc::GcCause::kExplicit);
+  // RunCollection: the collection itself, for VM operations that already
+  // stopped the world. `observed` as in gc::Heap::Collect.
+  gc::CollectionStats RunCollection(const StoppedWorld& world, gc::GcCause cause,
+                                    uint64_t observed = gc::Heap::kAlways);
+  // MarkLive marks every object reachable from the roots without collecting
+  // (gc::Heap::IsMarked then tells); returns how many.
+  size_t MarkLive(const StoppedWorld& world);
+
   // StartDaemonThread starts a runtime-owned daemon thread running `body`
   // attached as `name`. `body` should return soon after its thread is
   // interrupted (Sleep returns Cancelled); the runtime interrupts and joins
@@ -103,8 +133,8 @@ class Runtime {
 
   // VisitRoots calls `fn` on every root slot: for each thread its
   // java.lang.Thread and then its frame slots (innermost first), then the
-  // Global handles, the class mirrors and the static reference fields. Null
-  // slots are skipped.
+  // Global handles, the class mirrors, the static reference fields and the
+  // objects waiting for finalization. Null slots are skipped.
   void VisitRoots(const StoppedWorld& world,
                   absl::FunctionRef<void(Object** slot, const RootInfo& info)> fn);
   // ForEachObject visits every object on the heap, reachable or not, in
@@ -116,14 +146,34 @@ class Runtime {
  private:
   friend class ThreadScope;
 
-  Runtime() = default;
+  // GcBinding: the VM's side of gc::VmBinding.
+  class GcBinding : public gc::VmBinding {
+   public:
+    explicit GcBinding(Runtime& runtime) : runtime_(runtime) {}
+    void RequestCollection(gc::GcCause cause, uint64_t observed) override;
+    void VisitRoots(absl::FunctionRef<void(gc::ObjectHeader** slot)> visit) override;
+    void OnReferencesCleared(absl::Span<const gc::ClearedReference> cleared) override;
+    void OnFinalizationPending() override;
+    void OnOutOfMemory(size_t size) override;
+
+    const StoppedWorld* world = nullptr;  // set while the collector runs
+
+   private:
+    Runtime& runtime_;
+  };
+
+  explicit Runtime(RuntimeOptions options)
+      : options_(std::move(options)), gc_binding_(*this), reference_processor_(*this) {}
   absl::Status AllocateMirrors();
   absl::StatusOr<Thread*> AttachCurrentThread(absl::string_view name,
                                               const ThreadOptions& options);
   void DetachCurrentThread(Thread* thread);
 
+  const RuntimeOptions options_;
   std::unique_ptr<ClassTable> classes_;
+  GcBinding gc_binding_;
   std::unique_ptr<gc::Heap> heap_;
+  ReferenceProcessor reference_processor_;
   GlobalHandles globals_;
   SafepointManager safepoints_;
   std::unique_ptr<VmThread> vm_thread_;

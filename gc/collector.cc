@@ -1,0 +1,288 @@
+// The collector: precise marking from the VM's roots, reference and
+// finalizer processing, sweeping into free ranges, and the heap verifier.
+// gc/COLLECTOR.md explains the design and lists the invariants.
+#include <algorithm>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "base/check.h"
+#include "gc/heap.h"
+#include "mimalloc.h"
+
+namespace kiln::gc {
+namespace {
+
+ObjectHeader* LoadSlot(const char* object, uint32_t offset) {
+  return *reinterpret_cast<ObjectHeader* const*>(object + offset);
+}
+
+ObjectHeader** SlotAt(char* object, uint32_t offset) {
+  return reinterpret_cast<ObjectHeader**>(object + offset);
+}
+
+// ForEachReferenceSlot calls `fn(offset)` for every strong reference slot of
+// `object` (not the referent of a reference object).
+template <typename Fn>
+void ForEachReferenceSlot(const ObjectHeader* object, Fn&& fn) {
+  const Layout* layout = object->layout;
+  if (layout->kind == LayoutKind::kInstance) {
+    for (uint32_t i = 0; i < layout->num_ref_offsets; ++i) fn(layout->ref_offsets[i]);
+  } else if (layout->kind == LayoutKind::kObjectArray) {
+    for (uint32_t i = 0; i < object->length; ++i) {
+      fn(static_cast<uint32_t>(kHeaderSize + i * sizeof(ObjectHeader*)));
+    }
+  }
+}
+
+}  // namespace
+
+// Marker: a depth-first marker with an explicit stack in native memory.
+// Reference objects are "discovered" rather than followed through their
+// referent.
+class Heap::Marker {
+ public:
+  explicit Marker(const Heap& heap) : heap_(heap) {}
+
+  void Mark(ObjectHeader* object) {
+    if (object != nullptr && heap_.SetMark(object)) stack_.push_back(object);
+  }
+
+  void Drain() {
+    while (!stack_.empty()) {
+      ObjectHeader* object = stack_.back();
+      stack_.pop_back();
+      ++objects_;
+      bytes_ += object->Size();
+      const char* base = object->address();
+      ForEachReferenceSlot(object, [&](uint32_t offset) { Mark(LoadSlot(base, offset)); });
+      const Layout* layout = object->layout;
+      if (layout->reference_kind != ReferenceKind::kNone &&
+          LoadSlot(base, layout->referent_offset) != nullptr) {
+        discovered_.push_back(object);
+      }
+    }
+  }
+
+  const std::vector<ObjectHeader*>& discovered() const { return discovered_; }
+  size_t objects() const { return objects_; }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  const Heap& heap_;
+  std::vector<ObjectHeader*> stack_;
+  std::vector<ObjectHeader*> discovered_;
+  size_t objects_ = 0;
+  size_t bytes_ = 0;
+};
+
+bool Heap::SetMark(ObjectHeader* object) const {
+  Chunk* chunk = ChunkOf(object);
+  if (chunk->large) {
+    if (chunk->large_marked) return false;
+    chunk->large_marked = true;
+    return true;
+  }
+  const size_t bit = (object->address() - reinterpret_cast<char*>(chunk)) >> 3;
+  uint64_t& word = BitmapOf(chunk)[bit >> 6];
+  const uint64_t mask = uint64_t{1} << (bit & 63);
+  if (word & mask) return false;
+  word |= mask;
+  return true;
+}
+
+bool Heap::IsMarked(const ObjectHeader* object) const {
+  Chunk* chunk = ChunkOf(object);
+  if (chunk->large) return chunk->large_marked;
+  const size_t bit = (object->address() - reinterpret_cast<const char*>(chunk)) >> 3;
+  return (BitmapOf(chunk)[bit >> 6] >> (bit & 63)) & 1;
+}
+
+void Heap::ClearMarks() {
+  MutexLock lock(&mu_);
+  for (Chunk* chunk : chunks_) {
+    if (chunk->large) {
+      chunk->large_marked = false;
+    } else {
+      std::memset(BitmapOf(chunk), 0, options_.chunk_size / 64);
+    }
+  }
+}
+
+size_t Heap::MarkFromRoots() {
+  ClearMarks();
+  Marker marker(*this);
+  binding_->VisitRoots([&](ObjectHeader** slot) { marker.Mark(*slot); });
+  marker.Drain();
+  return marker.objects();
+}
+
+CollectionStats Heap::Collect(GcCause cause, uint64_t observed_collections) {
+  CollectionStats stats;
+  stats.cause = cause;
+  if (observed_collections != kAlways && observed_collections != collections()) {
+    stats.skipped = true;
+    return stats;
+  }
+  if (options_.verify) {
+    MakeParsable();
+    absl::Status status = Verify();
+    KILN_CHECK(status.ok(), "heap verification before collection: ", status.ToString());
+  }
+  const absl::Time start = absl::Now();
+  {
+    // Sweeping may hand any free space to any thread: every Tlab starts over.
+    MutexLock lock(&mu_);
+    for (Tlab* tlab = tlabs_; tlab != nullptr; tlab = tlab->next_) RetireTlab(*tlab);
+  }
+  ClearMarks();
+  Marker marker(*this);
+  binding_->VisitRoots([&](ObjectHeader** slot) { marker.Mark(*slot); });
+  marker.Drain();
+
+  // Weak references whose referents are not strongly reachable are cleared
+  // before finalizers resurrect anything (Java's order).
+  auto clear_weak = [&] {
+    for (ObjectHeader* reference : marker.discovered()) {
+      if (reference->layout->reference_kind != ReferenceKind::kWeak) continue;
+      ObjectHeader** slot = SlotAt(reference->address(), reference->layout->referent_offset);
+      if (*slot != nullptr && !IsMarked(*slot)) {
+        *slot = nullptr;
+        ++stats.weak_cleared;
+      }
+    }
+  };
+  clear_weak();
+  {
+    // Unreachable finalizable objects are resurrected (with everything they
+    // reach) and wait for the VM's finalizer; they are collected in a later
+    // cycle once finalized and unreachable.
+    MutexLock lock(&finalization_mu_);
+    auto dead = std::partition(finalizable_.begin(), finalizable_.end(),
+                               [&](ObjectHeader* object) { return IsMarked(object); });
+    for (auto it = dead; it != finalizable_.end(); ++it) {
+      pending_finalization_.push_back(*it);
+      marker.Mark(*it);
+    }
+    stats.finalizable_resurrected = finalizable_.end() - dead;
+    finalizable_.erase(dead, finalizable_.end());
+  }
+  marker.Drain();
+  clear_weak();  // weak references discovered while resurrecting
+
+  std::vector<ClearedReference> cleared;
+  for (ObjectHeader* reference : marker.discovered()) {
+    if (reference->layout->reference_kind != ReferenceKind::kPhantom) continue;
+    ObjectHeader** slot = SlotAt(reference->address(), reference->layout->referent_offset);
+    if (*slot != nullptr && !IsMarked(*slot)) {
+      cleared.push_back(ClearedReference{reference, *slot});
+      *slot = nullptr;
+    }
+  }
+  stats.phantom_cleared = cleared.size();
+  stats.live_objects = marker.objects();
+  stats.live_bytes = marker.bytes();
+  const absl::Time marked = absl::Now();
+  stats.mark_time = marked - start;
+  {
+    MutexLock lock(&mu_);
+    Sweep(stats);
+    ++collections_;
+    soft_limit_bytes_ = std::clamp(2 * stats.live_bytes + options_.chunk_size,
+                                   std::max(options_.initial_soft_limit_bytes, options_.chunk_size),
+                                   options_.heap_limit_bytes);
+  }
+  stats.sweep_time = absl::Now() - marked;
+  if (options_.verify) {
+    absl::Status status = Verify();
+    KILN_CHECK(status.ok(), "heap verification after collection: ", status.ToString());
+  }
+  if (!cleared.empty()) binding_->OnReferencesCleared(cleared);
+  if (stats.finalizable_resurrected > 0) binding_->OnFinalizationPending();
+  return stats;
+}
+
+void Heap::Sweep(CollectionStats& stats) {
+  free_ranges_.clear();
+  std::vector<Chunk*> kept;
+  std::vector<FreeRange> ranges;
+  for (Chunk* chunk : chunks_) {
+    if (chunk->large) {
+      if (chunk->large_marked) {
+        kept.push_back(chunk);
+      } else {
+        ++stats.freed_objects;
+        stats.freed_bytes += chunk->top - chunk->start;
+        committed_bytes_ -= chunk->bytes;
+        mi_free(chunk);
+      }
+      continue;
+    }
+    // Coalesce runs of dead objects and fillers into free ranges.
+    ranges.clear();
+    size_t live = 0;
+    char* run = nullptr;
+    for (char* p = chunk->start; p < chunk->top;) {
+      auto* object = reinterpret_cast<ObjectHeader*>(p);
+      const size_t size = object->Size();
+      if (!object->layout->IsFiller() && IsMarked(object)) {
+        ++live;
+        if (run != nullptr) {
+          ranges.push_back(FreeRange{run, static_cast<size_t>(p - run)});
+          run = nullptr;
+        }
+      } else {
+        if (!object->layout->IsFiller()) {
+          ++stats.freed_objects;
+          stats.freed_bytes += size;
+        }
+        if (run == nullptr) run = p;
+      }
+      p += size;
+    }
+    if (live == 0 && chunk != current_) {
+      committed_bytes_ -= chunk->bytes;
+      mi_free(chunk);
+      continue;
+    }
+    kept.push_back(chunk);
+    if (run != nullptr) {
+      if (chunk == current_) {
+        chunk->top = run;  // the trailing run rejoins the bump space
+      } else {
+        ranges.push_back(FreeRange{run, static_cast<size_t>(chunk->top - run)});
+      }
+    }
+    for (const FreeRange& range : ranges) AddFreeRange(range.start, range.size);
+  }
+  chunks_ = std::move(kept);
+}
+
+absl::Status Heap::Verify() {
+  absl::flat_hash_set<const ObjectHeader*> objects;
+  ForEachObject([&](ObjectHeader* object) { objects.insert(object); });
+  absl::Status status;
+  auto check = [&](const ObjectHeader* holder, uint32_t offset, const ObjectHeader* target) {
+    if (!status.ok() || target == nullptr || objects.contains(target)) return;
+    status = absl::InternalError(absl::StrCat(
+        "heap verification: ", holder == nullptr ? "root" : "object at 0x",
+        holder == nullptr ? "" : absl::StrCat(absl::Hex(reinterpret_cast<uintptr_t>(holder))),
+        holder == nullptr ? "" : absl::StrCat(" offset ", offset), " refers to 0x",
+        absl::Hex(reinterpret_cast<uintptr_t>(target)), ", which is not an object"));
+  };
+  for (const ObjectHeader* object : objects) {
+    const char* base = object->address();
+    ForEachReferenceSlot(object, [&](uint32_t offset) {
+      check(object, offset, LoadSlot(base, offset));
+    });
+    if (object->layout->reference_kind != ReferenceKind::kNone) {
+      check(object, object->layout->referent_offset,
+            LoadSlot(base, object->layout->referent_offset));
+    }
+  }
+  binding_->VisitRoots([&](ObjectHeader** slot) { check(nullptr, 0, *slot); });
+  return status;
+}
+
+}  // namespace kiln::gc
