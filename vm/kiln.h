@@ -14,6 +14,7 @@
 #include "vm/frame.h"        // IWYU pragma: export
 #include "vm/handles.h"      // IWYU pragma: export
 #include "vm/object.h"       // IWYU pragma: export
+#include "vm/references.h"   // IWYU pragma: export
 #include "vm/runtime.h"      // IWYU pragma: export
 #include "vm/safepoint.h"    // IWYU pragma: export
 #include "vm/string.h"       // IWYU pragma: export

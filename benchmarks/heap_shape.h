@@ -1,0 +1,52 @@
+// The benchmark heap shape of ../shared/docs/heap-shape.md, built in Kiln:
+// N Nodes in a balanced search tree, a table of int[16] and byte[64], N/16
+// strings, N/4 garbage Nodes, and 4 threads parked 5 frames deep. Shared by
+// the collector and heap-dump benchmarks so that both measure the same heap
+// HotSpot's figures were taken on.
+#ifndef KILN_BENCHMARKS_HEAP_SHAPE_H_
+#define KILN_BENCHMARKS_HEAP_SHAPE_H_
+
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "base/notification.h"
+#include "vm/kiln.h"
+
+namespace kiln::bench {
+
+// HeapShapeClasses: the shape's classes, to add to RuntimeOptions::classes.
+std::vector<ClassSpec> HeapShapeClasses();
+
+// HeapShape builds the shape on `thread` (attached, managed) and keeps it
+// alive through static fields of class HeapShape; Park starts the 4 parked
+// threads, and the destructor releases and joins them.
+class HeapShape {
+ public:
+  HeapShape(Runtime& runtime, int64_t n) : runtime_(runtime), n_(n) {}
+  ~HeapShape();
+
+  // Build allocates the live tree, the table, the strings and the garbage
+  // tree, in the documented order.
+  absl::Status Build(Thread& thread);
+  // Park starts the 4 threads "heapshape-parked-0..3", each parked in native
+  // state 5 frames deep, and returns once all are parked.
+  void Park();
+
+  // Expected counts.
+  int64_t live_nodes() const { return n_; }
+  int64_t garbage_nodes() const { return n_ / 4; }
+  int64_t strings() const { return n_ / 16; }
+
+ private:
+  Runtime& runtime_;
+  const int64_t n_;
+  Notification release_;
+  std::vector<std::thread> parked_;
+};
+
+}  // namespace kiln::bench
+
+#endif  // KILN_BENCHMARKS_HEAP_SHAPE_H_
