@@ -5,7 +5,8 @@
 // lists of strings in managed frames, parks one thread in a sleep and one in
 // native code, starts a daemon, and then, from the host, stops the world to
 // take a thread dump (every managed frame with its line) and a census of the
-// whole heap, and prints the roots and safepoint statistics. Every number it
+// whole heap, drops one list and collects it, and prints the roots and the
+// safepoint and heap statistics. Every number it
 // prints is read from the runtime, none is assumed.
 #include <unistd.h>
 
@@ -87,6 +88,7 @@ void Worker(kiln::Runtime& runtime, int id, std::atomic<int>& ready,
     frame.Poll();
   }
   lists[id] = kiln::Global<kiln::Object>(head);
+  head.Set(nullptr);  // from now on the Global alone keeps the list
   ready.fetch_add(1);
   kiln::Frame idle(scope, *runtime.FindMethod("demo.Tour", "idle", "()V"));
   KILN_LINE(idle);
@@ -210,6 +212,16 @@ absl::Status Tour() {
               census.roots[kiln::RootKind::kThreadObject], census.roots[kiln::RootKind::kFrameSlot],
               census.roots[kiln::RootKind::kGlobal], census.roots[kiln::RootKind::kClass],
               census.roots[kiln::RootKind::kStaticField]);
+
+  // Drop builder-0's list and collect: its items, their names and their
+  // names' bytes are garbage now.
+  lists[0].Reset();
+  ASSIGN_OR_RETURN(kiln::gc::CollectionStats gc, runtime->CollectGarbage());
+  std::printf("\nGarbage collection after dropping builder-0's list: %zu objects (%zu bytes) "
+              "freed, %zu live; mark %s, sweep %s\n",
+              gc.freed_objects, gc.freed_bytes, gc.live_objects,
+              absl::FormatDuration(gc.mark_time).c_str(),
+              absl::FormatDuration(gc.sweep_time).c_str());
 
   stop.store(true);
   host_call_done.Notify();

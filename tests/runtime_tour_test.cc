@@ -67,6 +67,8 @@ TEST(RuntimeTourTest, ReportsTheThreadsAndObjectsItMade) {
   EXPECT_TRUE(absl::StrContains(output, "Roots: 7 thread objects")) << output;
   EXPECT_TRUE(absl::StrContains(output, "3 globals")) << output;
   EXPECT_TRUE(absl::StrContains(output, "1 static fields")) << output;
+  // Builder-0's 2000 items, with a String and a byte[] each.
+  EXPECT_TRUE(absl::StrContains(output, "list: 6000 objects (")) << output;
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include "absl/types/span.h"
 #include "base/check.h"
 #include "gc/object_header.h"
+#include "vm/field_access.h"
 
 namespace kiln {
 
@@ -210,14 +211,14 @@ template <typename T>
 T Class::GetStatic(const Field& field) const {
   KILN_DCHECK(field.type() == FieldTypeOf<T>::value, "static ", field.name());
   T* slot = reinterpret_cast<T*>(&statics_[field.offset()]);
-  return std::atomic_ref<T>(*slot).load(std::memory_order_relaxed);
+  return internal::LoadField<T>(slot);
 }
 
 template <typename T>
 void Class::SetStatic(const Field& field, T value) const {
   KILN_DCHECK(field.type() == FieldTypeOf<T>::value, "static ", field.name());
   T* slot = reinterpret_cast<T*>(&statics_[field.offset()]);
-  std::atomic_ref<T>(*slot).store(value, std::memory_order_relaxed);
+  internal::StoreField<T>(slot, value);
 }
 
 }  // namespace kiln

@@ -15,14 +15,14 @@ Object** GlobalHandles::Allocate(Object* value) {
   }
   Object** slot = free_.back();
   free_.pop_back();
-  internal::StoreRelaxed<Object*>(slot, value);
+  internal::StoreField<Object*>(slot, value);
   ++used_;
   return slot;
 }
 
 void GlobalHandles::Free(Object** slot) {
   MutexLock lock(&mu_);
-  internal::StoreRelaxed<Object*>(slot, nullptr);
+  internal::StoreField<Object*>(slot, nullptr);
   free_.push_back(slot);
   --used_;
 }
@@ -32,7 +32,7 @@ void GlobalHandles::VisitRoots(absl::FunctionRef<void(Object** slot)> fn) {
   // Free slots hold null; so may slots in use, which visitors skip alike.
   for (const auto& block : blocks_) {
     for (size_t i = 0; i < kBlockSize; ++i) {
-      if (internal::LoadRelaxed<Object*>(&block[i]) != nullptr) fn(&block[i]);
+      if (internal::LoadField<Object*>(&block[i]) != nullptr) fn(&block[i]);
     }
   }
 }

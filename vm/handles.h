@@ -72,7 +72,7 @@ class Global {
 
   T* get() const {
     return slot_ == nullptr ? nullptr
-                            : static_cast<T*>(internal::LoadRelaxed<Object*>(slot_));
+                            : static_cast<T*>(internal::LoadField<Object*>(slot_));
   }
   T* operator->() const { return get(); }
   explicit operator bool() const { return get() != nullptr; }
@@ -80,7 +80,7 @@ class Global {
   // Set changes the referent; the Global must not be empty.
   void Set(T* object) {
     KILN_CHECK(slot_ != nullptr, "Set on an empty Global");
-    internal::StoreRelaxed<Object*>(slot_, object);
+    internal::StoreField<Object*>(slot_, object);
   }
   // Reset drops the root; the Global becomes empty.
   void Reset() {

@@ -5,34 +5,28 @@
 // elements). Raw pointers are valid until the next safepoint poll or
 // allocation; hold objects across those in a Local (frame slot) or a Global.
 //
-// Field and element accesses are relaxed atomics (std::atomic_ref): plain
-// loads and stores on x86 and ARM, and racy managed code (which Java permits)
-// does not become C++ undefined behaviour.
+// Field and element accesses are atomics (std::atomic_ref), so that racy
+// managed code (which Java permits) is not C++ undefined behaviour: relaxed
+// for primitives, and release/acquire for references, so that a thread that
+// reads a reference published by another sees the object's header and the
+// fields written before publication (Java's safe-publication guarantee for
+// the class pointer). On x86 all of them are plain moves.
 #ifndef KILN_VM_OBJECT_H_
 #define KILN_VM_OBJECT_H_
 
 #include <atomic>
 #include <cstdint>
+#include <type_traits>
 
 #include "absl/status/statusor.h"
 #include "base/check.h"
 #include "gc/object_header.h"
 #include "vm/class.h"
+#include "vm/field_access.h"
 #include "vm/frame.h"
 
 namespace kiln {
 
-namespace internal {
-template <typename T>
-T LoadRelaxed(const void* address) {
-  return std::atomic_ref<T>(*static_cast<T*>(const_cast<void*>(address)))
-      .load(std::memory_order_relaxed);
-}
-template <typename T>
-void StoreRelaxed(void* address, T value) {
-  std::atomic_ref<T>(*static_cast<T*>(address)).store(value, std::memory_order_relaxed);
-}
-}  // namespace internal
 
 class Object {
  public:
@@ -59,12 +53,12 @@ class Object {
   template <typename T>
   T Get(const Field& field) const {
     CheckField(field, FieldTypeOf<T>::value);
-    return internal::LoadRelaxed<T>(address() + field.offset());
+    return internal::LoadField<T>(address() + field.offset());
   }
   template <typename T>
   void Set(const Field& field, T value) {
     CheckField(field, FieldTypeOf<T>::value);
-    internal::StoreRelaxed<T>(address() + field.offset(), value);
+    internal::StoreField<T>(address() + field.offset(), value);
   }
   Object* GetRef(const Field& field) const { return Get<Object*>(field); }
   void SetRef(const Field& field, Object* value) { Set<Object*>(field, value); }
@@ -100,11 +94,11 @@ class PrimitiveArray : public Array {
 
   T Get(uint32_t index) const {
     KILN_DCHECK(index < length(), "index ", index, " out of bounds ", length());
-    return internal::LoadRelaxed<T>(data() + index * sizeof(T));
+    return internal::LoadField<T>(data() + index * sizeof(T));
   }
   void Set(uint32_t index, T value) {
     KILN_DCHECK(index < length(), "index ", index, " out of bounds ", length());
-    internal::StoreRelaxed<T>(data() + index * sizeof(T), value);
+    internal::StoreField<T>(data() + index * sizeof(T), value);
   }
   // elements: the raw elements, for bulk reads and writes by the owning
   // thread (no other thread may access the array meanwhile).
@@ -130,11 +124,11 @@ class ObjectArray : public Array {
 
   Object* Get(uint32_t index) const {
     KILN_DCHECK(index < length(), "index ", index, " out of bounds ", length());
-    return internal::LoadRelaxed<Object*>(data() + index * sizeof(Object*));
+    return internal::LoadField<Object*>(data() + index * sizeof(Object*));
   }
   void Set(uint32_t index, Object* value) {
     KILN_DCHECK(index < length(), "index ", index, " out of bounds ", length());
-    internal::StoreRelaxed<Object*>(data() + index * sizeof(Object*), value);
+    internal::StoreField<Object*>(data() + index * sizeof(Object*), value);
   }
   // slot_address: for visitors of references.
   Object** slot_address(uint32_t index) {
