@@ -139,7 +139,7 @@ void BM_HeapShapeCollection(benchmark::State& state) {
     }
     state.SetIterationTime(absl::ToDoubleSeconds(stats->mark_time + stats->sweep_time));
     state.counters["live_objects"] = static_cast<double>(stats->live_objects);
-    if (first) state.counters["first_freed_objects"] = static_cast<double>(stats->freed_objects);
+    if (first) state.counters["first_freed_MB"] = stats->freed_bytes / 1e6;
     first = false;
   }
   state.counters["hotspot_full_gc_s"] = 0.38;

@@ -203,7 +203,15 @@ CollectionStats Heap::Collect(GcCause cause, uint64_t observed_collections) {
   return stats;
 }
 
+size_t Heap::UsedBytes() {
+  size_t used = 0;
+  for (const Chunk* chunk : chunks_) used += chunk->top - chunk->start;
+  for (const FreeRange& range : free_ranges_) used -= range.size;
+  return used;
+}
+
 void Heap::Sweep(CollectionStats& stats) {
+  const size_t used_before = UsedBytes();
   free_ranges_.clear();
   std::vector<Chunk*> kept;
   std::vector<FreeRange> ranges;
@@ -212,35 +220,31 @@ void Heap::Sweep(CollectionStats& stats) {
       if (chunk->large_marked) {
         kept.push_back(chunk);
       } else {
-        ++stats.freed_objects;
-        stats.freed_bytes += chunk->top - chunk->start;
         committed_bytes_ -= chunk->bytes;
         mi_free(chunk);
       }
       continue;
     }
-    // Coalesce runs of dead objects and fillers into free ranges.
+    // The mark bitmap leads the way: only live objects are read, and the
+    // space between one live object's end and the next one's start (dead
+    // objects and fillers alike) becomes a free range. Sweeping costs the
+    // bitmap plus the live objects, not the garbage.
     ranges.clear();
     size_t live = 0;
-    char* run = nullptr;
-    for (char* p = chunk->start; p < chunk->top;) {
-      auto* object = reinterpret_cast<ObjectHeader*>(p);
-      const size_t size = object->Size();
-      if (!object->layout->IsFiller() && IsMarked(object)) {
+    char* const base = reinterpret_cast<char*>(chunk);
+    const uint64_t* bits = BitmapOf(chunk);
+    const size_t first_word = static_cast<size_t>(chunk->start - base) >> 9;
+    const size_t end_word = (static_cast<size_t>(chunk->top - base) + 511) >> 9;
+    char* run = chunk->start;
+    for (size_t w = first_word; w < end_word; ++w) {
+      for (uint64_t word = bits[w]; word != 0; word &= word - 1) {
+        char* object = base + ((w * 64 + __builtin_ctzll(word)) << 3);
+        if (object > run) ranges.push_back(FreeRange{run, static_cast<size_t>(object - run)});
+        run = object + reinterpret_cast<ObjectHeader*>(object)->Size();
         ++live;
-        if (run != nullptr) {
-          ranges.push_back(FreeRange{run, static_cast<size_t>(p - run)});
-          run = nullptr;
-        }
-      } else {
-        if (!object->layout->IsFiller()) {
-          ++stats.freed_objects;
-          stats.freed_bytes += size;
-        }
-        if (run == nullptr) run = p;
       }
-      p += size;
     }
+    if (run == chunk->top) run = nullptr;  // no trailing free space
     if (live == 0 && chunk != current_) {
       committed_bytes_ -= chunk->bytes;
       mi_free(chunk);
@@ -257,6 +261,7 @@ void Heap::Sweep(CollectionStats& stats) {
     for (const FreeRange& range : ranges) AddFreeRange(range.start, range.size);
   }
   chunks_ = std::move(kept);
+  stats.freed_bytes = used_before - UsedBytes();
 }
 
 absl::Status Heap::Verify() {

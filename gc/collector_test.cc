@@ -98,7 +98,7 @@ TEST_F(CollectorTest, ReachableSurvivesUnreachableAndCyclesAreFreed) {
   CollectionStats stats = Collect();
   EXPECT_EQ(Objects(), (std::set<ObjectHeader*>{root, left, right, grandchild, array, in_array}));
   EXPECT_EQ(stats.live_objects, 6u);
-  EXPECT_EQ(stats.freed_objects, 102u);
+  EXPECT_EQ(stats.freed_bytes, 102u * 40);
   EXPECT_EQ(stats.live_bytes, 5 * 40 + ObjectHeader::ArraySize(3, 3));
   EXPECT_EQ(Slot(right, 16), grandchild);  // nothing moved, nothing changed
 
@@ -106,7 +106,7 @@ TEST_F(CollectorTest, ReachableSurvivesUnreachableAndCyclesAreFreed) {
   vm_.roots = {root};        // so do the array and its element
   stats = Collect();
   EXPECT_EQ(Objects(), (std::set<ObjectHeader*>{root, left}));
-  EXPECT_EQ(stats.freed_objects, 4u);
+  EXPECT_EQ(stats.freed_bytes, 2 * 40 + ObjectHeader::ArraySize(3, 3) + 40);
   vm_.roots.clear();
   Collect();
   EXPECT_TRUE(Objects().empty());

@@ -68,7 +68,7 @@ struct CollectionStats {
   bool skipped = false;  // another collection ran since the caller looked
   size_t live_objects = 0;
   size_t live_bytes = 0;
-  size_t freed_objects = 0;
+  // Bytes that held objects before the collection and are free after it.
   size_t freed_bytes = 0;
   size_t weak_cleared = 0;
   size_t phantom_cleared = 0;
@@ -225,6 +225,8 @@ class Heap {
   void RetireTlab(Tlab& tlab) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void AddFreeRange(char* start, size_t size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Sweep(CollectionStats& stats) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // UsedBytes: parsable space not in a free range (objects, small fillers).
+  size_t UsedBytes() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::vector<Chunk*> ChunksInAddressOrder() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const HeapOptions options_;

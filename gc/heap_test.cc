@@ -143,7 +143,7 @@ TEST(HeapTest, FullHeapCollectsCallsTheOomHookOnceThenFailsAndRecovers) {
   heap.vm.roots.clear();
   auto again = heap->Allocate(tlab, &kPair, kPair.instance_size, 0);
   ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_GT(heap.vm.last().freed_objects, (4u << 20) / 32 * 95 / 100);
+  EXPECT_GT(heap.vm.last().freed_bytes, (4u << 20) * 95 / 100);
   heap->DetachTlab(&tlab);
 }
 

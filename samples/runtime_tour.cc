@@ -217,9 +217,9 @@ absl::Status Tour() {
   // names' bytes are garbage now.
   lists[0].Reset();
   ASSIGN_OR_RETURN(kiln::gc::CollectionStats gc, runtime->CollectGarbage());
-  std::printf("\nGarbage collection after dropping builder-0's list: %zu objects (%zu bytes) "
-              "freed, %zu live; mark %s, sweep %s\n",
-              gc.freed_objects, gc.freed_bytes, gc.live_objects,
+  std::printf("\nGarbage collection after dropping builder-0's list: %zu bytes freed, "
+              "%zu objects live; mark %s, sweep %s\n",
+              gc.freed_bytes, gc.live_objects,
               absl::FormatDuration(gc.mark_time).c_str(),
               absl::FormatDuration(gc.sweep_time).c_str());
 
