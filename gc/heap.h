@@ -122,12 +122,18 @@ class Heap {
   // ResourceExhausted when even a full collection leaves no room.
   absl::StatusOr<ObjectHeader*> Allocate(Tlab& tlab, const Layout* layout, size_t size,
                                          uint32_t length) {
-    if (ABSL_PREDICT_TRUE(size <= tlab.remaining())) {
-      char* result = tlab.top_;
-      tlab.top_ += size;
-      return Initialize(result, layout, length);
-    }
+    if (ObjectHeader* object = TryAllocateInTlab(tlab, layout, size, length)) return object;
     return AllocateSlow(tlab, layout, size, length);
+  }
+
+  // TryAllocateInTlab is Allocate's inline fast path alone: the bump, or
+  // nullptr when the Tlab is too small (then call Allocate).
+  static ObjectHeader* TryAllocateInTlab(Tlab& tlab, const Layout* layout, size_t size,
+                                         uint32_t length) {
+    if (ABSL_PREDICT_FALSE(size > tlab.remaining())) return nullptr;
+    char* result = tlab.top_;
+    tlab.top_ += size;
+    return Initialize(result, layout, length);
   }
 
   // Collect runs a full collection: mark from the binding's roots, process

@@ -104,11 +104,11 @@ void Thread::Interrupt() {
   sleep_cv_.SignalAll();
 }
 
-absl::StatusOr<Object*> Thread::Allocate(const Class* cls, size_t size, uint32_t length) {
+absl::StatusOr<Object*> Thread::AllocateSlow(const gc::Layout* layout, size_t size,
+                                             uint32_t length) {
   KILN_DCHECK(IsManaged(), "thread ", name_, " allocates in native state");
-  Poll();
   ASSIGN_OR_RETURN(gc::ObjectHeader * header,
-                   runtime_.heap().Allocate(tlab_, cls, size, length));
+                   runtime_.heap().Allocate(tlab_, layout, size, length));
   return reinterpret_cast<Object*>(header);
 }
 

@@ -100,10 +100,17 @@ class Thread {
   void Interrupt();
   bool interrupted() const { return interrupted_.load(std::memory_order_acquire); }
 
-  // Allocate returns a new zeroed object of `cls` with `size` bytes and
-  // `length` elements (arrays). Polls first. Callers must root the result
-  // before the next allocation or poll; the typed New functions do that.
-  absl::StatusOr<Object*> Allocate(const Class* cls, size_t size, uint32_t length);
+  // Allocate returns a new zeroed object of class `layout` (a Class) with
+  // `size` bytes and `length` elements (arrays). Polls first; the Tlab bump
+  // is inline. Callers must root the result before the next allocation or
+  // poll; the typed New functions do that.
+  absl::StatusOr<Object*> Allocate(const gc::Layout* layout, size_t size, uint32_t length) {
+    Poll();
+    if (gc::ObjectHeader* object = gc::Heap::TryAllocateInTlab(tlab_, layout, size, length)) {
+      return reinterpret_cast<Object*>(object);
+    }
+    return AllocateSlow(layout, size, length);
+  }
 
   // ForEachFrame walks this thread's managed stack from the innermost frame
   // (depth 0) outwards. Only the thread itself may call it, or anyone while
@@ -130,6 +137,7 @@ class Thread {
   Thread(Runtime& runtime, std::string name, int64_t tid, const ThreadOptions& options);
 
   void PollSlow();
+  absl::StatusOr<Object*> AllocateSlow(const gc::Layout* layout, size_t size, uint32_t length);
   // MakeCurrent / ClearCurrent maintain CurrentFor's per-OS-thread chain.
   void MakeCurrent();
   void ClearCurrent();
