@@ -31,6 +31,20 @@ RuntimeOptions Options(size_t heap_limit) {
   return options;
 }
 
+// Collect runs one explicit collection and reports its mark+sweep time as the
+// iteration's manual time; false (and the benchmark skipped) on failure.
+bool Collect(benchmark::State& state, Runtime& runtime, gc::CollectionStats* stats) {
+  absl::StatusOr<gc::CollectionStats> result = runtime.CollectGarbage();
+  if (!result.ok()) {
+    state.SkipWithError("collection failed");
+    return false;
+  }
+  *stats = *result;
+  state.SetIterationTime(absl::ToDoubleSeconds(stats->mark_time + stats->sweep_time));
+  state.counters["live_objects"] = static_cast<double>(stats->live_objects);
+  return true;
+}
+
 void BM_KilnAllocate(benchmark::State& state) {
   const size_t size = static_cast<size_t>(state.range(0));
   auto runtime = *Runtime::Create(Options(size_t{1} << 30));
@@ -94,21 +108,14 @@ void BM_FullCollection(benchmark::State& state) {
     }
     head = Global<Object>(list);
   }
-  double objects = 0;
+  gc::CollectionStats stats;
   for (auto _ : state) {
-    absl::StatusOr<gc::CollectionStats> stats = runtime->CollectGarbage();
-    if (!stats.ok()) {
-      state.SkipWithError("collection failed");
-      break;
-    }
-    state.SetIterationTime(absl::ToDoubleSeconds(stats->mark_time + stats->sweep_time));
-    objects = static_cast<double>(stats->live_objects);
-    state.counters["mark_ms"] = absl::ToDoubleMilliseconds(stats->mark_time);
-    state.counters["sweep_ms"] = absl::ToDoubleMilliseconds(stats->sweep_time);
+    if (!Collect(state, *runtime, &stats)) break;
+    state.counters["mark_ms"] = absl::ToDoubleMilliseconds(stats.mark_time);
+    state.counters["sweep_ms"] = absl::ToDoubleMilliseconds(stats.sweep_time);
     state.counters["marked_objects_per_s"] =
-        objects / absl::ToDoubleSeconds(stats->mark_time);
+        static_cast<double>(stats.live_objects) / absl::ToDoubleSeconds(stats.mark_time);
   }
-  state.counters["live_objects"] = objects;
   head.Reset();
 }
 BENCHMARK(BM_FullCollection)
@@ -131,15 +138,10 @@ void BM_HeapShapeCollection(benchmark::State& state) {
   }
   shape.Park();
   bool first = true;
+  gc::CollectionStats stats;
   for (auto _ : state) {
-    absl::StatusOr<gc::CollectionStats> stats = runtime->CollectGarbage();
-    if (!stats.ok()) {
-      state.SkipWithError("collection failed");
-      break;
-    }
-    state.SetIterationTime(absl::ToDoubleSeconds(stats->mark_time + stats->sweep_time));
-    state.counters["live_objects"] = static_cast<double>(stats->live_objects);
-    if (first) state.counters["first_freed_MB"] = stats->freed_bytes / 1e6;
+    if (!Collect(state, *runtime, &stats)) break;
+    if (first) state.counters["first_freed_MB"] = stats.freed_bytes / 1e6;
     first = false;
   }
   state.counters["hotspot_full_gc_s"] = 0.38;
