@@ -105,6 +105,23 @@ TEST_F(GcTest, EveryKindOfRootKeepsItsObjectAndNothingElse) {
   EXPECT_EQ(CollectAndCount()["Node"], 0);
 }
 
+TEST_F(GcTest, InternedStringsAreOneObjectAndARoot) {
+  ThreadScope scope(*runtime_, "main");
+  Frame frame(scope, test_);
+  String* first;
+  {
+    Frame inner(scope, test_);
+    first = String::Intern(inner, "interned")->get();
+    EXPECT_EQ(String::Intern(inner, "interned")->get(), first);
+    EXPECT_NE(String::New(inner, "interned")->get(), first);
+  }
+  ASSERT_TRUE(runtime_->CollectGarbage().ok());  // only the table holds it
+  Local<String> again = *String::Intern(frame, "interned");
+  EXPECT_EQ(again.get(), first);
+  EXPECT_EQ(again->ToUtf8(), "interned");
+  EXPECT_EQ(runtime_->interned_strings().size(), 1u);
+}
+
 TEST_F(GcTest, WeakReferenceIsClearedExactlyWhenItsReferentDies) {
   ThreadScope scope(*runtime_, "main");
   Frame frame(scope, test_);

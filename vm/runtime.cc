@@ -252,6 +252,8 @@ void Runtime::VisitRoots(const StoppedWorld& world,
       visit(cls->static_ref_slot(field), {.kind = RootKind::kStaticField, .cls = cls});
     }
   }
+  interned_strings_.VisitRoots(
+      [&](Object** slot) { visit(slot, {.kind = RootKind::kInternedString}); });
   heap_->VisitPendingFinalization([&](gc::ObjectHeader** slot) {
     visit(reinterpret_cast<Object**>(slot), {.kind = RootKind::kFinalizing});
   });

@@ -33,6 +33,7 @@
 #include "vm/object.h"
 #include "vm/reference_processor.h"
 #include "vm/safepoint.h"
+#include "vm/string.h"
 #include "vm/thread.h"
 #include "vm/vm_operation.h"
 
@@ -70,6 +71,7 @@ enum class RootKind : uint8_t {
   kClass,         // a class's java.lang.Class mirror
   kStaticField,   // a static reference field
   kFinalizing,    // an object waiting for its finalizer
+  kInternedString,  // a String in the intern table
 };
 
 struct RootInfo {
@@ -103,6 +105,7 @@ class Runtime {
   gc::Heap& heap() { return *heap_; }
   ReferenceProcessor& reference_processor() { return reference_processor_; }
   GlobalHandles& globals() { return globals_; }
+  InternTable& interned_strings() { return interned_strings_; }
   SafepointManager& safepoints() { return safepoints_; }
 
   // Execute runs `op` on the VM thread with the world stopped, and returns
@@ -133,8 +136,9 @@ class Runtime {
 
   // VisitRoots calls `fn` on every root slot: for each thread its
   // java.lang.Thread and then its frame slots (innermost first), then the
-  // Global handles, the class mirrors, the static reference fields and the
-  // objects waiting for finalization. Null slots are skipped.
+  // Global handles, the class mirrors, the static reference fields, the
+  // interned strings and the objects waiting for finalization. Null slots
+  // are skipped.
   void VisitRoots(const StoppedWorld& world,
                   absl::FunctionRef<void(Object** slot, const RootInfo& info)> fn);
   // ForEachObject visits every object on the heap, reachable or not, in
@@ -175,6 +179,7 @@ class Runtime {
   std::unique_ptr<gc::Heap> heap_;
   ReferenceProcessor reference_processor_;
   GlobalHandles globals_;
+  InternTable interned_strings_;
   SafepointManager safepoints_;
   std::unique_ptr<VmThread> vm_thread_;
   const Method* thread_init_ = nullptr;  // java.lang.Thread.<init>

@@ -122,6 +122,36 @@ absl::StatusOr<Local<String>> String::NewUtf16(Frame& frame, std::u16string_view
   return string;
 }
 
+absl::StatusOr<Local<String>> String::Intern(Frame& frame, absl::string_view utf8) {
+  InternTable& table = frame.thread().runtime().interned_strings();
+  if (String* found = table.Find(utf8)) return frame.NewLocal(found);
+  ASSIGN_OR_RETURN(Local<String> fresh, New(frame, utf8));
+  // Another thread may have interned the same text meanwhile: its String wins.
+  fresh.Set(table.Insert(utf8, fresh.get()));
+  return fresh;
+}
+
+String* InternTable::Find(absl::string_view utf8) {
+  MutexLock lock(&mu_);
+  auto it = strings_.find(utf8);
+  return it == strings_.end() ? nullptr : it->second;
+}
+
+String* InternTable::Insert(absl::string_view utf8, String* string) {
+  MutexLock lock(&mu_);
+  return strings_.emplace(utf8, string).first->second;
+}
+
+void InternTable::VisitRoots(absl::FunctionRef<void(Object** slot)> fn) {
+  MutexLock lock(&mu_);
+  for (auto& [text, string] : strings_) fn(reinterpret_cast<Object**>(&string));
+}
+
+size_t InternTable::size() {
+  MutexLock lock(&mu_);
+  return strings_.size();
+}
+
 ByteArray* String::value() const {
   return static_cast<ByteArray*>(GetRef(FieldOf(this, kValue)));
 }

@@ -9,8 +9,12 @@
 
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "base/mutex.h"
 #include "vm/object.h"
 
 namespace kiln {
@@ -23,6 +27,10 @@ class String : public Object {
   // New makes a String from UTF-8 text; InvalidArgument if it is not valid
   // UTF-8, ResourceExhausted if the heap is full.
   static absl::StatusOr<Local<String>> New(Frame& frame, absl::string_view utf8);
+  // Intern returns the runtime's one String with this text (Java's
+  // String.intern()), making it on first use. Interned strings are roots for
+  // the runtime's lifetime.
+  static absl::StatusOr<Local<String>> Intern(Frame& frame, absl::string_view utf8);
   // NewUtf16 makes a String from UTF-16 code units.
   static absl::StatusOr<Local<String>> NewUtf16(Frame& frame, std::u16string_view utf16);
 
@@ -36,6 +44,23 @@ class String : public Object {
   int32_t HashCode();
 
   ByteArray* value() const;
+};
+
+// InternTable: a runtime's interned strings, by UTF-8 text. Lookups and
+// inserts take a lock but never poll, so the world can stop at any time.
+class InternTable {
+ public:
+  String* Find(absl::string_view utf8);
+  // Insert adds `string` unless the text is already there; returns the
+  // table's String for the text.
+  String* Insert(absl::string_view utf8, String* string);
+  // VisitRoots: every interned String is a root. World stopped.
+  void VisitRoots(absl::FunctionRef<void(Object** slot)> fn);
+  size_t size();
+
+ private:
+  Mutex mu_;
+  absl::flat_hash_map<std::string, String*> strings_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace kiln
