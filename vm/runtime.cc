@@ -84,11 +84,11 @@ Runtime::~Runtime() {
 
 absl::StatusOr<gc::CollectionStats> Runtime::CollectGarbage(gc::GcCause cause) {
   gc::CollectionStats stats;
-  ASSIGN_OR_RETURN(SafepointTiming timing,
-                   RunAtSafepoint(absl::StrCat("GC (", gc::GcCauseName(cause), ")"),
-                                  [&](StoppedWorld& world) {
-                                    stats = RunCollection(world, cause);
-                                  }));
+  RETURN_IF_ERROR(RunAtSafepoint(absl::StrCat("GC (", gc::GcCauseName(cause), ")"),
+                                 [&](StoppedWorld& world) {
+                                   stats = RunCollection(world, cause);
+                                 })
+                      .status());
   return stats;
 }
 
