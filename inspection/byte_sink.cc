@@ -1,0 +1,38 @@
+#include "inspection/byte_sink.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace kiln {
+
+absl::Status FdSink::Write(absl::Span<const uint8_t> bytes) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int error = errno;
+      return absl::Status(absl::ErrnoToStatusCode(error),
+                          absl::StrCat("writing ", what_, " at byte ", written_ + done,
+                                       ": ", std::strerror(error)));
+    }
+    done += static_cast<size_t>(n);
+  }
+  written_ += done;
+  return absl::OkStatus();
+}
+
+absl::Status MemorySink::Write(absl::Span<const uint8_t> bytes) {
+  if (data_.size() + bytes.size() > limit_) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("writing to memory: limit of ", limit_, " bytes reached"));
+  }
+  data_.insert(data_.end(), bytes.begin(), bytes.end());
+  return absl::OkStatus();
+}
+
+}  // namespace kiln

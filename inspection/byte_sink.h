@@ -1,0 +1,55 @@
+// ByteSink: where an HPROF writer's bytes go. A file descriptor (a file or a
+// pipe) or memory (tests); each reports I/O failures as a Status naming the
+// step.
+#ifndef KILN_INSPECTION_BYTE_SINK_H_
+#define KILN_INSPECTION_BYTE_SINK_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/types/span.h"
+
+namespace kiln {
+
+class ByteSink {
+ public:
+  virtual ~ByteSink() = default;
+  // Write writes all of `bytes` or fails.
+  virtual absl::Status Write(absl::Span<const uint8_t> bytes) = 0;
+  // bytes_written: what Write has accepted so far.
+  virtual uint64_t bytes_written() const = 0;
+};
+
+// FdSink writes to a file descriptor it does not own, retrying short writes
+// and EINTR. Errors name `what` (a path, or "pipe") and the errno text.
+class FdSink : public ByteSink {
+ public:
+  FdSink(int fd, std::string what) : fd_(fd), what_(std::move(what)) {}
+  absl::Status Write(absl::Span<const uint8_t> bytes) override;
+  uint64_t bytes_written() const override { return written_; }
+
+ private:
+  const int fd_;
+  const std::string what_;
+  uint64_t written_ = 0;
+};
+
+// MemorySink collects the bytes in memory; with a limit it fails like a full
+// disk once `limit` bytes are reached (for fault tests).
+class MemorySink : public ByteSink {
+ public:
+  explicit MemorySink(uint64_t limit = UINT64_MAX) : limit_(limit) {}
+  absl::Status Write(absl::Span<const uint8_t> bytes) override;
+  uint64_t bytes_written() const override { return data_.size(); }
+  const std::vector<uint8_t>& data() const { return data_; }
+
+ private:
+  const uint64_t limit_;
+  std::vector<uint8_t> data_;
+};
+
+}  // namespace kiln
+
+#endif  // KILN_INSPECTION_BYTE_SINK_H_

@@ -1,0 +1,129 @@
+#include "inspection/hprof_writer.h"
+
+#include <cstring>
+
+#include "base/check.h"
+
+namespace kiln {
+
+HprofWriter::HprofWriter(ByteSink* sink, size_t buffer_size)
+    : sink_(sink), capacity_(buffer_size), buffer_(new uint8_t[buffer_size]) {
+  KILN_CHECK(buffer_size >= (64 << 10), "HPROF buffer of ", buffer_size, " bytes is too small");
+}
+
+void HprofWriter::WriteHeader(uint64_t milliseconds) {
+  Bytes(hprof::kMagic, sizeof(hprof::kMagic));  // with its NUL
+  U4(hprof::kIdSize);
+  U8(milliseconds);
+}
+
+void HprofWriter::U2(uint16_t v) {
+  const uint8_t bytes[2] = {static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
+  Put(bytes, 2);
+}
+
+void HprofWriter::U4(uint32_t v) {
+  const uint8_t bytes[4] = {static_cast<uint8_t>(v >> 24), static_cast<uint8_t>(v >> 16),
+                            static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
+  Put(bytes, 4);
+}
+
+void HprofWriter::U8(uint64_t v) {
+  U4(static_cast<uint32_t>(v >> 32));
+  U4(static_cast<uint32_t>(v));
+}
+
+void HprofWriter::PatchU4(size_t at, uint32_t v) {
+  buffer_[at] = static_cast<uint8_t>(v >> 24);
+  buffer_[at + 1] = static_cast<uint8_t>(v >> 16);
+  buffer_[at + 2] = static_cast<uint8_t>(v >> 8);
+  buffer_[at + 3] = static_cast<uint8_t>(v);
+}
+
+void HprofWriter::Put(const uint8_t* data, size_t size) {
+  while (size > 0 && status_.ok()) {
+    if (used_ == capacity_) {
+      // Only streamed (oversized) sub-records may outgrow the buffer; every
+      // length still to be patched lives inside it.
+      KILN_CHECK(record_length_at_ == kNone && segment_length_at_ == kNone,
+                 "HPROF record larger than the writer's buffer");
+      Flush();
+      continue;
+    }
+    const size_t n = std::min(size, capacity_ - used_);
+    std::memcpy(buffer_.get() + used_, data, n);
+    used_ += n;
+    data += n;
+    size -= n;
+  }
+}
+
+void HprofWriter::Flush() {
+  if (used_ == 0 || !status_.ok()) return;
+  status_ = sink_->Write(absl::MakeConstSpan(buffer_.get(), used_));
+  flushed_ += used_;
+  used_ = 0;
+}
+
+void HprofWriter::BeginRecord(hprof::Tag tag) {
+  KILN_CHECK(segment_length_at_ == kNone && record_length_at_ == kNone,
+             "HPROF record begun inside another record or a heap dump segment");
+  if (used_ > capacity_ / 2) Flush();
+  U1(tag);
+  U4(0);  // microseconds since the header: Kiln writes 0
+  record_length_at_ = used_;
+  U4(0);  // length, backfilled by EndRecord
+}
+
+void HprofWriter::EndRecord() {
+  KILN_CHECK(record_length_at_ != kNone, "EndRecord without BeginRecord");
+  PatchU4(record_length_at_, static_cast<uint32_t>(used_ - record_length_at_ - 4));
+  record_length_at_ = kNone;
+}
+
+void HprofWriter::BeginSubRecord(hprof::SubTag tag, size_t size) {
+  KILN_CHECK(record_length_at_ == kNone, "heap dump sub-record inside a top-level record");
+  if (size + hprof::kRecordHeaderSize > capacity_) {
+    // Too big for any buffered segment: a segment of its own, length known.
+    CloseSegment();
+    U1(hprof::kHeapDumpSegment);
+    U4(0);
+    U4(static_cast<uint32_t>(size));
+    U1(tag);
+    return;
+  }
+  if (segment_length_at_ != kNone && segment_bytes_ + size > kSegmentSize) CloseSegment();
+  if (segment_length_at_ == kNone) {
+    Flush();  // the segment then fits the buffer whole
+    U1(hprof::kHeapDumpSegment);
+    U4(0);
+    segment_length_at_ = used_;
+    U4(0);
+    segment_bytes_ = 0;
+  }
+  segment_bytes_ += size;
+  U1(tag);
+}
+
+void HprofWriter::CloseSegment() {
+  if (segment_length_at_ == kNone) return;
+  PatchU4(segment_length_at_, static_cast<uint32_t>(used_ - segment_length_at_ - 4));
+  segment_length_at_ = kNone;
+  Flush();
+}
+
+void HprofWriter::EndHeapDump() {
+  CloseSegment();
+  U1(hprof::kHeapDumpEnd);
+  U4(0);
+  U4(0);
+}
+
+absl::Status HprofWriter::Finish() {
+  KILN_CHECK(record_length_at_ == kNone && segment_length_at_ == kNone,
+             "HPROF writer finished inside a record");
+  Flush();
+  return status_;
+}
+
+}  // namespace kiln

@@ -1,0 +1,160 @@
+#include "inspection/hprof_writer.h"
+
+#include <unistd.h>
+
+#include <csignal>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace kiln {
+namespace {
+
+uint32_t ReadU4(const std::vector<uint8_t>& d, size_t at) {
+  return uint32_t{d[at]} << 24 | uint32_t{d[at + 1]} << 16 | uint32_t{d[at + 2]} << 8 | d[at + 3];
+}
+
+struct Record {
+  uint8_t tag;
+  size_t body;  // offset of the body
+  uint32_t length;
+};
+
+// Records splits a file into its top-level records, checking that lengths
+// tile the file exactly.
+std::vector<Record> Records(const std::vector<uint8_t>& d) {
+  std::vector<Record> records;
+  size_t at = hprof::kHeaderSize;
+  while (at < d.size()) {
+    EXPECT_LE(at + 9, d.size());
+    const uint32_t length = ReadU4(d, at + 5);
+    records.push_back(Record{d[at], at + 9, length});
+    at += 9 + length;
+  }
+  EXPECT_EQ(at, d.size()) << "record lengths do not tile the file";
+  return records;
+}
+
+// Writes `count` ROOT_STICKY_CLASS sub-records (id = index), an oversized
+// PRIM_ARRAY_DUMP in the middle, then the end.
+void WriteDump(HprofWriter& writer, int count, uint32_t big_array_bytes) {
+  writer.WriteHeader(1234);
+  writer.BeginRecord(hprof::kString);
+  writer.Id(1);
+  writer.Bytes("java/lang/Object");
+  writer.EndRecord();
+  for (int i = 0; i < count; ++i) {
+    writer.BeginSubRecord(hprof::kRootStickyClass, 1 + 8);
+    writer.Id(static_cast<uint64_t>(i));
+    if (i == count / 2) {
+      writer.BeginSubRecord(hprof::kPrimitiveArrayDump, 1 + 8 + 4 + 4 + 1 + big_array_bytes);
+      writer.Id(0xA11A7);
+      writer.U4(hprof::kEmptyTraceSerial);
+      writer.U4(big_array_bytes);
+      writer.U1(hprof::kByte);
+      std::vector<uint8_t> payload(big_array_bytes, 0x5A);
+      writer.Bytes(payload.data(), payload.size());
+    }
+  }
+  writer.EndHeapDump();
+}
+
+TEST(HprofWriterTest, SegmentsOfAboutOneMebibyteWithBackfilledLengths) {
+  MemorySink sink;
+  HprofWriter writer(&sink);
+  constexpr int kCount = 300000;  // 2.7 MB of sub-records
+  WriteDump(writer, kCount, 3 << 20);
+  ASSERT_TRUE(writer.Finish().ok());
+  const std::vector<uint8_t>& d = sink.data();
+  ASSERT_EQ(std::string(d.begin(), d.begin() + 19), std::string("JAVA PROFILE 1.0.2\0", 19));
+  EXPECT_EQ(ReadU4(d, 19), 8u);
+  EXPECT_EQ(writer.bytes_written(), d.size());
+
+  std::vector<Record> records = Records(d);
+  ASSERT_GE(records.size(), 5u);
+  EXPECT_EQ(records.front().tag, hprof::kString);
+  EXPECT_EQ(records.front().length, 8u + 16);
+  EXPECT_EQ(records.back().tag, hprof::kHeapDumpEnd);
+  EXPECT_EQ(records.back().length, 0u);
+  int roots = 0, arrays = 0;
+  uint64_t expected_id = 0;
+  for (size_t r = 1; r + 1 < records.size(); ++r) {
+    ASSERT_EQ(records[r].tag, hprof::kHeapDumpSegment);
+    const bool oversized = records[r].length > (3u << 20);
+    if (!oversized) EXPECT_LE(records[r].length, HprofWriter::kSegmentSize);
+    // Sub-records tile their segment: none straddles two segments.
+    size_t at = records[r].body;
+    const size_t end = at + records[r].length;
+    while (at < end) {
+      if (d[at] == hprof::kRootStickyClass) {
+        uint64_t id = uint64_t{ReadU4(d, at + 1)} << 32 | ReadU4(d, at + 5);
+        EXPECT_EQ(id, expected_id++);
+        ++roots;
+        at += 9;
+      } else {
+        ASSERT_EQ(d[at], hprof::kPrimitiveArrayDump);
+        EXPECT_TRUE(oversized);
+        EXPECT_EQ(ReadU4(d, at + 13), 3u << 20);
+        EXPECT_EQ(d[at + 18 + 12345], 0x5A);
+        ++arrays;
+        at += 18 + (3u << 20);
+      }
+    }
+    EXPECT_EQ(at, end);
+  }
+  EXPECT_EQ(roots, kCount);
+  EXPECT_EQ(arrays, 1);
+}
+
+TEST(HprofWriterTest, StreamsToAPipe) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  std::vector<uint8_t> received;
+  std::thread reader([&] {
+    uint8_t buffer[65536];
+    ssize_t n;
+    while ((n = read(fds[0], buffer, sizeof(buffer))) > 0) received.insert(received.end(), buffer, buffer + n);
+  });
+  {
+    FdSink sink(fds[1], "pipe");
+    HprofWriter writer(&sink);
+    WriteDump(writer, 200000, 2 << 20);
+    EXPECT_TRUE(writer.Finish().ok());
+  }
+  close(fds[1]);
+  reader.join();
+  close(fds[0]);
+  MemorySink memory;
+  HprofWriter same(&memory);
+  WriteDump(same, 200000, 2 << 20);
+  ASSERT_TRUE(same.Finish().ok());
+  EXPECT_EQ(received, memory.data());
+}
+
+TEST(HprofWriterTest, FirstWriteErrorIsStickyAndReturnedByFinish) {
+  MemorySink sink(/*limit=*/1500000);
+  HprofWriter writer(&sink);
+  WriteDump(writer, 300000, 1 << 20);
+  EXPECT_FALSE(writer.ok());
+  absl::Status status = writer.Finish();
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(status.message().find("limit of 1500000 bytes"), std::string::npos) << status;
+  EXPECT_LE(sink.data().size(), 1500000u);
+
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  close(fds[0]);  // nobody reads: EPIPE (SIGPIPE ignored below)
+  signal(SIGPIPE, SIG_IGN);
+  FdSink broken(fds[1], "pipe");
+  HprofWriter to_broken(&broken);
+  WriteDump(to_broken, 1000, 100);
+  absl::Status pipe_status = to_broken.Finish();
+  EXPECT_FALSE(pipe_status.ok());
+  EXPECT_NE(pipe_status.message().find("writing pipe at byte 0"), std::string::npos)
+      << pipe_status;
+  close(fds[1]);
+}
+
+}  // namespace
+}  // namespace kiln
