@@ -1,0 +1,290 @@
+#include "inspection/heap_dumper.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
+#include "vm/runtime.h"
+
+namespace kiln {
+namespace {
+
+constexpr uint32_t kIdBytes = hprof::kIdSize;
+
+// The class name as HotSpot writes it: java/lang/String, [Ljava/lang/Object;.
+std::string InternalName(const Class* cls) {
+  return absl::StrReplaceAll(cls->name(), {{".", "/"}});
+}
+
+class Dumper {
+ public:
+  Dumper(const StoppedWorld& world, bool live, HprofWriter& writer)
+      : world_(world), runtime_(world.runtime()), live_(live), w_(writer) {}
+
+  absl::Status Run(HeapDumpStats* stats) {
+    if (live_) runtime_.MarkLive(world_);
+    w_.WriteHeader(static_cast<uint64_t>(absl::ToUnixMillis(absl::Now())));
+    WriteClasses();
+    WriteStackTraces();
+    WriteRoots();
+    for (const Class* cls : runtime_.classes().classes()) WriteClassDump(cls);
+    runtime_.ForEachObject(world_, [&](Object* object) {
+      if (live_ && !runtime_.heap().IsMarked(object->header())) return;
+      WriteObject(object);
+    });
+    w_.EndHeapDump();
+    absl::Status status = w_.Finish();
+    if (stats != nullptr) {
+      stats->objects = objects_;
+      stats->classes = runtime_.classes().size();
+      stats->roots = roots_;
+      stats->bytes = w_.bytes_written();
+    }
+    return status;
+  }
+
+ private:
+  // StringId returns the id of `text`, writing its STRING record the first
+  // time. Only before the heap dump starts.
+  uint64_t StringId(const std::string& text) {
+    auto [it, inserted] = strings_.try_emplace(text, strings_.size() + 1);
+    if (inserted) {
+      w_.BeginRecord(hprof::kString);
+      w_.Id(it->second);
+      w_.Bytes(text);
+      w_.EndRecord();
+    }
+    return it->second;
+  }
+
+  static uint64_t ClassId(const Class* cls) {
+    return cls == nullptr ? 0 : reinterpret_cast<uint64_t>(cls->mirror());
+  }
+
+  uint64_t RefId(const Object* object) const {
+    if (object == nullptr) return 0;
+    // A live dump drops references to unreachable objects (only the referent
+    // of a weak or phantom reference can be one).
+    if (live_ && !runtime_.heap().IsMarked(object->header())) return 0;
+    return reinterpret_cast<uint64_t>(object);
+  }
+
+  void WriteClasses() {
+    const auto& classes = runtime_.classes().classes();
+    values_size_.resize(classes.size());
+    for (const Class* cls : classes) {
+      const uint64_t name = StringId(InternalName(cls));  // its own record first
+      w_.BeginRecord(hprof::kLoadClass);
+      w_.U4(cls->id() + 1);  // class serial
+      w_.Id(ClassId(cls));
+      w_.U4(hprof::kEmptyTraceSerial);
+      w_.Id(name);
+      w_.EndRecord();
+      uint32_t size = 0;
+      for (const Class* c = cls; c != nullptr; c = c->super()) {
+        for (const Field& field : c->fields()) size += FieldTypeSize(field.type());
+      }
+      values_size_[cls->id()] = size;
+      for (const Field& field : cls->fields()) StringId(field.name());
+      for (const Field& field : cls->static_fields()) StringId(field.name());
+    }
+  }
+
+  void WriteStackTraces() {
+    w_.BeginRecord(hprof::kStackTrace);
+    w_.U4(hprof::kEmptyTraceSerial);
+    w_.U4(0);  // thread serial
+    w_.U4(0);  // no frames
+    w_.EndRecord();
+    uint64_t next_frame_id = 1;
+    for (size_t i = 0; i < world_.threads().size(); ++i) {
+      const Thread* thread = world_.threads()[i];
+      thread_serials_[thread] = static_cast<uint32_t>(i + 1);
+      std::vector<uint64_t> frame_ids;
+      thread->ForEachFrame([&](const Frame& frame, int) {
+        const Method* method = frame.method();
+        const std::string& file = method->holder()->source_file();
+        const uint64_t name = StringId(method->name());
+        const uint64_t signature = StringId(method->signature());
+        const uint64_t source = StringId(file.empty() ? "Unknown Source" : file);
+        w_.BeginRecord(hprof::kStackFrame);
+        w_.Id(next_frame_id);
+        w_.Id(name);
+        w_.Id(signature);
+        w_.Id(source);
+        w_.U4(method->holder()->id() + 1);
+        w_.U4(static_cast<uint32_t>(frame.line()));  // 0: no line information
+        w_.EndRecord();
+        frame_ids.push_back(next_frame_id++);
+      });
+      w_.BeginRecord(hprof::kStackTrace);
+      w_.U4(TraceSerial(thread));
+      w_.U4(thread_serials_[thread]);
+      w_.U4(static_cast<uint32_t>(frame_ids.size()));
+      for (uint64_t id : frame_ids) w_.Id(id);
+      w_.EndRecord();
+    }
+  }
+
+  uint32_t TraceSerial(const Thread* thread) {
+    return hprof::kEmptyTraceSerial + thread_serials_[thread];
+  }
+
+  void WriteRoots() {
+    runtime_.VisitRoots(world_, [&](Object** slot, const RootInfo& info) {
+      const uint64_t id = RefId(*slot);
+      switch (info.kind) {
+        case RootKind::kThreadObject:
+          w_.BeginSubRecord(hprof::kRootThreadObject, 1 + kIdBytes + 4 + 4);
+          w_.Id(id);
+          w_.U4(thread_serials_[info.thread]);
+          w_.U4(TraceSerial(info.thread));
+          break;
+        case RootKind::kFrameSlot:
+          w_.BeginSubRecord(hprof::kRootJavaFrame, 1 + kIdBytes + 4 + 4);
+          w_.Id(id);
+          w_.U4(thread_serials_[info.thread]);
+          w_.U4(static_cast<uint32_t>(info.frame_depth));
+          break;
+        case RootKind::kGlobal:
+          w_.BeginSubRecord(hprof::kRootJniGlobal, 1 + 2 * kIdBytes);
+          w_.Id(id);
+          w_.Id(reinterpret_cast<uint64_t>(slot));  // the global reference's id
+          break;
+        case RootKind::kClass:
+          w_.BeginSubRecord(hprof::kRootStickyClass, 1 + kIdBytes);
+          w_.Id(id);
+          break;
+        case RootKind::kStaticField:
+          return;  // statics are in their CLASS_DUMP; the class is the root
+        case RootKind::kFinalizing:
+        case RootKind::kInternedString:
+          w_.BeginSubRecord(hprof::kRootUnknown, 1 + kIdBytes);
+          w_.Id(id);
+          break;
+      }
+      ++roots_;
+    });
+  }
+
+  void WriteValue(FieldType type, const char* address) {
+    switch (type) {
+      case FieldType::kObject:
+        w_.Id(RefId(*reinterpret_cast<Object* const*>(address)));
+        return;
+      case FieldType::kBoolean:
+      case FieldType::kByte:
+        w_.U1(*reinterpret_cast<const uint8_t*>(address));
+        return;
+      case FieldType::kChar:
+      case FieldType::kShort:
+        w_.U2(*reinterpret_cast<const uint16_t*>(address));
+        return;
+      case FieldType::kFloat:
+      case FieldType::kInt:
+        w_.U4(*reinterpret_cast<const uint32_t*>(address));
+        return;
+      case FieldType::kDouble:
+      case FieldType::kLong:
+        w_.U8(*reinterpret_cast<const uint64_t*>(address));
+        return;
+    }
+  }
+
+  void WriteClassDump(const Class* cls) {
+    size_t statics_size = 0;
+    for (const Field& field : cls->static_fields()) {
+      statics_size += kIdBytes + 1 + FieldTypeSize(field.type());
+    }
+    const size_t size = 1 + kIdBytes + 4 + 6 * kIdBytes + 4 + 2 + 2 + statics_size + 2 +
+                        cls->fields().size() * (kIdBytes + 1);
+    w_.BeginSubRecord(hprof::kClassDump, size);
+    w_.Id(ClassId(cls));
+    w_.U4(hprof::kEmptyTraceSerial);
+    w_.Id(ClassId(cls->super()));
+    for (int i = 0; i < 5; ++i) w_.Id(0);  // loader, signers, domain, 2 reserved
+    // Arrays: 0, as the JDK writes; instances: their size, header included,
+    // so readers show true shallow sizes (java.lang.Object: 16, never 0).
+    w_.U4(cls->IsArray() ? 0 : cls->instance_size);
+    w_.U2(0);  // constant pool
+    w_.U2(static_cast<uint16_t>(cls->static_fields().size()));
+    for (const Field& field : cls->static_fields()) {
+      w_.Id(strings_[field.name()]);
+      w_.U1(static_cast<uint8_t>(field.type()));
+      WriteValue(field.type(), reinterpret_cast<const char*>(cls->static_ref_slot(field)));
+    }
+    w_.U2(static_cast<uint16_t>(cls->fields().size()));
+    for (const Field& field : cls->fields()) {
+      w_.Id(strings_[field.name()]);
+      w_.U1(static_cast<uint8_t>(field.type()));
+    }
+  }
+
+  void WriteObject(Object* object) {
+    const Class* cls = object->GetClass();
+    if (cls == runtime_.classes().class_class()) return;  // a mirror: its CLASS_DUMP
+    ++objects_;
+    const uint64_t id = reinterpret_cast<uint64_t>(object);
+    if (cls->IsObjectArray()) {
+      const auto* array = static_cast<const ObjectArray*>(object);
+      const uint32_t length = array->length();
+      w_.BeginSubRecord(hprof::kObjectArrayDump, 1 + kIdBytes + 4 + 4 + kIdBytes +
+                                                      size_t{length} * kIdBytes);
+      w_.Id(id);
+      w_.U4(hprof::kEmptyTraceSerial);
+      w_.U4(length);
+      w_.Id(ClassId(cls));
+      for (uint32_t i = 0; i < length; ++i) w_.Id(RefId(array->Get(i)));
+      return;
+    }
+    if (cls->IsPrimitiveArray()) {
+      const uint32_t length = static_cast<const Array*>(object)->length();
+      const size_t element = FieldTypeSize(cls->component_type());
+      w_.BeginSubRecord(hprof::kPrimitiveArrayDump,
+                        1 + kIdBytes + 4 + 4 + 1 + size_t{length} * element);
+      w_.Id(id);
+      w_.U4(hprof::kEmptyTraceSerial);
+      w_.U4(length);
+      w_.U1(static_cast<uint8_t>(cls->component_type()));
+      const char* data = object->address() + gc::kHeaderSize;
+      if (element == 1) {
+        w_.Bytes(data, length);
+      } else {
+        for (uint32_t i = 0; i < length; ++i) WriteValue(cls->component_type(), data + i * element);
+      }
+      return;
+    }
+    w_.BeginSubRecord(hprof::kInstanceDump, 1 + kIdBytes + 4 + kIdBytes + 4 + values_size_[cls->id()]);
+    w_.Id(id);
+    w_.U4(hprof::kEmptyTraceSerial);
+    w_.Id(ClassId(cls));
+    w_.U4(values_size_[cls->id()]);
+    // This class's fields first, then its superclass's, up to Object.
+    for (const Class* c = cls; c != nullptr; c = c->super()) {
+      for (const Field& field : c->fields()) {
+        WriteValue(field.type(), object->address() + field.offset());
+      }
+    }
+  }
+
+  const StoppedWorld& world_;
+  Runtime& runtime_;
+  const bool live_;
+  HprofWriter& w_;
+  absl::flat_hash_map<std::string, uint64_t> strings_;
+  absl::flat_hash_map<const Thread*, uint32_t> thread_serials_;
+  std::vector<uint32_t> values_size_;
+  uint64_t objects_ = 0;
+  uint64_t roots_ = 0;
+};
+
+}  // namespace
+
+absl::Status WriteHeapDump(const StoppedWorld& world, bool live, HprofWriter& writer,
+                           HeapDumpStats* stats) {
+  return Dumper(world, live, writer).Run(stats);
+}
+
+}  // namespace kiln

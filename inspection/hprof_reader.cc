@@ -1,0 +1,372 @@
+#include "inspection/hprof_reader.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "base/status_macros.h"
+
+namespace kiln {
+namespace {
+
+const char* RecordName(uint8_t tag) {
+  switch (tag) {
+    case hprof::kString: return "STRING";
+    case hprof::kLoadClass: return "LOAD_CLASS";
+    case hprof::kStackFrame: return "STACK_FRAME";
+    case hprof::kStackTrace: return "STACK_TRACE";
+    case 0x0C: return "HEAP_DUMP";
+    case hprof::kHeapDumpSegment: return "HEAP_DUMP_SEGMENT";
+    case hprof::kHeapDumpEnd: return "HEAP_DUMP_END";
+    default: return "record";
+  }
+}
+
+const char* SubRecordName(uint8_t tag) {
+  switch (tag) {
+    case hprof::kClassDump: return "CLASS_DUMP";
+    case hprof::kInstanceDump: return "INSTANCE_DUMP";
+    case hprof::kObjectArrayDump: return "OBJ_ARRAY_DUMP";
+    case hprof::kPrimitiveArrayDump: return "PRIM_ARRAY_DUMP";
+    default: return "root";
+  }
+}
+
+// Cursor: bounds-checked big-endian reads over [pos, end) of the file. The
+// first failed read records an error naming the offset and what was being
+// read; later reads return zeros, and the caller checks status().
+class Cursor {
+ public:
+  Cursor(absl::Span<const uint8_t> data, uint64_t pos, uint64_t end, uint32_t id_size,
+         const char* what)
+      : data_(data), pos_(pos), end_(end), id_size_(id_size), what_(what) {}
+
+  bool Need(uint64_t n) {
+    if (!status_.ok()) return false;
+    if (end_ - pos_ < n) {
+      status_ = absl::DataLossError(absl::StrFormat(
+          "HPROF offset %d: %s truncated: needs %d more bytes, %d left", pos_, what_, n,
+          end_ - pos_));
+      return false;
+    }
+    return true;
+  }
+  uint64_t Read(unsigned bytes) {
+    if (!Need(bytes)) return 0;
+    uint64_t v = 0;
+    for (unsigned i = 0; i < bytes; ++i) v = v << 8 | data_[pos_ + i];
+    pos_ += bytes;
+    return v;
+  }
+  uint8_t U1() { return static_cast<uint8_t>(Read(1)); }
+  uint16_t U2() { return static_cast<uint16_t>(Read(2)); }
+  uint32_t U4() { return static_cast<uint32_t>(Read(4)); }
+  uint64_t U8() { return Read(8); }
+  uint64_t Id() { return Read(id_size_); }
+  absl::Span<const uint8_t> Bytes(uint64_t n) {
+    if (!Need(n)) return {};
+    absl::Span<const uint8_t> bytes = data_.subspan(pos_, n);
+    pos_ += n;
+    return bytes;
+  }
+  void Fail(const std::string& problem) {
+    if (status_.ok()) {
+      status_ = absl::DataLossError(absl::StrFormat("HPROF offset %d: %s: %s", pos_, what_,
+                                                    problem));
+    }
+  }
+  void set_what(const char* what) { what_ = what; }
+  uint64_t pos() const { return pos_; }
+  uint64_t end() const { return end_; }
+  bool at_end() const { return pos_ == end_; }
+  const absl::Status& status() const { return status_; }
+
+ private:
+  absl::Span<const uint8_t> data_;
+  uint64_t pos_;
+  uint64_t end_;
+  uint32_t id_size_;
+  const char* what_;
+  absl::Status status_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<HprofReader>> HprofReader::Open(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int error = errno;
+    return absl::Status(absl::ErrnoToStatusCode(error),
+                        absl::StrCat("opening ", path, ": ", std::strerror(error)));
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    const int error = errno;
+    ::close(fd);
+    return absl::Status(absl::ErrnoToStatusCode(error),
+                        absl::StrCat("stat ", path, ": ", std::strerror(error)));
+  }
+  auto reader = std::unique_ptr<HprofReader>(new HprofReader());
+  if (st.st_size > 0) {
+    void* mapping = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+    if (mapping == MAP_FAILED) {
+      const int error = errno;
+      ::close(fd);
+      return absl::Status(absl::ErrnoToStatusCode(error),
+                          absl::StrCat("mapping ", path, ": ", std::strerror(error)));
+    }
+    reader->mapping_ = mapping;
+    reader->data_ = absl::MakeConstSpan(static_cast<const uint8_t*>(mapping),
+                                        static_cast<size_t>(st.st_size));
+  }
+  ::close(fd);
+  return reader;
+}
+
+std::unique_ptr<HprofReader> HprofReader::FromBytes(std::vector<uint8_t> bytes) {
+  auto reader = std::unique_ptr<HprofReader>(new HprofReader());
+  reader->owned_ = std::move(bytes);
+  reader->data_ = absl::MakeConstSpan(reader->owned_);
+  return reader;
+}
+
+HprofReader::~HprofReader() {
+  if (mapping_ != nullptr) munmap(mapping_, data_.size());
+}
+
+absl::Status HprofReader::Parse(HprofVisitor& visitor) {
+  // Header: "JAVA PROFILE 1.0.x\0", u4 id size, u8 timestamp.
+  const size_t nul = std::min<size_t>(data_.size(), 32);
+  const uint8_t* end_of_magic = static_cast<const uint8_t*>(std::memchr(data_.data(), 0, nul));
+  if (end_of_magic == nullptr) {
+    return absl::DataLossError("HPROF offset 0: header: no \"JAVA PROFILE 1.0.x\" string");
+  }
+  const absl::string_view magic(reinterpret_cast<const char*>(data_.data()),
+                                end_of_magic - data_.data());
+  if (magic != "JAVA PROFILE 1.0.1" && magic != "JAVA PROFILE 1.0.2" &&
+      magic != "JAVA PROFILE 1.0.3") {
+    return absl::DataLossError(
+        absl::StrCat("HPROF offset 0: header: unsupported format \"", magic, "\""));
+  }
+  Cursor header(data_, magic.size() + 1, data_.size(), 4, "header");
+  id_size_ = header.U4();
+  timestamp_ms_ = header.U8();
+  RETURN_IF_ERROR(header.status());
+  if (id_size_ != 4 && id_size_ != 8) {
+    return absl::DataLossError(absl::StrCat("HPROF offset ", magic.size() + 1,
+                                            ": header: id size ", id_size_, " is not 4 or 8"));
+  }
+
+  std::vector<uint64_t> ids;
+  for (uint64_t pos = header.pos(); pos < data_.size();) {
+    Cursor head(data_, pos, data_.size(), id_size_, "record header");
+    const uint8_t tag = head.U1();
+    head.U4();  // time
+    const uint32_t length = head.U4();
+    RETURN_IF_ERROR(head.status());
+    if (data_.size() - head.pos() < length) {
+      return absl::DataLossError(absl::StrFormat(
+          "HPROF offset %d: %s (tag 0x%02x) of %d bytes runs past the end of the file (%d bytes)",
+          pos, RecordName(tag), tag, length, data_.size()));
+    }
+    Cursor c(data_, head.pos(), head.pos() + length, id_size_, RecordName(tag));
+    switch (tag) {
+      case hprof::kString: {
+        const uint64_t id = c.Id();
+        absl::Span<const uint8_t> text = c.Bytes(c.end() - c.pos());
+        RETURN_IF_ERROR(c.status());
+        RETURN_IF_ERROR(visitor.OnString(
+            id, absl::string_view(reinterpret_cast<const char*>(text.data()), text.size())));
+        break;
+      }
+      case hprof::kLoadClass: {
+        const uint32_t serial = c.U4();
+        const uint64_t class_id = c.Id();
+        c.U4();
+        const uint64_t name_id = c.Id();
+        RETURN_IF_ERROR(c.status());
+        RETURN_IF_ERROR(visitor.OnLoadClass(serial, class_id, name_id));
+        break;
+      }
+      case hprof::kStackFrame: {
+        const uint64_t frame = c.Id(), name = c.Id(), signature = c.Id(), source = c.Id();
+        const uint32_t serial = c.U4();
+        const auto line = static_cast<int32_t>(c.U4());
+        RETURN_IF_ERROR(c.status());
+        RETURN_IF_ERROR(visitor.OnStackFrame(frame, name, signature, source, serial, line));
+        break;
+      }
+      case hprof::kStackTrace: {
+        const uint32_t serial = c.U4(), thread = c.U4(), n = c.U4();
+        if (!c.Need(uint64_t{n} * id_size_)) return c.status();
+        ids.clear();
+        for (uint32_t i = 0; i < n; ++i) ids.push_back(c.Id());
+        RETURN_IF_ERROR(visitor.OnStackTrace(serial, thread, ids));
+        break;
+      }
+      case 0x0C:
+      case hprof::kHeapDumpSegment:
+        RETURN_IF_ERROR(ParseHeapDump(c.pos(), c.end(), visitor));
+        c.Bytes(length);
+        break;
+      case hprof::kHeapDumpEnd:
+      case 0x03: case 0x06: case 0x07: case 0x0A: case 0x0B: case 0x0D: case 0x0E:
+        c.Bytes(length);  // known records Kiln has no use for
+        break;
+      default:
+        return absl::DataLossError(
+            absl::StrFormat("HPROF offset %d: unknown record tag 0x%02x", pos, tag));
+    }
+    RETURN_IF_ERROR(c.status());
+    if (!c.at_end()) {
+      return absl::DataLossError(absl::StrFormat(
+          "HPROF offset %d: %s: %d bytes left over in a record of %d bytes", c.pos(),
+          RecordName(tag), c.end() - c.pos(), length));
+    }
+    pos = c.end();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status HprofReader::ParseHeapDump(uint64_t begin, uint64_t end, HprofVisitor& visitor) {
+  Cursor c(data_, begin, end, id_size_, "heap dump");
+  std::vector<uint64_t> ids;
+  HprofClassDump dump;
+  while (!c.at_end()) {
+    const uint64_t at = c.pos();
+    const uint8_t tag = c.U1();
+    c.set_what(SubRecordName(tag));
+    switch (tag) {
+      case hprof::kRootUnknown: case hprof::kRootStickyClass: case hprof::kRootMonitorUsed:
+      case 0x89: case 0x8A: case 0x8B: case 0x8C: case 0x8D: case 0x90: {
+        const uint64_t id = c.Id();
+        RETURN_IF_ERROR(c.status());
+        RETURN_IF_ERROR(visitor.OnRoot(tag, id, 0, -1, 0));
+        break;
+      }
+      case hprof::kRootJniGlobal: {
+        const uint64_t id = c.Id();
+        c.Id();
+        RETURN_IF_ERROR(c.status());
+        RETURN_IF_ERROR(visitor.OnRoot(tag, id, 0, -1, 0));
+        break;
+      }
+      case hprof::kRootJniLocal: case hprof::kRootJavaFrame: case 0x8E: {
+        const uint64_t id = c.Id();
+        const uint32_t thread = c.U4();
+        const auto depth = static_cast<int32_t>(c.U4());
+        RETURN_IF_ERROR(c.status());
+        RETURN_IF_ERROR(visitor.OnRoot(tag, id, thread, depth, 0));
+        break;
+      }
+      case hprof::kRootNativeStack: case hprof::kRootThreadBlock: {
+        const uint64_t id = c.Id();
+        const uint32_t thread = c.U4();
+        RETURN_IF_ERROR(c.status());
+        RETURN_IF_ERROR(visitor.OnRoot(tag, id, thread, -1, 0));
+        break;
+      }
+      case hprof::kRootThreadObject: {
+        const uint64_t id = c.Id();
+        const uint32_t thread = c.U4(), trace = c.U4();
+        RETURN_IF_ERROR(c.status());
+        RETURN_IF_ERROR(visitor.OnRoot(tag, id, thread, -1, trace));
+        break;
+      }
+      case 0xFE:  // Android HEAP_DUMP_INFO: heap id, name string id
+        c.U4();
+        c.Id();
+        break;
+      case 0xC3:  // Android PRIMITIVE_ARRAY_NODATA
+        c.Id(); c.U4(); c.U4(); c.U1();
+        break;
+      case hprof::kClassDump: {
+        dump.class_id = c.Id();
+        c.U4();
+        dump.super_id = c.Id();
+        for (int i = 0; i < 5; ++i) c.Id();
+        dump.instance_size = c.U4();
+        dump.statics.clear();
+        dump.fields.clear();
+        const uint16_t constants = c.U2();
+        for (uint16_t i = 0; i < constants && c.status().ok(); ++i) {
+          c.U2();
+          const uint8_t type = c.U1();
+          if (hprof::BasicTypeSize(type) == 0) c.Fail(absl::StrCat("bad constant type ", type));
+          c.Read(static_cast<unsigned>(hprof::BasicTypeSize(type)));
+        }
+        const uint16_t statics = c.U2();
+        for (uint16_t i = 0; i < statics && c.status().ok(); ++i) {
+          HprofStaticInfo info;
+          info.name_id = c.Id();
+          info.type = c.U1();
+          const size_t size = info.type == hprof::kObject ? id_size_ : hprof::BasicTypeSize(info.type);
+          if (size == 0) c.Fail(absl::StrCat("bad static field type ", info.type));
+          info.value = c.Read(static_cast<unsigned>(size));
+          dump.statics.push_back(info);
+        }
+        const uint16_t fields = c.U2();
+        for (uint16_t i = 0; i < fields && c.status().ok(); ++i) {
+          HprofFieldInfo info;
+          info.name_id = c.Id();
+          info.type = c.U1();
+          if (hprof::BasicTypeSize(info.type) == 0) {
+            c.Fail(absl::StrCat("bad field type ", info.type));
+          }
+          dump.fields.push_back(info);
+        }
+        RETURN_IF_ERROR(c.status());
+        RETURN_IF_ERROR(visitor.OnClassDump(dump));
+        break;
+      }
+      case hprof::kInstanceDump: {
+        const uint64_t id = c.Id();
+        c.U4();
+        const uint64_t class_id = c.Id();
+        const uint32_t n = c.U4();
+        absl::Span<const uint8_t> values = c.Bytes(n);
+        RETURN_IF_ERROR(c.status());
+        RETURN_IF_ERROR(visitor.OnInstance(id, class_id, values));
+        break;
+      }
+      case hprof::kObjectArrayDump: {
+        const uint64_t id = c.Id();
+        c.U4();
+        const uint32_t length = c.U4();
+        const uint64_t class_id = c.Id();
+        if (!c.Need(uint64_t{length} * id_size_)) return c.status();
+        ids.resize(length);
+        for (uint32_t i = 0; i < length; ++i) ids[i] = c.Id();
+        RETURN_IF_ERROR(visitor.OnObjectArray(id, class_id, ids));
+        break;
+      }
+      case hprof::kPrimitiveArrayDump: {
+        const uint64_t id = c.Id();
+        c.U4();
+        const uint32_t length = c.U4();
+        const uint8_t type = c.U1();
+        if (type == hprof::kObject || hprof::BasicTypeSize(type) == 0) {
+          c.Fail(absl::StrCat("bad element type ", type));
+        }
+        absl::Span<const uint8_t> elements =
+            c.Bytes(uint64_t{length} * hprof::BasicTypeSize(type));
+        RETURN_IF_ERROR(c.status());
+        RETURN_IF_ERROR(visitor.OnPrimitiveArray(id, type, length, elements));
+        break;
+      }
+      default:
+        return absl::DataLossError(
+            absl::StrFormat("HPROF offset %d: unknown heap dump sub-record tag 0x%02x", at, tag));
+    }
+    RETURN_IF_ERROR(c.status());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace kiln
