@@ -142,6 +142,7 @@ HprofReader::~HprofReader() {
 
 absl::Status HprofReader::Parse(HprofVisitor& visitor) {
   // Header: "JAVA PROFILE 1.0.x\0", u4 id size, u8 timestamp.
+  if (data_.empty()) return absl::DataLossError("HPROF offset 0: header: the file is empty");
   const size_t nul = std::min<size_t>(data_.size(), 32);
   const uint8_t* end_of_magic = static_cast<const uint8_t*>(std::memchr(data_.data(), 0, nul));
   if (end_of_magic == nullptr) {
