@@ -13,7 +13,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "base/status_macros.h"
+#include "absl/time/time.h"
 #include "inspection/byte_sink.h"
+#include "inspection/gzip_sink.h"
 #include "inspection/hprof_writer.h"
 
 namespace kiln {
@@ -35,26 +37,40 @@ std::string TemporaryPath(const std::string& path) {
 
 class DumpOperation : public VmOperation {
  public:
-  DumpOperation(bool live, HprofWriter& writer)
-      : VmOperation(live ? "heap dump (live)" : "heap dump (full)"), live_(live), writer_(writer) {}
-  void Doit(StoppedWorld& world) override { status = WriteHeapDump(world, live_, writer_, &stats); }
+  DumpOperation(const HeapDumpOptions& options, HprofWriter& writer)
+      : VmOperation(options.live ? "heap dump (live)" : "heap dump (full)"),
+        options_(options),
+        writer_(writer) {}
+  void Doit(StoppedWorld& world) override {
+    if (options_.collect_first) world.runtime().RunCollection(world, gc::GcCause::kExplicit);
+    status = WriteHeapDump(world, options_.live, writer_, &stats);
+  }
 
   absl::Status status;
   HeapDumpStats stats;
 
  private:
-  const bool live_;
+  const HeapDumpOptions& options_;
   HprofWriter& writer_;
 };
 
-}  // namespace
+bool Exists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
 
-absl::Status VMRuntime::DumpHeap(Runtime& runtime, const std::string& path, bool live,
-                                 HeapDumpStats* stats) {
+bool IsDirectory(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// WriteDumpFile writes the dump under a temporary name beside `path` and
+// renames it into place, never replacing an existing file.
+absl::Status WriteDumpFile(Runtime& runtime, const std::string& path,
+                           const HeapDumpOptions& options, HeapDumpStats* stats) {
   const absl::Time start = absl::Now();
   if (path.empty()) return absl::InvalidArgumentError("heap dump: empty path");
-  struct stat st;
-  if (lstat(path.c_str(), &st) == 0) {
+  if (Exists(path)) {
     return absl::AlreadyExistsError(
         absl::StrCat("heap dump: ", path, " already exists; not overwriting it"));
   }
@@ -63,16 +79,9 @@ absl::Status VMRuntime::DumpHeap(Runtime& runtime, const std::string& path, bool
                       0600);
   if (fd < 0) return ErrnoStatus(errno, "creating", temporary);
 
-  absl::Status status;
   HeapDumpStats written;
-  {
-    FdSink sink(fd, temporary);
-    HprofWriter writer(&sink);  // its buffer is allocated before the world stops
-    DumpOperation op(live, writer);
-    status = runtime.Execute(op);
-    if (status.ok()) status = op.status;
-    written = op.stats;
-  }
+  FdSink file(fd, temporary);
+  absl::Status status = VMRuntime::DumpHeapTo(runtime, file, options, &written);
   if (close(fd) != 0 && status.ok()) status = ErrnoStatus(errno, "closing", temporary);
   if (status.ok() && renameat2(AT_FDCWD, temporary.c_str(), AT_FDCWD, path.c_str(),
                                RENAME_NOREPLACE) != 0) {
@@ -87,6 +96,91 @@ absl::Status VMRuntime::DumpHeap(Runtime& runtime, const std::string& path, bool
                static_cast<unsigned long long>(written.bytes),
                absl::ToDoubleSeconds(absl::Now() - start));
   return absl::OkStatus();
+}
+
+// ResolvePath: the file a dump with `options` goes to: the configured file,
+// or the default name in the configured (or working) directory, with ".1",
+// ".2", ... appended while the name is taken.
+std::string ResolvePath(const HeapDumpOptions& options, bool out_of_memory, int attempt) {
+  std::string path = options.path.empty() ? "." : options.path;
+  if (IsDirectory(path)) {
+    path = absl::StrCat(path, "/",
+                        VMRuntime::DefaultDumpName(out_of_memory, absl::Now(),
+                                                   options.gzip_level > 0));
+  }
+  if (attempt > 0) absl::StrAppend(&path, ".", attempt);
+  return path;
+}
+
+absl::StatusOr<std::string> DumpWithOptions(Runtime& runtime, const HeapDumpOptions& options,
+                                            bool out_of_memory, HeapDumpStats* stats) {
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const std::string path = ResolvePath(options, out_of_memory, attempt);
+    if (Exists(path)) continue;
+    absl::Status status = WriteDumpFile(runtime, path, options, stats);
+    if (absl::IsAlreadyExists(status)) continue;  // taken meanwhile: next suffix
+    if (!status.ok()) return status;
+    return path;
+  }
+  return absl::AlreadyExistsError(
+      absl::StrCat("heap dump: no free name for ", ResolvePath(options, out_of_memory, 0)));
+}
+
+}  // namespace
+
+absl::Status VMRuntime::DumpHeapTo(Runtime& runtime, ByteSink& sink,
+                                   const HeapDumpOptions& options, HeapDumpStats* stats) {
+  if (options.gzip_level < 0 || options.gzip_level > 9) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("heap dump: gzip level ", options.gzip_level, " is not 0..9"));
+  }
+  // The buffers are allocated here, before the world stops.
+  std::unique_ptr<GzipSink> gzip;
+  if (options.gzip_level > 0) gzip = std::make_unique<GzipSink>(&sink, options.gzip_level);
+  HprofWriter writer(gzip != nullptr ? static_cast<ByteSink*>(gzip.get()) : &sink);
+  DumpOperation op(options, writer);
+  absl::Status status = runtime.Execute(op);
+  if (status.ok()) status = op.status;
+  if (status.ok() && gzip != nullptr) status = gzip->Finish();
+  if (stats != nullptr) {
+    *stats = op.stats;
+    stats->bytes = sink.bytes_written();
+  }
+  return status;
+}
+
+absl::Status VMRuntime::DumpHeap(Runtime& runtime, const std::string& path, bool live,
+                                 HeapDumpStats* stats) {
+  HeapDumpOptions options;
+  options.live = live;
+  return WriteDumpFile(runtime, path, options, stats);
+}
+
+absl::StatusOr<std::string> VMRuntime::DumpHeap(Runtime& runtime, const HeapDumpOptions& options,
+                                                HeapDumpStats* stats) {
+  return DumpWithOptions(runtime, options, /*out_of_memory=*/false, stats);
+}
+
+std::string VMRuntime::DefaultDumpName(bool out_of_memory, absl::Time now, bool gzip) {
+  const std::string when =
+      out_of_memory ? "OOME" : absl::FormatTime("%Y%m%dT%H%M%SZ", now, absl::UTCTimeZone());
+  return absl::StrCat("svm-heapdump-", getpid(), "-", when, ".hprof", gzip ? ".gz" : "");
+}
+
+std::function<void(Runtime&, size_t)> VMRuntime::HeapDumpOnOutOfMemory(HeapDumpOptions options) {
+  options.collect_first = false;
+  auto dumped = std::make_shared<std::atomic<bool>>(false);
+  return [options, dumped](Runtime& runtime, size_t request) {
+    if (dumped->exchange(true)) return;  // once per runtime
+    std::fprintf(stderr, "java.lang.OutOfMemoryError: allocating %zu bytes\nDumping heap ...\n",
+                 request);
+    absl::StatusOr<std::string> path =
+        DumpWithOptions(runtime, options, /*out_of_memory=*/true, nullptr);
+    if (!path.ok()) {
+      std::fprintf(stderr, "Heap dump on out of memory failed: %s\n",
+                   path.status().ToString().c_str());
+    }
+  };
 }
 
 }  // namespace kiln

@@ -16,21 +16,62 @@
 #ifndef KILN_INSPECTION_VM_RUNTIME_H_
 #define KILN_INSPECTION_VM_RUNTIME_H_
 
+#include <functional>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "inspection/byte_sink.h"
 #include "inspection/heap_dumper.h"
 #include "vm/runtime.h"
 
 namespace kiln {
 
+struct HeapDumpOptions {
+  // heap_dump_path: a file, or a directory that gets the default name
+  // (DefaultDumpName); empty means the working directory. An existing file is
+  // never overwritten: ".1", ".2", ... is appended instead.
+  std::string path;
+  // Only objects reachable from the roots (marked, not collected), or every
+  // object on the heap.
+  bool live = true;
+  // Collect before walking, in the same VM operation (the JDK's live dumps
+  // always do; Kiln's need not).
+  bool collect_first = false;
+  // 1..9: compress in HotSpot's block-gzip format (GzipSink); 0: plain.
+  int gzip_level = 0;
+};
+
 class VMRuntime {
  public:
-  // DumpHeap writes `runtime`'s heap to `path`: the objects reachable from
-  // the roots if `live`, every object on the heap otherwise. The calling
-  // thread may be attached (it waits in native state) or not.
+  // DumpHeap writes `runtime`'s heap to `path`, which must not exist: the
+  // objects reachable from the roots if `live`, every object on the heap
+  // otherwise. The calling thread may be attached (it waits in native state)
+  // or not.
   static absl::Status DumpHeap(Runtime& runtime, const std::string& path, bool live,
                                HeapDumpStats* stats = nullptr);
+
+  // DumpHeap with options: resolves the path as HeapDumpOptions::path says
+  // and returns the file written.
+  static absl::StatusOr<std::string> DumpHeap(Runtime& runtime, const HeapDumpOptions& options,
+                                              HeapDumpStats* stats = nullptr);
+
+  // DumpHeapTo streams the dump into `sink` (a pipe, a socket, memory): no
+  // file handling, the same bytes. options.path is ignored.
+  static absl::Status DumpHeapTo(Runtime& runtime, ByteSink& sink, const HeapDumpOptions& options,
+                                 HeapDumpStats* stats = nullptr);
+
+  // DefaultDumpName: svm-heapdump-<pid>-<yyyyMMdd'T'HHmmss'Z'>.hprof, or
+  // svm-heapdump-<pid>-OOME.hprof for out-of-memory dumps (Native Image's
+  // names), with ".gz" when compressed.
+  static std::string DefaultDumpName(bool out_of_memory, absl::Time now, bool gzip = false);
+
+  // HeapDumpOnOutOfMemory: a RuntimeOptions::on_out_of_memory hook that
+  // dumps the heap once, without collecting, before the first allocation that
+  // fails for lack of memory (HotSpot's -XX:+HeapDumpOnOutOfMemoryError).
+  // The allocation still fails afterwards.
+  static std::function<void(Runtime&, size_t)> HeapDumpOnOutOfMemory(HeapDumpOptions options);
 };
 
 }  // namespace kiln

@@ -1,0 +1,66 @@
+#include "inspection/gzip_sink.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "base/check.h"
+#include "base/status_macros.h"
+#include "zlib.h"
+
+namespace kiln {
+
+GzipSink::GzipSink(ByteSink* out, int level) : out_(out), level_(level) {
+  KILN_CHECK(level >= 1 && level <= 9, "gzip level ", level, " is not 1..9");
+  block_.reserve(kBlockSize);
+  compressed_.resize(compressBound(kBlockSize) + 256);
+}
+
+GzipSink::~GzipSink() = default;
+
+absl::Status GzipSink::Write(absl::Span<const uint8_t> bytes) {
+  while (!bytes.empty()) {
+    const size_t n = std::min(bytes.size(), kBlockSize - block_.size());
+    block_.insert(block_.end(), bytes.begin(), bytes.begin() + n);
+    bytes.remove_prefix(n);
+    accepted_ += n;
+    if (block_.size() == kBlockSize) RETURN_IF_ERROR(CompressBlock());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GzipSink::Finish() {
+  if (!block_.empty() || first_) RETURN_IF_ERROR(CompressBlock());
+  return absl::OkStatus();
+}
+
+absl::Status GzipSink::CompressBlock() {
+  z_stream stream;
+  std::memset(&stream, 0, sizeof(stream));
+  // windowBits 15 + 16: a gzip header and trailer around the deflate data.
+  if (deflateInit2(&stream, level_, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return absl::InternalError("gzip: deflateInit2 failed");
+  }
+  static char kComment[] = "HPROF BLOCKSIZE=1048576";
+  gz_header header;
+  std::memset(&header, 0, sizeof(header));
+  header.comment = reinterpret_cast<Bytef*>(kComment);
+  if (first_ && deflateSetHeader(&stream, &header) != Z_OK) {
+    deflateEnd(&stream);
+    return absl::InternalError("gzip: deflateSetHeader failed");
+  }
+  stream.next_in = block_.data();
+  stream.avail_in = static_cast<uInt>(block_.size());
+  stream.next_out = compressed_.data();
+  stream.avail_out = static_cast<uInt>(compressed_.size());
+  const int result = deflate(&stream, Z_FINISH);
+  const size_t produced = compressed_.size() - stream.avail_out;
+  deflateEnd(&stream);
+  if (result != Z_STREAM_END) {
+    return absl::InternalError(absl::StrCat("gzip: deflate failed (", result, ")"));
+  }
+  first_ = false;
+  block_.clear();
+  return out_->Write(absl::MakeConstSpan(compressed_.data(), produced));
+}
+
+}  // namespace kiln

@@ -1,0 +1,44 @@
+// GzipSink: HotSpot's compressed heap-dump format. The bytes are cut into
+// blocks of 1 MiB, each compressed as an independent gzip member; the first
+// member's header carries the comment "HPROF BLOCKSIZE=1048576", so readers
+// that know the format can seek block by block, and plain `gzip -d`
+// restores the whole file.
+#ifndef KILN_INSPECTION_GZIP_SINK_H_
+#define KILN_INSPECTION_GZIP_SINK_H_
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "inspection/byte_sink.h"
+
+namespace kiln {
+
+class GzipSink : public ByteSink {
+ public:
+  static constexpr size_t kBlockSize = size_t{1} << 20;
+
+  // GzipSink compresses at `level` (1..9) into `out`.
+  GzipSink(ByteSink* out, int level);
+  ~GzipSink() override;
+
+  absl::Status Write(absl::Span<const uint8_t> bytes) override;
+  // Finish compresses the last, partial block. Call once, after the last Write.
+  absl::Status Finish();
+  uint64_t bytes_written() const override { return accepted_; }
+
+ private:
+  absl::Status CompressBlock();
+
+  ByteSink* const out_;
+  const int level_;
+  std::vector<uint8_t> block_;
+  std::vector<uint8_t> compressed_;
+  uint64_t accepted_ = 0;
+  bool first_ = true;
+};
+
+}  // namespace kiln
+
+#endif  // KILN_INSPECTION_GZIP_SINK_H_

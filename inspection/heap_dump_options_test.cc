@@ -1,0 +1,184 @@
+// Heap dump options and faults: default names, never overwriting, gzip,
+// pipes, a full disk, and the dump on out of memory.
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "inspection/hprof_snapshot.h"
+#include "inspection/vm_runtime.h"
+#include "vm/kiln.h"
+
+namespace kiln {
+namespace {
+
+RuntimeOptions Options() {
+  RuntimeOptions options;
+  options.heap_limit_bytes = 32 << 20;
+  options.classes.push_back({.name = "t.Main", .methods = {{"main", "()V"}}});
+  return options;
+}
+
+std::string TempDir() {
+  const char* env = std::getenv("TEST_TMPDIR");
+  std::string dir =
+      absl::StrCat(env != nullptr ? env : "/tmp", "/opts-", getpid(), "-", std::rand());
+  mkdir(dir.c_str(), 0700);
+  return dir;
+}
+
+std::vector<std::string> Ls(const std::string& dir) {
+  std::vector<std::string> names;
+  std::string command = absl::StrCat("ls -A ", dir);
+  FILE* pipe = popen(command.c_str(), "r");
+  char line[4096];
+  while (fgets(line, sizeof(line), pipe) != nullptr) {
+    std::string name(line);
+    if (!name.empty() && name.back() == '\n') name.pop_back();
+    names.push_back(name);
+  }
+  pclose(pipe);
+  return names;
+}
+
+class HeapDumpOptionsTest : public ::testing::Test {
+ protected:
+  HeapDumpOptionsTest() : runtime_(*Runtime::Create(Options())), dir_(TempDir()) {}
+  std::unique_ptr<Runtime> runtime_;
+  std::string dir_;
+};
+
+TEST_F(HeapDumpOptionsTest, DirectoryGetsTheDefaultNameAndFilesGetSuffixesNotOverwrites) {
+  HeapDumpOptions options;
+  options.path = dir_;
+  absl::StatusOr<std::string> first = VMRuntime::DumpHeap(*runtime_, options);
+  ASSERT_TRUE(first.ok()) << first.status();
+  const std::regex pattern(absl::StrCat(dir_, "/svm-heapdump-", getpid(),
+                                        "-[0-9]{8}T[0-9]{6}Z\\.hprof"));
+  EXPECT_TRUE(std::regex_match(*first, pattern)) << *first;
+  EXPECT_TRUE(HprofSnapshot::Load(*first).ok());
+
+  options.path = dir_ + "/fixed.hprof";
+  EXPECT_EQ(*VMRuntime::DumpHeap(*runtime_, options), dir_ + "/fixed.hprof");
+  EXPECT_EQ(*VMRuntime::DumpHeap(*runtime_, options), dir_ + "/fixed.hprof.1");
+  EXPECT_EQ(*VMRuntime::DumpHeap(*runtime_, options), dir_ + "/fixed.hprof.2");
+  EXPECT_EQ(VMRuntime::DefaultDumpName(true, absl::Now()),
+            absl::StrCat("svm-heapdump-", getpid(), "-OOME.hprof"));
+}
+
+TEST_F(HeapDumpOptionsTest, GzipIsHotSpotsBlockFormatAndGunzipsToAValidDump) {
+  {
+    ThreadScope scope(*runtime_, "main");
+    Frame frame(scope, *runtime_->FindMethod("t.Main", "main", "()V"));
+    Local<ByteArray> big = *ByteArray::New(frame, 3 << 20);  // several 1 MiB blocks
+    for (uint32_t i = 0; i < big->length(); ++i) big->Set(i, static_cast<int8_t>(i * 7));
+    HeapDumpOptions options;
+    options.path = dir_ + "/dump.hprof.gz";
+    options.gzip_level = 1;
+    options.live = true;
+    ASSERT_TRUE(VMRuntime::DumpHeap(*runtime_, options).ok());
+  }
+  std::ifstream in(dir_ + "/dump.hprof.gz", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), 20u);
+  EXPECT_EQ(static_cast<uint8_t>(bytes[0]), 0x1f);
+  EXPECT_EQ(static_cast<uint8_t>(bytes[1]), 0x8b);
+  EXPECT_TRUE(bytes[3] & 0x10) << "no FCOMMENT flag";
+  EXPECT_EQ(std::string(bytes.c_str() + 10), "HPROF BLOCKSIZE=1048576");
+  ASSERT_EQ(std::system(absl::StrCat("gzip -dc ", dir_, "/dump.hprof.gz > ", dir_,
+                                     "/dump.hprof").c_str()),
+            0);
+  auto snapshot = HprofSnapshot::Load(dir_ + "/dump.hprof");
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_TRUE((*snapshot)->CheckReferences().ok());
+  bool found = false;
+  for (const auto& [id, array] : (*snapshot)->primitive_arrays()) {
+    if (array.length == (3u << 20)) found = array.elements[1000] == static_cast<uint8_t>(7000);
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(HeapDumpOptionsTest, StreamsIntoAPipe) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  std::vector<uint8_t> received;
+  std::thread reader([&] {
+    uint8_t buffer[65536];
+    ssize_t n;
+    while ((n = read(fds[0], buffer, sizeof(buffer))) > 0) {
+      received.insert(received.end(), buffer, buffer + n);
+    }
+  });
+  FdSink sink(fds[1], "pipe");
+  HeapDumpStats stats;
+  EXPECT_TRUE(VMRuntime::DumpHeapTo(*runtime_, sink, HeapDumpOptions(), &stats).ok());
+  close(fds[1]);
+  reader.join();
+  close(fds[0]);
+  EXPECT_EQ(received.size(), stats.bytes);
+  auto snapshot = HprofSnapshot::FromBytes(std::move(received));
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_EQ((*snapshot)->classes().size(), runtime_->classes().size());
+}
+
+TEST_F(HeapDumpOptionsTest, AFullDiskFailsCleanlyAndTheNextDumpWorks) {
+  {
+    ThreadScope scope(*runtime_, "main");
+    Frame frame(scope, *runtime_->FindMethod("t.Main", "main", "()V"));
+    ASSERT_TRUE(ByteArray::New(frame, 1 << 20).ok());
+    // RLIMIT_FSIZE stands for a disk that fills up midway: writes past it
+    // fail with EFBIG (SIGXFSZ ignored).
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit saved;
+    getrlimit(RLIMIT_FSIZE, &saved);
+    struct rlimit small = saved;
+    small.rlim_cur = 256 << 10;
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+    absl::Status status = VMRuntime::DumpHeap(*runtime_, dir_ + "/full.hprof", /*live=*/false);
+    setrlimit(RLIMIT_FSIZE, &saved);
+    EXPECT_FALSE(status.ok());
+    EXPECT_NE(status.message().find("File too large"), std::string::npos) << status;
+    EXPECT_NE(status.message().find("writing"), std::string::npos) << status;
+  }
+  EXPECT_TRUE(Ls(dir_).empty()) << "a failed dump left a file behind";
+  // The runtime runs on, and the next dump works.
+  ASSERT_TRUE(VMRuntime::DumpHeap(*runtime_, dir_ + "/full.hprof", false).ok());
+  EXPECT_EQ(Ls(dir_), std::vector<std::string>{"full.hprof"});
+}
+
+TEST(HeapDumpOnOutOfMemoryTest, DumpsOnceThenTheAllocationStillFails) {
+  const std::string dir = TempDir();
+  RuntimeOptions options = Options();
+  options.heap_limit_bytes = 8 << 20;
+  HeapDumpOptions dump;
+  dump.path = dir;
+  options.on_out_of_memory = VMRuntime::HeapDumpOnOutOfMemory(dump);
+  auto runtime = *Runtime::Create(options);
+  ThreadScope scope(*runtime, "main");
+  Frame frame(scope, *runtime->FindMethod("t.Main", "main", "()V"));
+  absl::Status failure;
+  for (int i = 0; i < 10000 && failure.ok(); ++i) {
+    failure = LongArray::New(frame, 10000).status();
+  }
+  EXPECT_EQ(failure.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(LongArray::New(frame, 10000).status().code(), absl::StatusCode::kResourceExhausted);
+  const std::string path = absl::StrCat(dir, "/svm-heapdump-", getpid(), "-OOME.hprof");
+  EXPECT_EQ(Ls(dir), std::vector<std::string>{absl::StrCat("svm-heapdump-", getpid(),
+                                                           "-OOME.hprof")});
+  auto snapshot = HprofSnapshot::Load(path);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_TRUE((*snapshot)->CheckReferences().ok());
+  size_t arrays = 0;
+  for (const auto& [id, array] : (*snapshot)->primitive_arrays()) arrays += array.length == 10000;
+  EXPECT_GT(arrays, 90u);  // the arrays that filled the heap
+}
+
+}  // namespace
+}  // namespace kiln
