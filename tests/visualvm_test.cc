@@ -1,0 +1,140 @@
+// Interoperability: Kiln's dumps, plain and gzip-decompressed, opened by
+// VisualVM's heap library (Debian's visualvm package) through a small Java
+// harness (visualvm/HeapCheck.java, compiled here with the machine's JDK).
+// The harness's view must match the heap this test built: instance counts,
+// sizes, a string's value, the GC roots, and each thread's stack.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "base/notification.h"
+#include "gtest/gtest.h"
+#include "inspection/vm_runtime.h"
+#include "vm/kiln.h"
+
+namespace kiln {
+namespace {
+
+constexpr char kHeapJar[] =
+    "/usr/share/visualvm/visualvm/modules/org-graalvm-visualvm-lib-jfluid-heap.jar";
+
+std::string RunCommand(const std::string& command, int* status) {
+  std::string output;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  std::array<char, 4096> buffer;
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
+  *status = pclose(pipe);
+  return output;
+}
+
+class VisualVmTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    dir_ = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/visualvm-", getpid());
+    mkdir(dir_.c_str(), 0700);
+    const std::string source = absl::StrCat(std::getenv("TEST_SRCDIR"), "/",
+                                            std::getenv("TEST_WORKSPACE"),
+                                            "/tests/visualvm/HeapCheck.java");
+    int status;
+    const std::string out =
+        RunCommand(absl::StrCat("javac -cp ", kHeapJar, " -d ", dir_, " ", source), &status);
+    ASSERT_EQ(status, 0) << "javac failed (is the visualvm package installed?):\n" << out;
+  }
+
+  std::string Check(const std::string& dump) {
+    int status;
+    std::string out = RunCommand(absl::StrCat("java -cp ", kHeapJar, ":", dir_, " HeapCheck ", dump,
+                                       " test.Holder greeting test.Holder java.lang.Object "
+                                       "java.lang.Thread java.lang.String int[]"),
+                          &status);
+    EXPECT_EQ(status, 0) << out;
+    return out;
+  }
+
+  std::string dir_;
+};
+
+TEST_F(VisualVmTest, OpensKilnDumpsAndSeesWhatWasBuilt) {
+  RuntimeOptions options;
+  options.classes.push_back({.name = "test.Holder",
+                             .source_file = "Holder.cc",
+                             .fields = {{"next", FieldType::kObject}, {"n", FieldType::kInt}},
+                             .static_fields = {{"greeting", FieldType::kObject}},
+                             .methods = {{"main", "()V"}, {"park", "()V"}}});
+  auto runtime = *Runtime::Create(options);
+  const Class* holder = runtime->FindClass("test.Holder");
+  std::atomic<int> parked{0};
+  Notification release;
+  std::thread sleeper([&] {
+    ThreadScope scope(*runtime, "sleeper");
+    Frame main(scope, *runtime->FindMethod("test.Holder", "main", "()V"));
+    main.set_line(10);
+    Frame park(scope, *runtime->FindMethod("test.Holder", "park", "()V"));
+    park.set_line(20);
+    ScopedNative native(scope, ThreadStatus::kSleeping);
+    parked.fetch_add(1);
+    release.WaitForNotification();
+  });
+  while (parked.load() < 1) std::this_thread::yield();
+  {
+    ThreadScope scope(*runtime, "main");
+    Frame frame(scope, *runtime->FindMethod("test.Holder", "main", "()V"));
+    frame.set_line(5);
+    Local<Object> list = frame.NewLocal<Object>(nullptr);
+    for (int i = 0; i < 5; ++i) {
+      Local<Object> h = *Object::New(frame, holder);
+      h->SetRef(*holder->FindField("next"), list.get());
+      h->Set<int32_t>(*holder->FindField("n"), i);
+      list.Set(h.get());
+    }
+    Local<String> greeting = *String::New(frame, "gr\xC3\xBC\xC3\x9F \xE2\x82\xAC");  // UTF-16
+    holder->SetStaticRef(*holder->FindStaticField("greeting"), greeting.get());
+    ASSERT_TRUE(IntArray::New(frame, 3).ok());
+    ASSERT_TRUE(VMRuntime::DumpHeap(*runtime, dir_ + "/plain.hprof", /*live=*/true).ok());
+    HeapDumpOptions gz;
+    gz.path = dir_ + "/compressed.hprof.gz";
+    gz.gzip_level = 6;
+    ASSERT_TRUE(VMRuntime::DumpHeap(*runtime, gz).ok());
+  }
+  release.Notify();
+  sleeper.join();
+  int status;
+  RunCommand(absl::StrCat("gzip -dc ", dir_, "/compressed.hprof.gz > ", dir_, "/gunzipped.hprof"),
+      &status);
+  ASSERT_EQ(status, 0);
+
+  for (const char* file : {"plain.hprof", "gunzipped.hprof"}) {
+    SCOPED_TRACE(file);
+    const std::string out = Check(absl::StrCat(dir_, "/", file));
+    EXPECT_TRUE(absl::StrContains(out, "count test.Holder 5\n")) << out;
+    EXPECT_TRUE(absl::StrContains(out, absl::StrCat("size test.Holder ", holder->instance_size,
+                                                    "\n")))
+        << out;
+    EXPECT_TRUE(absl::StrContains(out, "size java.lang.Object 16\n")) << out;
+    EXPECT_TRUE(absl::StrContains(out, "count java.lang.Thread 2\n")) << out;
+    EXPECT_TRUE(absl::StrContains(out, "count int[] 1\n")) << out;
+    EXPECT_TRUE(absl::StrContains(out, "count java.lang.String 3\n")) << out;  // 2 names
+    EXPECT_TRUE(absl::StrContains(out, "string test.Holder.greeting gr\\u00fc\\u00df \\u20ac\n"))
+        << out;
+    EXPECT_TRUE(absl::StrContains(out, absl::StrCat("root sticky class ",
+                                                    runtime->classes().size(), "\n")))
+        << out;
+    EXPECT_TRUE(absl::StrContains(out, "root thread object 2\n")) << out;
+    EXPECT_TRUE(absl::StrContains(out, "thread main | test.Holder.main(Holder.cc:5)\n")) << out;
+    EXPECT_TRUE(absl::StrContains(
+        out, "thread sleeper | test.Holder.park(Holder.cc:20) | test.Holder.main(Holder.cc:10)\n"))
+        << out;
+  }
+}
+
+}  // namespace
+}  // namespace kiln
