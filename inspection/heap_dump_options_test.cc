@@ -153,6 +153,20 @@ TEST_F(HeapDumpOptionsTest, AFullDiskFailsCleanlyAndTheNextDumpWorks) {
   EXPECT_EQ(Ls(dir_), std::vector<std::string>{"full.hprof"});
 }
 
+TEST_F(HeapDumpOptionsTest, ASinkThatFailsAfterNBytesGivesItsErrorAndTheNextDumpWorks) {
+  for (uint64_t limit : {uint64_t{0}, uint64_t{100}, uint64_t{5000}}) {
+    MemorySink failing(limit);
+    absl::Status status = VMRuntime::DumpHeapTo(*runtime_, failing, HeapDumpOptions());
+    EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << limit;
+    EXPECT_NE(status.message().find(absl::StrCat("limit of ", limit, " bytes")),
+              std::string::npos)
+        << status;
+  }
+  MemorySink fine;
+  ASSERT_TRUE(VMRuntime::DumpHeapTo(*runtime_, fine, HeapDumpOptions()).ok());
+  EXPECT_TRUE(HprofSnapshot::FromBytes(fine.data()).ok());
+}
+
 TEST(HeapDumpOnOutOfMemoryTest, DumpsOnceThenTheAllocationStillFails) {
   const std::string dir = TempDir();
   RuntimeOptions options = Options();

@@ -78,6 +78,10 @@ TEST(RuntimeTourTest, ReportsTheThreadsAndObjectsItMade) {
   EXPECT_TRUE(absl::StrContains(output, "Roots: 7 thread objects")) << output;
   EXPECT_TRUE(absl::StrContains(output, "3 globals")) << output;
   EXPECT_TRUE(absl::StrContains(output, "1 static fields")) << output;
+  // The live dump, read back: builder-0's items are gone, the others' remain.
+  EXPECT_TRUE(absl::StrContains(output, "GC roots; every reference resolves")) << output;
+  EXPECT_TRUE(absl::StrContains(output, "      4000  demo.Item\n")) << output;
+  EXPECT_TRUE(absl::StrContains(output, "         7  java.lang.Thread\n")) << output;
   // Builder-0's 2000 items go, with a String and a byte[] each.
   EXPECT_EQ(LiveAfterCollection(output), CensusCount(output, "total") - 3 * 2000) << output;
 }
