@@ -3,6 +3,12 @@
 // a string and an array, and checks them at a safepoint. Exits 0 on success.
 #include <cstdio>
 
+#include <unistd.h>
+
+#include <string>
+
+#include "inspection/hprof_snapshot.h"
+#include "inspection/vm_runtime.h"
 #include "vm/kiln.h"
 
 int main() {
@@ -29,5 +35,19 @@ int main() {
     std::printf("%s; %zu objects on the heap\n", (*greeting)->ToUtf8().c_str(), objects);
   }
   // Mirrors + thread + its name (String, byte[]) + greeting (String, byte[]) + int[].
-  return objects == (*runtime)->classes().size() + 6 ? 0 : 1;
+  if (objects != (*runtime)->classes().size() + 6) return 1;
+
+  // A full heap dump through the installed package, read back.
+  const std::string path = "/tmp/kiln-cmake-host-" + std::to_string(getpid()) + ".hprof";
+  absl::Status dumped = kiln::VMRuntime::DumpHeap(**runtime, path, /*live=*/false);
+  if (!dumped.ok()) {
+    std::fprintf(stderr, "host: %s\n", dumped.ToString().c_str());
+    return 1;
+  }
+  absl::StatusOr<std::unique_ptr<kiln::HprofSnapshot>> snapshot = kiln::HprofSnapshot::Load(path);
+  unlink(path.c_str());
+  if (!snapshot.ok() || !(*snapshot)->CheckReferences().ok()) return 1;
+  std::printf("heap dump: %zu classes, %zu instances\n", (*snapshot)->classes().size(),
+              (*snapshot)->instances().size());
+  return (*snapshot)->classes().size() == (*runtime)->classes().size() ? 0 : 1;
 }
