@@ -150,13 +150,18 @@ TEST_F(HeapDumpTest, RoundTripOfAKnownHeap) {
   Local<ObjectArray> objects = *ObjectArray::New(frame, runtime_->classes().object_class(), 3);
   objects->Set(0, latin1.get());
   objects->Set(2, ints.get());
-  for (auto* a : {static_cast<Object*>(BooleanArray::New(frame, 1)->get()),
-                  static_cast<Object*>(CharArray::New(frame, 1)->get()),
-                  static_cast<Object*>(FloatArray::New(frame, 1)->get()),
-                  static_cast<Object*>(DoubleArray::New(frame, 1)->get()),
-                  static_cast<Object*>(ShortArray::New(frame, 1)->get())}) {
-    ASSERT_NE(a, nullptr);
-  }
+  Local<BooleanArray> booleans = *BooleanArray::New(frame, 2);
+  booleans->Set(1, true);
+  Local<CharArray> chars = *CharArray::New(frame, 2);
+  chars->Set(0, u'\u20AC');
+  Local<FloatArray> floats = *FloatArray::New(frame, 1);
+  floats->Set(0, -0.5f);
+  Local<DoubleArray> doubles = *DoubleArray::New(frame, 1);
+  doubles->Set(0, 3.25);
+  Local<ShortArray> shorts = *ShortArray::New(frame, 1);
+  shorts->Set(0, -2);
+  Local<ByteArray> bytes = *ByteArray::New(frame, 2);
+  bytes->Set(1, -128);
   all_->SetStatic<int64_t>(*all_->FindStaticField("counter"), 99);
   all_->SetStaticRef(*all_->FindStaticField("holder"), utf16.get());
   Global<Object> global(o);
@@ -218,6 +223,19 @@ TEST_F(HeapDumpTest, RoundTripOfAKnownHeap) {
   EXPECT_EQ(int_array.elements[4 * 3 + 2], (2999 >> 8) & 0xFF);  // big-endian
   const auto& long_array = dump->primitive_arrays().at(reinterpret_cast<uint64_t>(longs.get()));
   EXPECT_EQ(long_array.elements[15], 0xFB);  // -5
+  // Every element type, big-endian in the file.
+  auto elements = [&](const auto& local) {
+    const auto& a = dump->primitive_arrays().at(reinterpret_cast<uint64_t>(local.get()));
+    return std::vector<uint8_t>(a.elements.begin(), a.elements.end());
+  };
+  EXPECT_EQ(elements(booleans), (std::vector<uint8_t>{0, 1}));
+  EXPECT_EQ(elements(chars), (std::vector<uint8_t>{0x20, 0xAC, 0, 0}));
+  EXPECT_EQ(elements(floats), (std::vector<uint8_t>{0xBF, 0x00, 0x00, 0x00}));
+  EXPECT_EQ(elements(doubles), (std::vector<uint8_t>{0x40, 0x0A, 0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(elements(shorts), (std::vector<uint8_t>{0xFF, 0xFE}));
+  EXPECT_EQ(elements(bytes), (std::vector<uint8_t>{0x00, 0x80}));
+  EXPECT_EQ(dump->primitive_arrays().at(reinterpret_cast<uint64_t>(chars.get())).type,
+            hprof::kChar);
   const auto& array = dump->object_arrays().at(reinterpret_cast<uint64_t>(objects.get()));
   EXPECT_EQ(array.elements,
             (std::vector<uint64_t>{reinterpret_cast<uint64_t>(latin1.get()), 0,
