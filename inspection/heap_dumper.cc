@@ -13,6 +13,17 @@ namespace {
 
 constexpr uint32_t kIdBytes = hprof::kIdSize;
 
+// FieldType's values are HPROF's basic types, so they are written as they are.
+static_assert(static_cast<uint8_t>(FieldType::kObject) == hprof::kObject &&
+              static_cast<uint8_t>(FieldType::kBoolean) == hprof::kBoolean &&
+              static_cast<uint8_t>(FieldType::kChar) == hprof::kChar &&
+              static_cast<uint8_t>(FieldType::kFloat) == hprof::kFloat &&
+              static_cast<uint8_t>(FieldType::kDouble) == hprof::kDouble &&
+              static_cast<uint8_t>(FieldType::kByte) == hprof::kByte &&
+              static_cast<uint8_t>(FieldType::kShort) == hprof::kShort &&
+              static_cast<uint8_t>(FieldType::kInt) == hprof::kInt &&
+              static_cast<uint8_t>(FieldType::kLong) == hprof::kLong);
+
 // The class name as HotSpot writes it: java/lang/String, [Ljava/lang/Object;.
 std::string InternalName(const Class* cls) {
   return absl::StrReplaceAll(cls->name(), {{".", "/"}});

@@ -5,6 +5,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "base/status_macros.h"
+#include "base/utf8.h"
 
 namespace kiln {
 namespace {
@@ -13,39 +14,6 @@ uint64_t ReadBigEndian(const uint8_t* p, size_t size) {
   uint64_t v = 0;
   for (size_t i = 0; i < size; ++i) v = v << 8 | p[i];
   return v;
-}
-
-void AppendUtf8(uint32_t c, std::string* out) {
-  if (c < 0x80) {
-    out->push_back(static_cast<char>(c));
-  } else if (c < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (c >> 6)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else if (c < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (c >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (c >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  }
-}
-
-std::string Utf16ToUtf8(const std::vector<char16_t>& units) {
-  std::string out;
-  for (size_t i = 0; i < units.size(); ++i) {
-    const char16_t c = units[i];
-    if (c >= 0xD800 && c <= 0xDBFF && i + 1 < units.size() && units[i + 1] >= 0xDC00 &&
-        units[i + 1] <= 0xDFFF) {
-      AppendUtf8(0x10000 + ((c - 0xD800) << 10) + (units[i + 1] - 0xDC00), &out);
-      ++i;
-    } else {
-      AppendUtf8(c >= 0xD800 && c <= 0xDFFF ? 0xFFFD : c, &out);
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -224,7 +192,7 @@ absl::StatusOr<std::string> HprofSnapshot::StringValue(uint64_t string_id) const
     return absl::DataLossError(absl::StrFormat("string 0x%x: value array missing", string_id));
   }
   const PrimitiveArray& a = array->second;
-  std::vector<char16_t> units;
+  std::u16string units;
   if (a.type == hprof::kChar) {  // pre-JDK 9: char[], big-endian in the file
     for (uint32_t i = 0; i < a.length; ++i) {
       units.push_back(static_cast<char16_t>(a.elements[2 * i] << 8 | a.elements[2 * i + 1]));

@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "base/utf8.h"
 #include "vm/runtime.h"
 
 namespace kiln {
@@ -65,24 +66,6 @@ absl::Status DecodeUtf8(absl::string_view utf8, std::u16string* out) {
     i += extra + 1;
   }
   return absl::OkStatus();
-}
-
-void AppendUtf8(uint32_t code_point, std::string* out) {
-  if (code_point < 0x80) {
-    out->push_back(static_cast<char>(code_point));
-  } else if (code_point < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (code_point >> 6)));
-    out->push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
-  } else if (code_point < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (code_point >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (code_point >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((code_point >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
-  }
 }
 
 }  // namespace
@@ -173,22 +156,11 @@ char16_t String::CharAt(uint32_t index) const {
 }
 
 std::string String::ToUtf8() const {
-  std::string out;
+  std::u16string units;
   const uint32_t n = length();
-  out.reserve(n);
-  for (uint32_t i = 0; i < n; ++i) {
-    const char16_t c = CharAt(i);
-    if (c >= 0xD800 && c <= 0xDBFF && i + 1 < n) {
-      const char16_t low = CharAt(i + 1);
-      if (low >= 0xDC00 && low <= 0xDFFF) {
-        AppendUtf8(0x10000 + ((c - 0xD800) << 10) + (low - 0xDC00), &out);
-        ++i;
-        continue;
-      }
-    }
-    AppendUtf8(c >= 0xD800 && c <= 0xDFFF ? 0xFFFD : c, &out);
-  }
-  return out;
+  units.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) units.push_back(CharAt(i));
+  return Utf16ToUtf8(units);
 }
 
 int32_t String::HashCode() {
