@@ -14,11 +14,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/notification.h"
@@ -176,6 +178,16 @@ absl::Status Tour() {
     ready.fetch_add(1);
     (void)idle.Sleep(absl::Seconds(30));  // interrupted below
   });
+  // However the tour ends, its threads stop and are joined first.
+  auto stop_threads = absl::MakeCleanup([&] {
+    stop.store(true);
+    host_call_done.Notify();
+    runtime->safepoints().ForEachThread([](kiln::Thread& t) {
+      if (t.name() == "sleeper") t.Interrupt();
+    });
+    kiln::ScopedNative joining(main, kiln::ThreadStatus::kWaiting);
+    for (std::thread& t : threads) t.join();
+  });
   RETURN_IF_ERROR(runtime->StartDaemonThread("ticker", [](kiln::Thread& self) {
     while (self.Sleep(absl::Milliseconds(5)).ok()) {}
   }));
@@ -227,8 +239,13 @@ absl::Status Tour() {
               absl::FormatDuration(gc.sweep_time).c_str());
 
   // A live heap dump, read back with Kiln's HPROF reader.
-  const std::string path = absl::StrCat("/tmp/kiln-tour-", getpid(), ".hprof");
-  RETURN_IF_ERROR(kiln::VMRuntime::DumpHeap(*runtime, path, /*live=*/true));
+  // Into $TMPDIR (or /tmp) under Native Image's default name: never over
+  // an existing file.
+  kiln::HeapDumpOptions dump_options;
+  const char* tmpdir = std::getenv("TMPDIR");
+  dump_options.path = tmpdir != nullptr ? tmpdir : "/tmp";
+  dump_options.live = true;
+  ASSIGN_OR_RETURN(const std::string path, kiln::VMRuntime::DumpHeap(*runtime, dump_options));
   ASSIGN_OR_RETURN(std::unique_ptr<kiln::HprofSnapshot> heap_dump, kiln::HprofSnapshot::Load(path));
   RETURN_IF_ERROR(heap_dump->CheckReferences());
   std::map<std::string, int> in_dump;
@@ -243,15 +260,7 @@ absl::Status Tour() {
               heap_dump->roots().size());
   for (const auto& [name, count] : in_dump) std::printf("%10d  %s\n", count, name.c_str());
 
-  stop.store(true);
-  host_call_done.Notify();
-  runtime->safepoints().ForEachThread([](kiln::Thread& t) {
-    if (t.name() == "sleeper") t.Interrupt();
-  });
-  {
-    kiln::ScopedNative joining(main, kiln::ThreadStatus::kWaiting);
-    for (std::thread& t : threads) t.join();
-  }
+  std::move(stop_threads).Invoke();
   lists.clear();
   tour->SetStaticRef(*tour->FindStaticField("registry"), nullptr);
 
