@@ -26,6 +26,7 @@
 #include "base/notification.h"
 #include "base/status_macros.h"
 #include "inspection/hprof_snapshot.h"
+#include "inspection/thread_dump.h"
 #include "inspection/vm_runtime.h"
 #include "vm/kiln.h"
 
@@ -99,26 +100,6 @@ void Worker(kiln::Runtime& runtime, int id, std::atomic<int>& ready,
   KILN_LINE(idle);
   while (!stop.load(std::memory_order_relaxed)) idle.Poll();
 }
-
-class ThreadDump : public kiln::VmOperation {
- public:
-  ThreadDump() : VmOperation("thread dump") {}
-  void Doit(kiln::StoppedWorld& world) override {
-    for (kiln::Thread* thread : world.threads()) {
-      absl::StrAppendFormat(&text, "\"%s\" #%d%s prio=%d nid=%d\n   java.lang.Thread.State: %s\n",
-                            thread->name(), thread->tid(), thread->daemon() ? " daemon" : "",
-                            thread->priority(), thread->native_id(),
-                            kiln::JavaThreadState(thread->status()));
-      thread->ForEachFrame([&](const kiln::Frame& frame, int) {
-        const kiln::Method* method = frame.method();
-        absl::StrAppendFormat(&text, "\tat %s.%s(%s:%d)\n", method->holder()->name(),
-                              method->name(), method->holder()->source_file(), frame.line());
-      });
-      text += "\n";
-    }
-  }
-  std::string text;
-};
 
 class HeapCensus : public kiln::VmOperation {
  public:
@@ -202,10 +183,8 @@ absl::Status Tour() {
   ASSIGN_OR_RETURN(kiln::Local<kiln::String> registry, kiln::String::New(frame, "registry"));
   tour->SetStaticRef(*tour->FindStaticField("registry"), registry.get());
 
-  ThreadDump dump;
-  RETURN_IF_ERROR(runtime->Execute(dump));
-  std::printf("\nThread dump at a safepoint (%s to stop the world):\n\n%s",
-              absl::FormatDuration(dump.timing().time_to_safepoint).c_str(), dump.text.c_str());
+  ASSIGN_OR_RETURN(const std::string thread_dump, kiln::ThreadDump(*runtime));
+  std::printf("\n%s", thread_dump.c_str());
 
   HeapCensus census;
   RETURN_IF_ERROR(runtime->Execute(census));
