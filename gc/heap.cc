@@ -146,14 +146,9 @@ absl::StatusOr<ObjectHeader*> Heap::AllocateSlow(Tlab& tlab, const Layout* layou
     {
       MutexLock lock(&mu_);
       // Under stress the Tlab stays empty, so that every allocation collects.
-      char* memory = options_.stress ? (size > options_.chunk_size / 4
-                                            ? AllocateLarge(size, Limit::kHard)
-                                            : AllocateRange(size, Limit::kHard))
+      char* memory = options_.stress ? AllocateOutsideTlab(size, Limit::kHard)
                                      : TryAllocate(tlab, size, Limit::kHard);
-      if (memory != nullptr) {
-        if (options_.stress) std::memset(memory, 0, size);
-        return Initialize(memory, layout, length);
-      }
+      if (memory != nullptr) return Initialize(memory, layout, length);
       if (dumped) {
         return absl::ResourceExhaustedError(absl::StrCat(
             "heap: out of memory allocating ", size, " bytes (heap limit ",
@@ -165,14 +160,9 @@ absl::StatusOr<ObjectHeader*> Heap::AllocateSlow(Tlab& tlab, const Layout* layou
 }
 
 char* Heap::TryAllocate(Tlab& tlab, size_t size, Limit limit) {
-  if (size > options_.chunk_size / 4) return AllocateLarge(size, limit);
-  if (size > options_.tlab_size / 4) {
-    // Medium objects skip the Tlab: refilling for them would waste up to a
-    // quarter of a Tlab each time.
-    char* memory = AllocateRange(size, limit);
-    if (memory != nullptr) std::memset(memory, 0, size);
-    return memory;
-  }
+  // Medium objects skip the Tlab: refilling for them would waste up to a
+  // quarter of a Tlab each time.
+  if (size > options_.tlab_size / 4) return AllocateOutsideTlab(size, limit);
   if (!RefillTlab(tlab, size, limit)) return nullptr;
   char* memory = tlab.top_;
   tlab.top_ += size;
@@ -206,6 +196,13 @@ bool Heap::RefillTlab(Tlab& tlab, size_t min_size, Limit limit) {
   tlab.end_ = memory + size;
   ++tlab_refills_;
   return true;
+}
+
+char* Heap::AllocateOutsideTlab(size_t size, Limit limit) {
+  if (size > options_.chunk_size / 4) return AllocateLarge(size, limit);  // zeroed
+  char* memory = AllocateRange(size, limit);
+  if (memory != nullptr) std::memset(memory, 0, size);
+  return memory;
 }
 
 char* Heap::AllocateRange(size_t size, Limit limit) {

@@ -219,6 +219,8 @@ class Heap {
   char* TryAllocate(Tlab& tlab, size_t size, Limit limit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // RefillTlab gives `tlab` fresh space for at least `min_size` bytes.
   bool RefillTlab(Tlab& tlab, size_t min_size, Limit limit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // AllocateOutsideTlab places a medium or large object directly, zeroed.
+  char* AllocateOutsideTlab(size_t size, Limit limit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // TakeFreeRange carves up to *size bytes (at least min_size) from a free
   // range and sets *size to what it took; nullptr if no range is big enough.
   char* TakeFreeRange(size_t min_size, size_t* size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -216,7 +216,6 @@ absl::StatusOr<std::unique_ptr<ClassTable>> ClassTable::Build(
   const Class* thunk = table->Find("libcore.util.NativeAllocationRegistry$CleanerThunk");
   table->references_ = {
       .weak_reference = table->Find("java.lang.ref.WeakReference"),
-      .phantom_reference = table->Find("java.lang.ref.PhantomReference"),
       .cleaner = cleaner,
       .registry = registry,
       .thunk = thunk,

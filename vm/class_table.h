@@ -60,7 +60,6 @@ class ClassTable {
   // The reference and native-allocation classes, and their fields.
   struct ReferenceClasses {
     const Class* weak_reference;
-    const Class* phantom_reference;
     const Class* cleaner;
     const Class* registry;
     const Class* thunk;

@@ -130,10 +130,6 @@ class ObjectArray : public Array {
     KILN_DCHECK(index < length(), "index ", index, " out of bounds ", length());
     internal::StoreField<Object*>(data() + index * sizeof(Object*), value);
   }
-  // slot_address: for visitors of references.
-  Object** slot_address(uint32_t index) {
-    return reinterpret_cast<Object**>(data() + index * sizeof(Object*));
-  }
 };
 
 }  // namespace kiln
