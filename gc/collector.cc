@@ -194,6 +194,11 @@ CollectionStats Heap::Collect(GcCause cause, uint64_t observed_collections) {
                                    options_.heap_limit_bytes);
   }
   stats.sweep_time = absl::Now() - marked;
+  {
+    MutexLock lock(&mu_);
+    total_collection_time_ += stats.mark_time + stats.sweep_time;
+    last_collection_ = stats;
+  }
   if (options_.verify) {
     absl::Status status = Verify();
     KILN_CHECK(status.ok(), "heap verification after collection: ", status.ToString());

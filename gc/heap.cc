@@ -321,6 +321,8 @@ HeapStats Heap::Stats() {
   }
   stats.tlab_refills = tlab_refills_;
   stats.collections = collections_;
+  stats.total_collection_time = total_collection_time_;
+  stats.last_collection = last_collection_;
   return stats;
 }
 

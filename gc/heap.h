@@ -51,17 +51,6 @@ struct HeapOptions {
   bool verify = false;
 };
 
-struct HeapStats {
-  size_t limit_bytes = 0;
-  size_t soft_limit_bytes = 0;
-  size_t committed_bytes = 0;  // chunks plus large objects
-  size_t free_bytes = 0;       // free ranges plus the current chunk's tail
-  size_t chunks = 0;
-  size_t large_objects = 0;
-  size_t tlab_refills = 0;
-  uint64_t collections = 0;
-};
-
 // CollectionStats: what one collection did.
 struct CollectionStats {
   GcCause cause = GcCause::kExplicit;
@@ -75,6 +64,21 @@ struct CollectionStats {
   size_t finalizable_resurrected = 0;
   absl::Duration mark_time;
   absl::Duration sweep_time;
+};
+
+// HeapStats: the heap's size and occupancy now, and its collection totals.
+struct HeapStats {
+  size_t limit_bytes = 0;
+  size_t soft_limit_bytes = 0;
+  size_t committed_bytes = 0;  // chunks plus large objects
+  size_t free_bytes = 0;       // free ranges plus the current chunk's tail
+  size_t chunks = 0;
+  size_t large_objects = 0;
+  size_t tlab_refills = 0;
+  uint64_t collections = 0;
+  // Time spent in collections (mark plus sweep), and what the latest did.
+  absl::Duration total_collection_time;
+  CollectionStats last_collection;
 };
 
 class Heap;
@@ -249,6 +253,8 @@ class Heap {
   size_t soft_limit_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   size_t tlab_refills_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t collections_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Duration total_collection_time_ ABSL_GUARDED_BY(mu_);
+  CollectionStats last_collection_ ABSL_GUARDED_BY(mu_);
 
   Mutex finalization_mu_;
   std::vector<ObjectHeader*> finalizable_ ABSL_GUARDED_BY(finalization_mu_);

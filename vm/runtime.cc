@@ -35,6 +35,10 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(RuntimeOptions options)
       break;
     }
   }
+  for (const RuntimeServiceFactory& factory : opts.services) {
+    ASSIGN_OR_RETURN(std::unique_ptr<RuntimeService> service, factory(*runtime));
+    runtime->services_.push_back(std::move(service));
+  }
   return runtime;
 }
 
@@ -59,6 +63,7 @@ absl::Status Runtime::AllocateMirrors() {
 }
 
 Runtime::~Runtime() {
+  while (!services_.empty()) services_.pop_back();
   std::vector<std::thread> daemons;
   {
     MutexLock lock(&lifecycle_mu_);

@@ -39,6 +39,24 @@
 
 namespace kiln {
 
+class Runtime;
+
+// RuntimeService: something that runs beside a runtime for its whole life,
+// such as the inspection layer's signal handlers (vm/ knows nothing of
+// inspection/; it only starts and stops what the options name). Services are
+// created, in order, once the runtime is up, and destroyed in reverse order
+// first thing at shutdown, while threads are still attached and the VM thread
+// still runs operations: a destructor may wait for work it started.
+class RuntimeService {
+ public:
+  virtual ~RuntimeService() = default;
+};
+
+// RuntimeServiceFactory starts a service on a runtime that is up; an error
+// fails Runtime::Create.
+using RuntimeServiceFactory =
+    std::function<absl::StatusOr<std::unique_ptr<RuntimeService>>(Runtime& runtime)>;
+
 struct RuntimeOptions {
   // The most bytes the heap may take; when a full collection cannot make room
   // within it, allocations fail with ResourceExhausted.
@@ -61,6 +79,10 @@ struct RuntimeOptions {
   std::function<void(Runtime& runtime, size_t request_bytes)> on_out_of_memory;
   // The embedder's classes, defined at start-up next to the builtins.
   std::vector<ClassSpec> classes;
+  // Services to run beside the runtime (e.g. kiln::InspectionSignals from
+  // inspection/inspection_signals.h). None by default: a runtime embedded as
+  // a library installs no signal handler unless asked.
+  std::vector<RuntimeServiceFactory> services;
 };
 
 // RootKind: why a root keeps an object alive.
@@ -188,6 +210,8 @@ class Runtime {
   Mutex lifecycle_mu_;
   bool shutting_down_ ABSL_GUARDED_BY(lifecycle_mu_) = false;
   std::vector<std::thread> daemons_ ABSL_GUARDED_BY(lifecycle_mu_);
+  // Started last by Create, stopped first by the destructor.
+  std::vector<std::unique_ptr<RuntimeService>> services_;
 };
 
 }  // namespace kiln

@@ -1,0 +1,73 @@
+#include "inspection/monitoring_flags.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+
+namespace kiln {
+namespace {
+
+struct Features {
+  bool heap_dump = false;
+  bool thread_dump = false;
+  bool runtime_info = false;
+  void SetAll(bool on) { heap_dump = thread_dump = runtime_info = on; }
+};
+
+absl::Status ParseFeatures(absl::string_view list, Features& features) {
+  features.SetAll(false);
+  for (absl::string_view feature : absl::StrSplit(list, ',', absl::SkipEmpty())) {
+    if (feature == "all") {
+      features.SetAll(true);
+    } else if (feature == "heapdump") {
+      features.heap_dump = true;
+    } else if (feature == "threaddump") {
+      features.thread_dump = true;
+    } else if (feature == "runtimeinfo") {
+      features.runtime_info = true;
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--enable-monitoring: unknown feature \"", feature,
+                       "\" (known: heapdump, threaddump, runtimeinfo, all)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<InspectionOptions>> ParseMonitoringFlags(int& argc, char** argv,
+                                                                      bool enabled_by_default) {
+  Features features;
+  features.SetAll(enabled_by_default);
+  InspectionOptions options;
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    const absl::string_view arg = argv[i];
+    if (arg == "-XX:+AllowVMInspection" || arg == "--enable-monitoring") {
+      features.SetAll(true);
+    } else if (arg == "-XX:-AllowVMInspection") {
+      features.SetAll(false);
+    } else if (absl::StartsWith(arg, "--enable-monitoring=")) {
+      absl::Status status =
+          ParseFeatures(arg.substr(sizeof("--enable-monitoring=") - 1), features);
+      if (!status.ok()) return status;
+    } else if (absl::StartsWith(arg, "-XX:HeapDumpPath=")) {
+      options.heap_dump.path = std::string(arg.substr(sizeof("-XX:HeapDumpPath=") - 1));
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  argc = kept;
+  argv[argc] = nullptr;
+  if (!features.heap_dump && !features.thread_dump && !features.runtime_info) {
+    return std::nullopt;
+  }
+  if (!features.heap_dump) options.heap_dump_signal = 0;
+  if (!features.thread_dump) options.thread_dump_signal = 0;
+  if (!features.runtime_info) options.runtime_info_signal = 0;
+  return options;
+}
+
+}  // namespace kiln
