@@ -1,11 +1,13 @@
 #include "inspection/inspection_signals.h"
 
+#include <limits.h>
 #include <sys/stat.h>
 
 #include <memory>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "base/status_macros.h"
 #include "inspection/byte_sink.h"
 #include "inspection/runtime_info.h"
@@ -14,6 +16,17 @@
 
 namespace kiln {
 namespace {
+
+// Absolute: `path` from the working directory, for people who look for the
+// file from another terminal.
+std::string Absolute(const std::string& path) {
+  if (!path.empty() && path[0] == '/') return path;
+  char cwd[PATH_MAX];
+  if (getcwd(cwd, sizeof(cwd)) == nullptr) return path;
+  absl::string_view relative = path;
+  absl::ConsumePrefix(&relative, "./");
+  return absl::StrCat(cwd, "/", relative);
+}
 
 class InspectionService : public RuntimeService {
  public:
@@ -55,7 +68,7 @@ class InspectionService : public RuntimeService {
     }
     struct stat st;
     const long long size = stat(path->c_str(), &st) == 0 ? st.st_size : -1;
-    Write(absl::StrCat("Heap dump created ", *path, ", size: ", size, "\n"));
+    Write(absl::StrCat("Heap dump created ", Absolute(*path), ", size: ", size, "\n"));
   }
 
   void Print(const absl::StatusOr<std::string>& text) {

@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "inspection/hprof_snapshot.h"
 #include "inspection/monitoring_flags.h"
+#include "tests/pipe_capture.h"
 #include "vm/kiln.h"
 
 namespace kiln {
@@ -28,52 +29,7 @@ namespace {
 
 constexpr int kWidgets = 37;
 
-// Output: a pipe whose read end a thread drains into a string.
-class Output {
- public:
-  Output() {
-    int fds[2];
-    KILN_CHECK(pipe2(fds, O_CLOEXEC) == 0, "pipe");
-    read_fd_ = fds[0];
-    write_fd_ = fds[1];
-    reader_ = std::thread([this] {
-      char buffer[4096];
-      ssize_t n;
-      while ((n = read(read_fd_, buffer, sizeof(buffer))) > 0) {
-        MutexLock lock(&mu_);
-        text_.append(buffer, n);
-        cv_.SignalAll();
-      }
-    });
-  }
-  ~Output() {
-    close(write_fd_);
-    reader_.join();
-    close(read_fd_);
-  }
-  int fd() const { return write_fd_; }
-
-  // WaitFor: the text once it contains `needle` (and everything up to the
-  // next blank line after it), or whatever arrived within 60 s.
-  std::string WaitFor(absl::string_view needle) {
-    const absl::Time deadline = absl::Now() + absl::Seconds(60);
-    MutexLock lock(&mu_);
-    while (absl::Now() < deadline) {
-      const size_t at = text_.find(std::string(needle));
-      if (at != std::string::npos && text_.find('\n', at) != std::string::npos) return text_;
-      cv_.WaitWithTimeout(&mu_, absl::Milliseconds(100));
-    }
-    return text_;
-  }
-
- private:
-  int read_fd_ = -1;
-  int write_fd_ = -1;
-  std::thread reader_;
-  Mutex mu_;
-  CondVar cv_;
-  std::string text_ ABSL_GUARDED_BY(mu_);
-};
+using Output = testing::PipeCapture;
 
 void (*CurrentHandler(int signo))(int) {
   struct sigaction current;
@@ -144,11 +100,12 @@ TEST(InspectionSignalsTest, HandlersLiveAsLongAsTheRuntime) {
 TEST(InspectionSignalsTest, SigquitPrintsEveryThreadWithItsFrames) {
   Output output;
   InspectionOptions inspection;
-  inspection.output_fd = output.fd();
+  inspection.output_fd = output.write_fd();
   auto runtime = *Runtime::Create(Options(&inspection));
   WithWidgets(*runtime, [&] {
     ASSERT_EQ(raise(SIGQUIT), 0);
-    const std::string text = output.WaitFor("at app.Widget.run(");
+    EXPECT_TRUE(output.WaitFor("at app.Widget.run("));
+    const std::string text = output.text();
     EXPECT_TRUE(absl::StrContains(text, "Full thread dump Kiln")) << text;
     EXPECT_TRUE(absl::StrContains(text, "\"main\" #")) << text;
     EXPECT_TRUE(absl::StrContains(text, "\tat app.Widget.run(Widget.cc:12)\n")) << text;
@@ -158,12 +115,13 @@ TEST(InspectionSignalsTest, SigquitPrintsEveryThreadWithItsFrames) {
 TEST(InspectionSignalsTest, Sigusr2PrintsTheRuntimeInfo) {
   Output output;
   InspectionOptions inspection;
-  inspection.output_fd = output.fd();
+  inspection.output_fd = output.write_fd();
   auto runtime = *Runtime::Create(Options(&inspection));
   ASSERT_TRUE(runtime->CollectGarbage().ok());
   WithWidgets(*runtime, [&] {
     ASSERT_EQ(raise(SIGUSR2), 0);
-    const std::string text = output.WaitFor("Threads: ");
+    EXPECT_TRUE(output.WaitFor("Threads: "));
+    const std::string text = output.text();
     EXPECT_TRUE(absl::StrContains(text, "Kiln runtime info (pid ")) << text;
     EXPECT_TRUE(absl::StrContains(text, "  app.Widget extends java.lang.Object  size=")) << text;
     EXPECT_TRUE(absl::StrContains(text, "    field int size\n    method run()V\n")) << text;
@@ -195,12 +153,13 @@ std::string DumpedPath(const std::string& text) {
 TEST(InspectionSignalsTest, Sigusr1WritesALiveDumpUnderTheDefaultName) {
   Output output;
   InspectionOptions inspection;
-  inspection.output_fd = output.fd();
+  inspection.output_fd = output.write_fd();
   inspection.heap_dump.path = TempDir();
   auto runtime = *Runtime::Create(Options(&inspection));
   WithWidgets(*runtime, [&] {
     ASSERT_EQ(raise(SIGUSR1), 0);
-    const std::string path = DumpedPath(output.WaitFor("Heap dump created "));
+    EXPECT_TRUE(output.WaitFor("Heap dump created "));
+    const std::string path = DumpedPath(output.text());
     ASSERT_FALSE(path.empty());
     EXPECT_TRUE(absl::StartsWith(path, inspection.heap_dump.path + "/svm-heapdump-")) << path;
     EXPECT_TRUE(absl::EndsWith(path, ".hprof")) << path;
@@ -214,7 +173,7 @@ TEST(InspectionSignalsTest, Sigusr1WritesALiveDumpUnderTheDefaultName) {
 TEST(InspectionSignalsTest, AFailedDumpIsReportedAndTheNextOneWorks) {
   Output output;
   InspectionOptions inspection;
-  inspection.output_fd = output.fd();
+  inspection.output_fd = output.write_fd();
   inspection.heap_dump.path = TempDir() + "/missing/dump.hprof";
   // Chosen signal numbers: SIGUSR1 stays as it was.
   inspection.heap_dump_signal = SIGRTMIN + 2;
@@ -225,7 +184,8 @@ TEST(InspectionSignalsTest, AFailedDumpIsReportedAndTheNextOneWorks) {
   EXPECT_EQ(CurrentHandler(SIGQUIT), SIG_DFL);
   WithWidgets(*runtime, [&] {
     ASSERT_EQ(raise(SIGRTMIN + 2), 0);
-    const std::string text = output.WaitFor("Heap dump failed: ");
+    EXPECT_TRUE(output.WaitFor("Heap dump failed: "));
+    const std::string text = output.text();
     EXPECT_TRUE(absl::StrContains(text, "/missing/")) << text;
   });
   // The runtime runs on: an API dump works.

@@ -1,0 +1,145 @@
+// svm_heap_dump: Kiln's port of GraalVM's SVMHeapDump sample (the first seed,
+// "Generating Heap Dumps from Native Images"). A multi-threaded program that
+// runs for 60 seconds; built with inspection enabled, so while it runs
+//
+//   kill -SIGUSR1 <pid>   writes a live heap dump into the working directory
+//                         (svm-heapdump-<pid>-<time>.hprof) and it goes on,
+//   kill -SIGQUIT <pid>   prints every thread's stack,
+//   kill -SIGUSR2 <pid>   prints the runtime info.
+//
+// Flags: --runs (60) and --sleep_ms (1000) shorten the run;
+// -XX:-AllowVMInspection or --enable-monitoring=<features> choose the signals
+// (inspection/monitoring_flags.h), -XX:HeapDumpPath=<dir> where dumps go.
+//
+// As in the Java original, class SVMHeapDump extends java.lang.Thread and
+// keeps its counters in statics (i, runs, sleepTime); main builds the
+// greeting, starts the thread ("Thread-0") and joins it.
+#include <stdio.h>
+#include <unistd.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "base/notification.h"
+#include "base/status_macros.h"
+#include "inspection/inspection_signals.h"
+#include "inspection/monitoring_flags.h"
+#include "samples/date_format.h"
+#include "vm/kiln.h"
+
+ABSL_FLAG(int, runs, 60, "how many times the thread sleeps");
+ABSL_FLAG(int, sleep_ms, 1000, "how long each sleep is, in milliseconds");
+
+namespace {
+
+using kiln::FieldType;
+
+kiln::ClassSpec SvmHeapDumpClass() {
+  return {.name = "SVMHeapDump",
+          .super_name = "java.lang.Thread",
+          .source_file = "svm_heap_dump.cc",
+          .static_fields = {{"i", FieldType::kInt},
+                            {"runs", FieldType::kInt},
+                            {"sleepTime", FieldType::kInt},
+                            {"greeting", FieldType::kObject}},
+          .methods = {{"main", "([Ljava/lang/String;)V"},
+                      {"run", "()V"},
+                      {"join", "(J)V"}}};
+}
+
+void Print(const std::string& line) { std::printf("%s\n", line.c_str()); }
+
+// Run: SVMHeapDump.run(), on thread "Thread-0".
+void Run(kiln::Runtime& runtime) {
+  kiln::ThreadScope scope(runtime, "Thread-0");
+  const kiln::Class* cls = runtime.FindClass("SVMHeapDump");
+  kiln::Frame frame(scope, *runtime.FindMethod("SVMHeapDump", "run", "()V"));
+  KILN_LINE(frame);
+  const kiln::Field& i = *cls->FindStaticField("i");
+  const int runs = cls->GetStatic<int32_t>(*cls->FindStaticField("runs"));
+  const int sleep_ms = cls->GetStatic<int32_t>(*cls->FindStaticField("sleepTime"));
+  Print(absl::StrCat(kiln::samples::DateTimeNow(), ": Thread started, it will run for ", runs,
+                     " seconds"));
+  while (cls->GetStatic<int32_t>(i) < runs) {
+    KILN_LINE(frame);
+    Print(absl::StrCat("Sleeping for ", runs - cls->GetStatic<int32_t>(i), " seconds."));
+    if (!scope.thread().Sleep(absl::Milliseconds(sleep_ms)).ok()) Print("Sleep interrupted.");
+    cls->SetStatic<int32_t>(i, cls->GetStatic<int32_t>(i) + 1);
+  }
+}
+
+absl::Status Main(kiln::Runtime& runtime, bool inspection) {
+  kiln::ThreadScope main(runtime, "main");
+  const kiln::Class* cls = runtime.FindClass("SVMHeapDump");
+  kiln::Frame frame(main, *runtime.FindMethod("SVMHeapDump", "main", "([Ljava/lang/String;)V"));
+  KILN_LINE(frame);
+  cls->SetStatic<int32_t>(*cls->FindStaticField("runs"), absl::GetFlag(FLAGS_runs));
+  cls->SetStatic<int32_t>(*cls->FindStaticField("sleepTime"), absl::GetFlag(FLAGS_sleep_ms));
+
+  const int pid = getpid();
+  std::string greeting = absl::StrCat(kiln::samples::DateTimeNow(),
+                                      ": Hello Kiln developer! \nGet PID of this process: ",
+                                      "'ps -C svm_heap_dump -o pid= ' (it is ", pid, ")\n");
+  if (inspection) {
+    absl::StrAppend(&greeting, "then send it signal: 'kill -SIGUSR1 ", pid, "' \n",
+                    "to get heap dump generated into working directory.\n");
+  } else {
+    absl::StrAppend(&greeting, "Inspection is off (-XX:-AllowVMInspection): SIGUSR1 does not ",
+                    "dump the heap.\n");
+  }
+  absl::StrAppend(&greeting, "Starting thread!");
+  // The greeting lives on the managed heap, as the Java original's does.
+  ASSIGN_OR_RETURN(kiln::Local<kiln::String> text, kiln::String::New(frame, greeting));
+  cls->SetStaticRef(*cls->FindStaticField("greeting"), text.get());
+  Print(greeting);
+  std::fflush(stdout);
+
+  std::thread thread(Run, std::ref(runtime));
+  {
+    kiln::Frame join(main, *runtime.FindMethod("SVMHeapDump", "join", "(J)V"));
+    KILN_LINE(join);
+    kiln::ScopedNative waiting(main, kiln::ThreadStatus::kWaiting);
+    thread.join();
+  }
+  KILN_LINE(frame);
+  Print(absl::StrCat(kiln::samples::DateTimeNow(), ": Thread finished after: ",
+                     cls->GetStatic<int32_t>(*cls->FindStaticField("i")), " iterations."));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  setvbuf(stdout, nullptr, _IOLBF, 0);
+  absl::StatusOr<std::optional<kiln::InspectionOptions>> inspection =
+      kiln::ParseMonitoringFlags(argc, argv, /*enabled_by_default=*/true);
+  if (!inspection.ok()) {
+    std::fprintf(stderr, "svm_heap_dump: %s\n", inspection.status().ToString().c_str());
+    return 2;
+  }
+  absl::ParseCommandLine(argc, argv);
+  if (absl::GetFlag(FLAGS_runs) < 0 || absl::GetFlag(FLAGS_sleep_ms) < 0) {
+    std::fprintf(stderr, "svm_heap_dump: --runs and --sleep_ms must not be negative\n");
+    return 2;
+  }
+
+  kiln::RuntimeOptions options;
+  options.classes.push_back(SvmHeapDumpClass());
+  if (inspection->has_value()) options.services.push_back(kiln::InspectionSignals(**inspection));
+  absl::StatusOr<std::unique_ptr<kiln::Runtime>> runtime =
+      kiln::Runtime::Create(std::move(options));
+  if (!runtime.ok()) {
+    std::fprintf(stderr, "svm_heap_dump: %s\n", runtime.status().ToString().c_str());
+    return 1;
+  }
+  absl::Status status = Main(**runtime, inspection->has_value());
+  if (!status.ok()) {
+    std::fprintf(stderr, "svm_heap_dump: %s\n", status.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}
