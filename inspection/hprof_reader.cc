@@ -1,11 +1,6 @@
 #include "inspection/hprof_reader.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -15,13 +10,21 @@
 namespace kiln {
 namespace {
 
+// The record names of the JDK's heapDumper.cpp / hprof_b_spec.h, for errors.
 const char* RecordName(uint8_t tag) {
   switch (tag) {
     case hprof::kString: return "STRING";
     case hprof::kLoadClass: return "LOAD_CLASS";
+    case 0x03: return "UNLOAD_CLASS";
     case hprof::kStackFrame: return "STACK_FRAME";
     case hprof::kStackTrace: return "STACK_TRACE";
+    case 0x06: return "ALLOC_SITES";
+    case 0x07: return "HEAP_SUMMARY";
+    case 0x0A: return "START_THREAD";
+    case 0x0B: return "END_THREAD";
     case 0x0C: return "HEAP_DUMP";
+    case 0x0D: return "CPU_SAMPLES";
+    case 0x0E: return "CONTROL_SETTINGS";
     case hprof::kHeapDumpSegment: return "HEAP_DUMP_SEGMENT";
     case hprof::kHeapDumpEnd: return "HEAP_DUMP_END";
     default: return "record";
@@ -30,11 +33,22 @@ const char* RecordName(uint8_t tag) {
 
 const char* SubRecordName(uint8_t tag) {
   switch (tag) {
+    case hprof::kRootUnknown: return "ROOT_UNKNOWN";
+    case hprof::kRootJniGlobal: return "ROOT_JNI_GLOBAL";
+    case hprof::kRootJniLocal: return "ROOT_JNI_LOCAL";
+    case hprof::kRootJavaFrame: return "ROOT_JAVA_FRAME";
+    case hprof::kRootNativeStack: return "ROOT_NATIVE_STACK";
+    case hprof::kRootStickyClass: return "ROOT_STICKY_CLASS";
+    case hprof::kRootThreadBlock: return "ROOT_THREAD_BLOCK";
+    case hprof::kRootMonitorUsed: return "ROOT_MONITOR_USED";
+    case hprof::kRootThreadObject: return "ROOT_THREAD_OBJECT";
     case hprof::kClassDump: return "CLASS_DUMP";
     case hprof::kInstanceDump: return "INSTANCE_DUMP";
     case hprof::kObjectArrayDump: return "OBJ_ARRAY_DUMP";
     case hprof::kPrimitiveArrayDump: return "PRIM_ARRAY_DUMP";
-    default: return "root";
+    case 0xFE: return "HEAP_DUMP_INFO";
+    case 0xC3: return "PRIMITIVE_ARRAY_NODATA";
+    default: return "root";  // Android's 1.0.3 root kinds 0x89-0x90
   }
 }
 
@@ -98,49 +112,40 @@ class Cursor {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<HprofReader>> HprofReader::Open(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int error = errno;
-    return absl::Status(absl::ErrnoToStatusCode(error),
-                        absl::StrCat("opening ", path, ": ", std::strerror(error)));
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    const int error = errno;
-    ::close(fd);
-    return absl::Status(absl::ErrnoToStatusCode(error),
-                        absl::StrCat("stat ", path, ": ", std::strerror(error)));
-  }
+absl::StatusOr<std::unique_ptr<HprofReader>> HprofReader::Open(const std::string& path,
+                                                               const DumpProgress& progress) {
+  ASSIGN_OR_RETURN(DumpBytes bytes, DumpBytes::Open(path, progress));
   auto reader = std::unique_ptr<HprofReader>(new HprofReader());
-  if (st.st_size > 0) {
-    void* mapping = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
-    if (mapping == MAP_FAILED) {
-      const int error = errno;
-      ::close(fd);
-      return absl::Status(absl::ErrnoToStatusCode(error),
-                          absl::StrCat("mapping ", path, ": ", std::strerror(error)));
-    }
-    reader->mapping_ = mapping;
-    reader->data_ = absl::MakeConstSpan(static_cast<const uint8_t*>(mapping),
-                                        static_cast<size_t>(st.st_size));
-  }
-  ::close(fd);
+  reader->data_ = bytes.bytes();
+  reader->stored_size_ = bytes.stored_size();
+  reader->compressed_ = bytes.compressed();
+  reader->mapped_ = std::move(bytes);
   return reader;
 }
 
 std::unique_ptr<HprofReader> HprofReader::FromBytes(std::vector<uint8_t> bytes) {
   auto reader = std::unique_ptr<HprofReader>(new HprofReader());
+  reader->stored_size_ = bytes.size();
+  if (DumpBytes::IsGzip(bytes)) {
+    reader->compressed_ = true;
+    absl::StatusOr<DumpBytes> inflated = DumpBytes::Inflate(bytes);
+    if (!inflated.ok()) {
+      reader->open_status_ = inflated.status();
+      return reader;
+    }
+    reader->data_ = inflated->bytes();
+    reader->mapped_ = *std::move(inflated);
+    return reader;
+  }
   reader->owned_ = std::move(bytes);
   reader->data_ = absl::MakeConstSpan(reader->owned_);
   return reader;
 }
 
-HprofReader::~HprofReader() {
-  if (mapping_ != nullptr) munmap(mapping_, data_.size());
-}
+HprofReader::~HprofReader() = default;
 
 absl::Status HprofReader::Parse(HprofVisitor& visitor) {
+  RETURN_IF_ERROR(open_status_);
   // Header: "JAVA PROFILE 1.0.x\0", u4 id size, u8 timestamp.
   if (data_.empty()) return absl::DataLossError("HPROF offset 0: header: the file is empty");
   const size_t nul = std::min<size_t>(data_.size(), 32);
@@ -299,8 +304,9 @@ absl::Status HprofReader::ParseHeapDump(uint64_t begin, uint64_t end, HprofVisit
         for (uint16_t i = 0; i < constants && c.status().ok(); ++i) {
           c.U2();
           const uint8_t type = c.U1();
-          if (hprof::BasicTypeSize(type) == 0) c.Fail(absl::StrCat("bad constant type ", type));
-          c.Read(static_cast<unsigned>(hprof::BasicTypeSize(type)));
+          const size_t size = type == hprof::kObject ? id_size_ : hprof::BasicTypeSize(type);
+          if (size == 0) c.Fail(absl::StrCat("bad constant type ", type));
+          c.Read(static_cast<unsigned>(size));
         }
         const uint16_t statics = c.U2();
         for (uint16_t i = 0; i < statics && c.status().ok(); ++i) {
