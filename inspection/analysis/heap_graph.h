@@ -253,7 +253,8 @@ class HeapGraph {
  private:
   friend class GraphBuilder;
   HeapGraph() = default;
-  uint32_t StringFieldArray(uint32_t obj) const;
+  // ReadValue: `size` big-endian bytes at data_[offset].
+  uint64_t ReadValue(uint64_t offset, size_t size) const;
 
   std::unique_ptr<HprofReader> owned_reader_;
   absl::Span<const uint8_t> data_;  // the reader's HPROF bytes
@@ -263,7 +264,14 @@ class HeapGraph {
   std::vector<uint64_t> ids_;
   std::vector<uint32_t> types_of_;
   std::vector<uint32_t> self_sizes_;
-  std::vector<uint64_t> data_offsets_;  // instances: offset of field values in data_
+  // data_offsets_: instances: offset of the field values in data_;
+  // primitive arrays: offset of the elements; others 0.
+  std::vector<uint64_t> data_offsets_;
+  // FindObject's directory: bucket b = (id - min_id_) >> id_shift_ holds
+  // the indices [id_directory_[b], id_directory_[b + 1]).
+  std::vector<uint32_t> id_directory_;
+  uint64_t min_id_ = 0;
+  int id_shift_ = 0;
   std::vector<uint32_t> edge_begin_;    // object_count() + 1 entries
   std::vector<Reference> edges_;
   std::vector<uint64_t> reachable_;     // bitset
