@@ -4,11 +4,11 @@
 #include <sys/stat.h>
 
 #include <cctype>
-#include <deque>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "inspection/analysis/shortest_path_tree.h"
 #include "inspection/hprof_format.h"
 #include "sqlite3.h"
 
@@ -218,30 +218,6 @@ std::string ClassKind(const HeapGraph& graph, uint32_t type) {
   return "KIND_NOREFERENCES";
 }
 
-std::vector<int32_t> RootDistances(const HeapGraph& graph) {
-  std::vector<int32_t> distance(graph.object_count(), -1);
-  const std::optional<uint32_t> referent = graph.FindFieldName("java.lang.ref.Reference.referent");
-  std::deque<uint32_t> queue;
-  for (const Root& root : graph.roots()) {
-    if (root.object < graph.object_count() && distance[root.object] < 0 &&
-        graph.reachable(root.object)) {
-      distance[root.object] = 0;
-      queue.push_back(root.object);
-    }
-  }
-  while (!queue.empty()) {
-    const uint32_t obj = queue.front();
-    queue.pop_front();
-    for (const Reference& ref : graph.references(obj)) {
-      if (referent.has_value() && ref.field_name == *referent) continue;
-      if (distance[ref.target] >= 0 || !graph.reachable(ref.target)) continue;
-      distance[ref.target] = distance[obj] + 1;
-      queue.push_back(ref.target);
-    }
-  }
-  return distance;
-}
-
 namespace {
 
 absl::Status InsertClasses(const HeapGraph& graph, sqlite3* db) {
@@ -278,7 +254,7 @@ absl::Status InsertObjectsAndReferences(const HeapGraph& graph, sqlite3* db,
                       "INSERT INTO heap_graph_reference(id, reference_set_id, owner_id, "
                       "owned_id, field_name, field_type_name) VALUES (?, ?, ?, ?, ?, ?)");
   RETURN_IF_ERROR(reference.status("preparing the heap_graph_reference insert"));
-  const std::vector<int32_t> distances = RootDistances(graph);
+  const std::vector<uint32_t> distances = ComputeShortestPathTree(graph).distance;
   const int64_t ts = static_cast<int64_t>(graph.summary().timestamp_ms) * 1000000;
   const uint64_t total = graph.object_count();
   std::string field_name;
@@ -302,7 +278,7 @@ absl::Status InsertObjectsAndReferences(const HeapGraph& graph, sqlite3* db,
     } else {
       object.Null(8);
     }
-    object.Int(9, distances[obj]);
+    object.Int(9, distances[obj] == kNoObject ? -1 : static_cast<int64_t>(distances[obj]));
     RETURN_IF_ERROR(object.Step("inserting into heap_graph_object"));
     const int64_t set = next_reference;
     for (const Reference& ref : refs) {

@@ -31,9 +31,9 @@
 // - reference_set_id is the id of the object's first heap_graph_reference
 //   row (NULL without references), as Perfetto assigns it; owned_id is never
 //   NULL (null and dangling references are not rows).
-// - root_distance is the breadth-first distance from the nearest root over
-//   the edges that count for `reachable` (not through Reference.referent);
-//   -1 for objects no root reaches that way.
+// - root_distance is the distance in the shortest-path tree
+//   (shortest_path_tree.h: breadth first from the roots, never through
+//   Reference.referent); -1 for unreachable objects.
 // - One transaction, prepared statements, journal_mode=OFF and
 //   synchronous=OFF: a dump's database is a scratch artifact, rebuilt from
 //   the dump if anything goes wrong.
@@ -108,9 +108,6 @@ absl::Status ExportHeapGraph(const HeapGraph& graph, SqliteDb& db,
 
 // ClassKind: Perfetto's heap_graph_class.kind of `type`.
 std::string ClassKind(const HeapGraph& graph, uint32_t type);
-
-// RootDistances: root_distance per object (see above).
-std::vector<int32_t> RootDistances(const HeapGraph& graph);
 
 }  // namespace kiln::analysis
 
