@@ -27,8 +27,10 @@ absl::StatusOr<uint64_t> CliArgs::GetCount(const std::string& name, uint64_t fal
   if (!Has(name)) return fallback;
   uint64_t value;
   if (!absl::SimpleAtoi(options.at(name), &value)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--", name, " wants a non-negative integer, not '", options.at(name), "'"));
+    return absl::InvalidArgumentError(absl::StrCat("--", name,
+                                                   " wants a non-negative integer, not '",
+                                                   options.at(name), "'\nusage: kiln-heap ",
+                                                   usage));
   }
   return value;
 }
@@ -41,7 +43,7 @@ absl::StatusOr<std::string> CliArgs::GetChoice(const std::string& name,
   }
   return absl::InvalidArgumentError(absl::StrCat("--", name, " is one of ",
                                                  absl::StrJoin(choices, "|"), ", not '", value,
-                                                 "'"));
+                                                 "'\nusage: kiln-heap ", usage));
 }
 
 absl::StatusOr<CliArgs> ParseArgs(absl::Span<const std::string> args,
@@ -56,6 +58,7 @@ absl::StatusOr<CliArgs> ParseArgs(absl::Span<const std::string> args,
   }
   CliArgs parsed;
   parsed.command = spec->name;
+  parsed.usage = spec->usage;
   size_t next_positional = 0;
   bool only_positional = false;  // after "--"
   for (size_t i = 1; i < args.size(); ++i) {

@@ -31,6 +31,7 @@ struct CommandSpec {
 
 struct CliArgs {
   std::string command;
+  std::string usage;  // the command's usage line, for errors in its options
   std::map<std::string, std::string> positional;  // by spec name
   std::map<std::string, std::string> options;     // switches map to ""
 
@@ -39,7 +40,8 @@ struct CliArgs {
     auto it = options.find(name);
     return it == options.end() ? fallback : it->second;
   }
-  // GetCount: a non-negative integer option; InvalidArgument naming it.
+  // GetCount: a non-negative integer option; InvalidArgument naming it (and
+  // the usage line, as for every usage error).
   absl::StatusOr<uint64_t> GetCount(const std::string& name, uint64_t fallback) const;
   // GetChoice: an option that must be one of `choices` (the first is the
   // default).

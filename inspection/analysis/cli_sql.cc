@@ -38,7 +38,8 @@ absl::Status Export(const HeapGraph& graph, SqliteDb& db, bool indexes) {
 
 absl::Status CommandSql(const CliArgs& args, std::string* out) {
   if (!args.Has("output")) {
-    return absl::InvalidArgumentError("sql needs -o OUT.sqlite\nusage: kiln-heap sql FILE -o OUT.sqlite");
+    return absl::InvalidArgumentError(
+        absl::StrCat("sql needs -o OUT.sqlite\nusage: kiln-heap ", args.usage));
   }
   const std::string path = args.Get("output", "");
   ASSIGN_OR_RETURN(LoadedDump dump, LoadDump(args.positional.at("FILE")));
