@@ -1,25 +1,22 @@
 // kiln-heap end to end: the binary run as a user runs it, on dumps a Kiln
 // runtime writes in this test (inspection/analysis/test_heap.h: a heap whose
-// answers are known by hand), plain and gzip; and on corrupt, truncated and
-// missing files, which must give exit status 1 and a message naming the
-// offset, never a crash.
+// answers are known by hand), plain and in HotSpot's block gzip; and on
+// corrupt, truncated and missing files, which must give exit status 1 and a
+// message naming the offset, never a crash.
 #include <sys/stat.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
-#include <sstream>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "inspection/analysis/test_heap.h"
+#include "inspection/byte_sink.h"
+#include "inspection/gzip_sink.h"
+#include "tests/kiln_heap_runner.h"
 
 namespace kiln {
 namespace {
@@ -34,24 +31,12 @@ constexpr char kSeedQuery[] = R"(select c.name, sum(o.self_size)
 from heap_graph_object o join heap_graph_class c on (o.type_id = c.id)
 where reachable = 1 group by 1 order by 2 desc;)";
 
-struct ToolResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Quote(const std::string& arg) {
-  std::string quoted = "'";
-  for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using testing::HistogramRows;
+using testing::QueryRows;
+using testing::ReadFile;
+using testing::RunKilnHeap;
+using testing::TableRows;
+using testing::ToolResult;
 
 class KilnHeapTest : public ::testing::Test {
  protected:
@@ -59,57 +44,20 @@ class KilnHeapTest : public ::testing::Test {
     dir_ = new std::string(absl::StrCat(std::getenv("TEST_TMPDIR"), "/kiln_heap"));
     mkdir(dir_->c_str(), 0700);
     ASSERT_TRUE(analysis::testing::DumpKnownHeap(Path("known.hprof"), {}).ok());
-    ASSERT_TRUE(
-        analysis::testing::DumpKnownHeap(Path("known.hprof.gz"), {.gzip_level = 1}).ok());
+    // The same bytes in HotSpot's block gzip (a second dump could differ:
+    // the runtime's Cleaner thread starts at its own pace).
+    const std::string plain = ReadFile(Path("known.hprof"));
+    MemorySink compressed;
+    GzipSink gzip(&compressed, 1);
+    ASSERT_TRUE(gzip.Write(absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(plain.data()),
+                                               plain.size()))
+                    .ok());
+    ASSERT_TRUE(gzip.Finish().ok());
+    std::ofstream(Path("known.hprof.gz"), std::ios::binary)
+        .write(reinterpret_cast<const char*>(compressed.data().data()),
+               static_cast<std::streamsize>(compressed.data().size()));
   }
   static std::string Path(const std::string& name) { return absl::StrCat(*dir_, "/", name); }
-
-  // RunTool runs kiln-heap with `args`; stdout and stderr kept apart.
-  static ToolResult RunTool(const std::vector<std::string>& args) {
-    std::string command = absl::StrCat(std::getenv("TEST_SRCDIR"), "/",
-                                       std::getenv("TEST_WORKSPACE"),
-                                       "/inspection/analysis/kiln_heap");
-    for (const std::string& arg : args) absl::StrAppend(&command, " ", Quote(arg));
-    const std::string err_path = Path("stderr.txt");
-    absl::StrAppend(&command, " 2>", err_path);
-    ToolResult result;
-    FILE* pipe = popen(command.c_str(), "r");
-    std::array<char, 4096> buffer;
-    size_t n;
-    while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.out.append(buffer.data(), n);
-    const int status = pclose(pipe);
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    result.err = ReadFile(err_path);
-    return result;
-  }
-
-  // Rows of a kiln-heap table: the lines after the dashed rule, split on
-  // runs of spaces (class names have none).
-  static std::vector<std::vector<std::string>> TableRows(const std::string& out) {
-    std::vector<std::vector<std::string>> rows;
-    bool body = false;
-    for (absl::string_view line : absl::StrSplit(out, '\n')) {
-      if (absl::StartsWith(line, "---")) {
-        body = true;
-        continue;
-      }
-      if (!body || line.empty() || absl::StartsWith(line, "(")) continue;
-      rows.push_back(absl::StrSplit(line, ' ', absl::SkipEmpty()));
-    }
-    return rows;
-  }
-
-  // Histogram: class -> {instances, self_bytes, native_bytes}.
-  static std::map<std::string, std::array<uint64_t, 3>> Histogram(const ToolResult& result) {
-    std::map<std::string, std::array<uint64_t, 3>> by_class;
-    for (const auto& row : TableRows(result.out)) {
-      if (row.size() != 4) continue;  // the total row has more words
-      std::array<uint64_t, 3> numbers;
-      for (int i = 0; i < 3; ++i) EXPECT_TRUE(absl::SimpleAtoi(row[i], &numbers[i])) << row[i];
-      by_class[row[3]] = numbers;
-    }
-    return by_class;
-  }
 
   static std::string* dir_;
 };
@@ -117,18 +65,18 @@ class KilnHeapTest : public ::testing::Test {
 std::string* KilnHeapTest::dir_ = nullptr;
 
 TEST_F(KilnHeapTest, HistogramHasTheHandComputedNumbers) {
-  const ToolResult all = RunTool({"histogram", Path("known.hprof")});
+  const ToolResult all = RunKilnHeap({"histogram", Path("known.hprof")});
   ASSERT_EQ(all.exit_code, 0) << all.err;
-  auto rows = Histogram(all);
+  auto rows = HistogramRows(all.out);
   EXPECT_EQ(rows["test.Item"], (std::array<uint64_t, 3>{kAllItems, kAllItems * kItemSelfBytes,
                                                         kNativeBytes}));
-  const ToolResult reachable = RunTool({"histogram", Path("known.hprof"), "--reachable"});
+  const ToolResult reachable = RunKilnHeap({"histogram", Path("known.hprof"), "--reachable"});
   ASSERT_EQ(reachable.exit_code, 0) << reachable.err;
-  rows = Histogram(reachable);
+  rows = HistogramRows(reachable.out);
   EXPECT_EQ(rows["test.Item"], (std::array<uint64_t, 3>{kListItems, kListItems * kItemSelfBytes,
                                                         kNativeBytes}));
   // Only the registered allocation is native, so it leads --by native.
-  const ToolResult native = RunTool({"histogram", Path("known.hprof"), "--by=native", "--top", "1"});
+  const ToolResult native = RunKilnHeap({"histogram", Path("known.hprof"), "--by=native", "--top", "1"});
   ASSERT_EQ(native.exit_code, 0) << native.err;
   const auto native_rows = TableRows(native.out);
   ASSERT_EQ(native_rows.size(), 2u) << native.out;  // the top row and the total
@@ -137,17 +85,17 @@ TEST_F(KilnHeapTest, HistogramHasTheHandComputedNumbers) {
 }
 
 TEST_F(KilnHeapTest, GzipDumpsReadTheSame) {
-  const ToolResult plain = RunTool({"histogram", Path("known.hprof")});
-  const ToolResult gz = RunTool({"histogram", Path("known.hprof.gz")});
+  const ToolResult plain = RunKilnHeap({"histogram", Path("known.hprof")});
+  const ToolResult gz = RunKilnHeap({"histogram", Path("known.hprof.gz")});
   ASSERT_EQ(gz.exit_code, 0) << gz.err;
-  EXPECT_EQ(Histogram(plain), Histogram(gz));
-  const ToolResult summary = RunTool({"summary", Path("known.hprof.gz")});
+  EXPECT_EQ(HistogramRows(plain.out), HistogramRows(gz.out));
+  const ToolResult summary = RunKilnHeap({"summary", Path("known.hprof.gz")});
   ASSERT_EQ(summary.exit_code, 0) << summary.err;
   EXPECT_TRUE(absl::StrContains(summary.out, "gzip: ")) << summary.out;
 }
 
 TEST_F(KilnHeapTest, SummaryAndThreads) {
-  const ToolResult summary = RunTool({"summary", Path("known.hprof")});
+  const ToolResult summary = RunKilnHeap({"summary", Path("known.hprof")});
   ASSERT_EQ(summary.exit_code, 0) << summary.err;
   EXPECT_TRUE(absl::StrContains(summary.out, "Format      JAVA PROFILE 1.0.2, id size 8"))
       << summary.out;
@@ -155,7 +103,7 @@ TEST_F(KilnHeapTest, SummaryAndThreads) {
   EXPECT_TRUE(absl::StrContains(summary.out, "ROOT_STICKY_CLASS")) << summary.out;
   EXPECT_TRUE(absl::StrContains(summary.out, "\"main\"")) << summary.out;
 
-  const ToolResult threads = RunTool({"threads", Path("known.hprof")});
+  const ToolResult threads = RunKilnHeap({"threads", Path("known.hprof")});
   ASSERT_EQ(threads.exit_code, 0) << threads.err;
   EXPECT_TRUE(absl::StrContains(threads.out, "\n\"main\" #")) << threads.out;
   EXPECT_TRUE(absl::StrContains(threads.out, "\tat test.Holder.main(Holder.java:7)\n"))
@@ -163,7 +111,7 @@ TEST_F(KilnHeapTest, SummaryAndThreads) {
 }
 
 TEST_F(KilnHeapTest, FlamegraphFollowsTheShortestPathsWithNativeChildren) {
-  const ToolResult folded = RunTool({"flamegraph", Path("known.hprof")});
+  const ToolResult folded = RunKilnHeap({"flamegraph", Path("known.hprof")});
   ASSERT_EQ(folded.exit_code, 0) << folded.err;
   // The list hangs off test.Holder's class object; item2 owns the native bytes.
   std::string path = "java.lang.Class<test.Holder> [ROOT_STICKY_CLASS]";
@@ -180,12 +128,12 @@ TEST_F(KilnHeapTest, FlamegraphFollowsTheShortestPathsWithNativeChildren) {
   // The unreachable Items are not in it.
   EXPECT_FALSE(absl::StrContains(folded.out, "\ntest.Item ")) << folded.out;
 
-  const ToolResult json = RunTool({"flamegraph", Path("known.hprof"), "--format", "json"});
+  const ToolResult json = RunKilnHeap({"flamegraph", Path("known.hprof"), "--format", "json"});
   ASSERT_EQ(json.exit_code, 0) << json.err;
   EXPECT_TRUE(absl::StrContains(json.out, absl::StrCat(kListItems * kItemSelfBytes + kNativeBytes)))
       << "the first Item node's cumulative size\n" << json.out;
 
-  const ToolResult svg = RunTool({"flamegraph", Path("known.hprof"), "--format=svg", "-o",
+  const ToolResult svg = RunKilnHeap({"flamegraph", Path("known.hprof"), "--format=svg", "-o",
                                   Path("flame.svg")});
   ASSERT_EQ(svg.exit_code, 0) << svg.err;
   const std::string picture = ReadFile(Path("flame.svg"));
@@ -195,7 +143,7 @@ TEST_F(KilnHeapTest, FlamegraphFollowsTheShortestPathsWithNativeChildren) {
 }
 
 TEST_F(KilnHeapTest, DominatorsRetainTheListFromItsHead) {
-  const ToolResult dom = RunTool({"dominators", Path("known.hprof"), "--top", "50"});
+  const ToolResult dom = RunKilnHeap({"dominators", Path("known.hprof"), "--top", "50"});
   ASSERT_EQ(dom.exit_code, 0) << dom.err;
   // item0 retains the whole list; item2 itself and the two after it.
   bool head = false, middle = false;
@@ -211,28 +159,23 @@ TEST_F(KilnHeapTest, DominatorsRetainTheListFromItsHead) {
 
 TEST_F(KilnHeapTest, TheSeedQueryOnSqlOutputReturnsTheHistogram) {
   const std::string db = Path("known.sqlite");
-  const ToolResult sql = RunTool({"sql", Path("known.hprof"), "-o", db});
+  const ToolResult sql = RunKilnHeap({"sql", Path("known.hprof"), "-o", db});
   ASSERT_EQ(sql.exit_code, 0) << sql.err;
   std::map<std::string, uint64_t> expected;
-  for (const auto& [name, numbers] : Histogram(RunTool({"histogram", Path("known.hprof"),
-                                                        "--reachable"}))) {
+  for (const auto& [name, numbers] :
+       HistogramRows(RunKilnHeap({"histogram", Path("known.hprof"), "--reachable"}).out)) {
     expected[name] = numbers[1];
   }
   ASSERT_FALSE(expected.empty());
   // On the database `sql` wrote, and straight from the dump.
   for (const std::string& source : {db, Path("known.hprof")}) {
     SCOPED_TRACE(source);
-    const ToolResult query = RunTool({"query", source, kSeedQuery});
+    const ToolResult query = RunKilnHeap({"query", source, kSeedQuery});
     ASSERT_EQ(query.exit_code, 0) << query.err;
-    std::map<std::string, uint64_t> got;
-    for (const auto& row : TableRows(query.out)) {
-      ASSERT_EQ(row.size(), 2u) << query.out;
-      ASSERT_TRUE(absl::SimpleAtoi(row[1], &got[row[0]])) << row[1];
-    }
-    EXPECT_EQ(got, expected);
+    EXPECT_EQ(QueryRows(query.out), expected);
   }
   // The output is never overwritten.
-  const ToolResult again = RunTool({"sql", Path("known.hprof"), "-o", db});
+  const ToolResult again = RunKilnHeap({"sql", Path("known.hprof"), "-o", db});
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_TRUE(absl::StrContains(again.err, "exists")) << again.err;
 }
@@ -264,17 +207,17 @@ TEST_F(KilnHeapTest, CorruptTruncatedAndMissingFilesFailWithTheOffset) {
       SCOPED_TRACE(absl::StrCat(command, " ", c.file));
       std::vector<std::string> args = {command, c.file};
       if (std::string(command) == "sql") args = {"sql", c.file, "-o", c.file + ".sqlite"};
-      const ToolResult result = RunTool(args);
+      const ToolResult result = RunKilnHeap(args);
       EXPECT_EQ(result.exit_code, 1) << result.err;
       EXPECT_TRUE(absl::StartsWith(result.err, c.message)) << result.err;
       EXPECT_TRUE(result.out.empty()) << result.out;
     }
   }
   // A truncated gzip names the offset in the compressed file.
-  const ToolResult gz_cut = RunTool({"summary", Path("truncated.hprof.gz")});
+  const ToolResult gz_cut = RunKilnHeap({"summary", Path("truncated.hprof.gz")});
   EXPECT_TRUE(absl::StrContains(gz_cut.err, "gzip offset ")) << gz_cut.err;
   // A truncated dump names the record that runs past the end.
-  const ToolResult cut = RunTool({"histogram", Path("truncated.hprof")});
+  const ToolResult cut = RunKilnHeap({"histogram", Path("truncated.hprof")});
   EXPECT_TRUE(absl::StrContains(cut.err, "runs past the end of the file")) << cut.err;
 }
 
@@ -288,11 +231,11 @@ TEST_F(KilnHeapTest, UsageErrorsExitWithTwo) {
                                              {"flamegraph", Path("known.hprof"), "--format=png"},
                                              {"summary", Path("known.hprof"), "extra"},
                                              {"sql", Path("known.hprof")}}) {
-    const ToolResult result = RunTool(args);
+    const ToolResult result = RunKilnHeap(args);
     EXPECT_EQ(result.exit_code, 2) << absl::StrJoin(args, " ") << "\n" << result.err;
     EXPECT_TRUE(absl::StrContains(result.err, "usage: kiln-heap")) << result.err;
   }
-  const ToolResult help = RunTool({"--help"});
+  const ToolResult help = RunKilnHeap({"--help"});
   EXPECT_EQ(help.exit_code, 0);
   for (const char* command : {"summary", "histogram", "threads", "flamegraph", "dominators",
                               "sql", "query"}) {
