@@ -18,6 +18,7 @@
 #ifndef KILN_INSPECTION_HPROF_READER_H_
 #define KILN_INSPECTION_HPROF_READER_H_
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -95,6 +96,19 @@ class HprofVisitor {
   static absl::Status Ok() { return absl::OkStatus(); }
 };
 
+// HprofRecordCounts: how many records of each tag a Parse saw, top-level
+// records and heap dump sub-records apart, indexed by tag.
+struct HprofRecordCounts {
+  std::array<uint64_t, 256> records{};
+  std::array<uint64_t, 256> sub_records{};
+};
+
+// HprofRecordName, HprofSubRecordName: a tag's name as the JDK's
+// hprof_b_spec.h (and Android, for 1.0.3) spell it: "HEAP_DUMP_SEGMENT",
+// "INSTANCE_DUMP", "ROOT_JAVA_FRAME"; "record" / "sub-record" if unknown.
+const char* HprofRecordName(uint8_t tag);
+const char* HprofSubRecordName(uint8_t tag);
+
 class HprofReader {
  public:
   // Open maps `path` (inflating it if it is gzip); `progress`, if set,
@@ -114,6 +128,9 @@ class HprofReader {
   absl::Status Parse(HprofVisitor& visitor);
   uint32_t id_size() const { return id_size_; }
   uint64_t timestamp_ms() const { return timestamp_ms_; }
+  // record_counts: what the last Parse saw, counted as it went (free, unlike
+  // a visitor keeping its own tally per record).
+  const HprofRecordCounts& record_counts() const { return counts_; }
   // size: bytes of HPROF (uncompressed); stored_size: bytes of the file as
   // stored, compressed or not.
   uint64_t size() const { return data_.size(); }
@@ -134,6 +151,7 @@ class HprofReader {
   bool compressed_ = false;
   uint32_t id_size_ = 0;
   uint64_t timestamp_ms_ = 0;
+  HprofRecordCounts counts_;
 };
 
 }  // namespace kiln

@@ -53,6 +53,27 @@ TEST(HprofReaderInputTest, ReadsTheJdkLayoutWithFourAndEightByteIds) {
   }
 }
 
+TEST(HprofReaderInputTest, CountsRecordsByTag) {
+  auto reader = HprofReader::FromBytes(testing::JdkStyleDump());
+  HprofVisitor ignore;
+  ASSERT_TRUE(reader->Parse(ignore).ok());
+  const HprofRecordCounts& counts = reader->record_counts();
+  EXPECT_EQ(counts.records[hprof::kString], 11u);
+  EXPECT_EQ(counts.records[hprof::kHeapDumpSegment], 2u);
+  EXPECT_EQ(counts.records[hprof::kHeapDumpEnd], 1u);
+  EXPECT_EQ(counts.records[0x0E], 1u);
+  EXPECT_EQ(counts.sub_records[hprof::kInstanceDump], 2u);
+  EXPECT_EQ(counts.sub_records[hprof::kClassDump], 4u);
+  EXPECT_EQ(counts.sub_records[hprof::kRootJavaFrame], 1u);
+  EXPECT_EQ(counts.sub_records[hprof::kRootUnknown], 1u);
+  // A second parse counts afresh.
+  ASSERT_TRUE(reader->Parse(ignore).ok());
+  EXPECT_EQ(reader->record_counts().sub_records[hprof::kInstanceDump], 2u);
+  EXPECT_STREQ(HprofRecordName(0x0E), "CONTROL_SETTINGS");
+  EXPECT_STREQ(HprofSubRecordName(hprof::kRootThreadObject), "ROOT_THREAD_OBJECT");
+  EXPECT_STREQ(HprofSubRecordName(0x8E), "ROOT_JNI_MONITOR");
+}
+
 TEST(HprofReaderInputTest, ReadsGzipWholeAndInHotSpotBlocks) {
   const std::vector<uint8_t> plain = testing::JdkStyleDump();
   for (size_t block : {size_t{1} << 20, size_t{64}, size_t{1}}) {
