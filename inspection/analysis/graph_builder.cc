@@ -7,6 +7,7 @@
 #include "inspection/analysis/graph_builder.h"
 
 #include <algorithm>
+#include <cstring>
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
@@ -49,6 +50,18 @@ char DescriptorOf(uint8_t basic_type) {
   }
 }
 
+// LoadId: a big-endian id of `size` (4 or 8) bytes.
+inline uint64_t LoadId(const uint8_t* p, uint32_t size) {
+  if (size == 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    return __builtin_bswap64(v);
+  }
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return __builtin_bswap32(v);
+}
+
 }  // namespace
 
 std::string JavaTypeName(absl::string_view hprof_name) {
@@ -81,23 +94,30 @@ void GraphBuilder::Progress(const uint8_t* at) {
 }
 
 uint32_t GraphBuilder::SlotOf(uint64_t class_id) {
+  if (class_id == last_class_id_ && !slots_.empty()) return last_slot_;
   auto [it, inserted] = slot_by_class_id_.try_emplace(class_id, slots_.size());
   if (inserted) slots_.push_back(Slot{.class_id = class_id});
+  last_class_id_ = class_id;
+  last_slot_ = it->second;
   return it->second;
 }
 
 void GraphBuilder::AddObject(uint64_t id, uint32_t slot, uint32_t size, uint64_t payload) {
-  objects_.push_back(RawObject{.id = id, .payload = payload, .slot = slot, .size = size});
+  HeapGraph& g = *graph_;
+  g.ids_.push_back(id);
+  g.types_of_.push_back(slot);
+  g.self_sizes_.push_back(size);
+  g.data_offsets_.push_back(payload);
 }
 
 absl::Status GraphBuilder::OnString(uint64_t id, absl::string_view text) {
-  ++records_["STRING"];
+  ++record_counts_[hprof::kString];
   strings_[id] = std::string(text);
   return absl::OkStatus();
 }
 
 absl::Status GraphBuilder::OnLoadClass(uint32_t serial, uint64_t class_id, uint64_t name_id) {
-  ++records_["LOAD_CLASS"];
+  ++record_counts_[hprof::kLoadClass];
   slots_[SlotOf(class_id)].name_id = name_id;
   class_by_serial_[serial] = class_id;
   return absl::OkStatus();
@@ -106,27 +126,27 @@ absl::Status GraphBuilder::OnLoadClass(uint32_t serial, uint64_t class_id, uint6
 absl::Status GraphBuilder::OnStackFrame(uint64_t frame_id, uint64_t method_name_id,
                                         uint64_t signature_id, uint64_t source_id,
                                         uint32_t class_serial, int32_t line) {
-  ++records_["STACK_FRAME"];
+  ++record_counts_[hprof::kStackFrame];
   frames_[frame_id] = RawFrame{method_name_id, signature_id, source_id, class_serial, line};
   return absl::OkStatus();
 }
 
 absl::Status GraphBuilder::OnStackTrace(uint32_t serial, uint32_t thread_serial,
                                         absl::Span<const uint64_t> frame_ids) {
-  ++records_["STACK_TRACE"];
+  ++record_counts_[hprof::kStackTrace];
   traces_[serial] = RawTrace{thread_serial, {frame_ids.begin(), frame_ids.end()}};
   return absl::OkStatus();
 }
 
 absl::Status GraphBuilder::OnRoot(uint8_t tag, uint64_t id, uint32_t thread_serial,
                                   int32_t depth, uint32_t trace_serial) {
-  ++records_[RootTypeName(static_cast<RootType>(tag))];
+  ++sub_record_counts_[tag];
   roots_.push_back(RawRoot{id, static_cast<RootType>(tag), thread_serial, depth, trace_serial});
   return absl::OkStatus();
 }
 
 absl::Status GraphBuilder::OnClassDump(const HprofClassDump& dump) {
-  ++records_["CLASS_DUMP"];
+  ++sub_record_counts_[hprof::kClassDump];
   const uint32_t slot = SlotOf(dump.class_id);
   Slot& s = slots_[slot];
   if (s.dumped) {
@@ -146,7 +166,7 @@ absl::Status GraphBuilder::OnClassDump(const HprofClassDump& dump) {
 
 absl::Status GraphBuilder::OnInstance(uint64_t id, uint64_t class_id,
                                       absl::Span<const uint8_t> values) {
-  ++records_["INSTANCE_DUMP"];
+  ++sub_record_counts_[hprof::kInstanceDump];
   Progress(values.data());
   AddObject(id, SlotOf(class_id), static_cast<uint32_t>(values.size()),
             static_cast<uint64_t>(values.data() - reader_.data().data()));
@@ -155,7 +175,7 @@ absl::Status GraphBuilder::OnInstance(uint64_t id, uint64_t class_id,
 
 absl::Status GraphBuilder::OnObjectArray(uint64_t id, uint64_t class_id,
                                          absl::Span<const uint64_t> elements) {
-  ++records_["OBJ_ARRAY_DUMP"];
+  ++sub_record_counts_[hprof::kObjectArrayDump];
   AddObject(id, SlotOf(class_id), static_cast<uint32_t>(elements.size() * reader_.id_size()),
             array_elements_.size());
   array_elements_.insert(array_elements_.end(), elements.begin(), elements.end());
@@ -164,7 +184,7 @@ absl::Status GraphBuilder::OnObjectArray(uint64_t id, uint64_t class_id,
 
 absl::Status GraphBuilder::OnPrimitiveArray(uint64_t id, uint8_t type, uint32_t length,
                                             absl::Span<const uint8_t> elements) {
-  ++records_["PRIM_ARRAY_DUMP"];
+  ++sub_record_counts_[hprof::kPrimitiveArrayDump];
   Progress(elements.data());
   AddObject(id, kPrimitiveFlag | type, static_cast<uint32_t>(elements.size()),
             static_cast<uint64_t>(elements.data() - reader_.data().data()));
@@ -263,52 +283,55 @@ absl::Status GraphBuilder::MakeTypes() {
     info.class_id = slots_[i].class_id;
     info.superclass = class_type;
     class_object_types_[i] = static_cast<uint32_t>(types.size());
+    class_slot_.resize(types.size() + 1, kNoType);
+    class_slot_[types.size()] = i;
     graph_->types_by_name_.try_emplace(info.name, types.size());
     types.push_back(std::move(info));
   }
   return absl::OkStatus();
 }
 
-uint32_t GraphBuilder::TypeOf(const RawObject& o) const {
-  if (o.slot & kPrimitiveFlag) return primitive_types_[o.slot & 0xFF];
-  if (o.slot & kClassObjectFlag) return class_object_types_[o.slot & ~kClassObjectFlag];
-  return o.slot;
+uint32_t GraphBuilder::TypeOf(uint32_t raw) const {
+  if (raw & kPrimitiveFlag) return primitive_types_[raw & 0xFF];
+  if (raw & kClassObjectFlag) return class_object_types_[raw & ~kClassObjectFlag];
+  return raw;
 }
 
 // OrderObjects sorts the objects by id (a no-op for Kiln's dumps, written
 // in address order) and fills the per-object arrays and the id directory.
 absl::Status GraphBuilder::OrderObjects() {
-  if (objects_.size() >= kArrayIndexBit) {
+  HeapGraph& g = *graph_;
+  const size_t n = g.ids_.size();
+  if (n >= kArrayIndexBit) {
     return absl::ResourceExhaustedError(
-        absl::StrCat("heap dump holds ", objects_.size(), " objects; at most 2^31 supported"));
+        absl::StrCat("heap dump holds ", n, " objects; at most 2^31 supported"));
   }
-  const auto by_id = [](const RawObject& a, const RawObject& b) { return a.id < b.id; };
-  if (!std::is_sorted(objects_.begin(), objects_.end(), by_id)) {
-    std::sort(objects_.begin(), objects_.end(), by_id);
+  if (!std::is_sorted(g.ids_.begin(), g.ids_.end())) {
+    std::vector<uint32_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(),
+              [&](uint32_t a, uint32_t b) { return g.ids_[a] < g.ids_[b]; });
+    const auto permute = [&](auto& values) {
+      std::remove_reference_t<decltype(values)> sorted(n);
+      for (size_t i = 0; i < n; ++i) sorted[i] = values[order[i]];
+      values = std::move(sorted);
+    };
+    permute(g.ids_);
+    permute(g.types_of_);
+    permute(g.self_sizes_);
+    permute(g.data_offsets_);
   }
-  const size_t n = objects_.size();
   for (size_t i = 1; i < n; ++i) {
-    if (objects_[i].id == objects_[i - 1].id) {
+    if (g.ids_[i] == g.ids_[i - 1]) {
       return absl::DataLossError(
-          absl::StrFormat("object id 0x%x appears twice in the heap dump", objects_[i].id));
+          absl::StrFormat("object id 0x%x appears twice in the heap dump", g.ids_[i]));
     }
   }
-  HeapGraph& g = *graph_;
-  g.ids_.resize(n);
-  g.types_of_.resize(n);
-  g.self_sizes_.resize(n);
-  g.data_offsets_.resize(n);
   for (size_t i = 0; i < n; ++i) {
-    const RawObject& o = objects_[i];
-    g.ids_[i] = o.id;
-    g.types_of_[i] = TypeOf(o);
-    g.self_sizes_[i] = o.size;
-    const bool has_bytes = !(o.slot & kClassObjectFlag) &&
-                           ((o.slot & kPrimitiveFlag) ||
-                            g.type_infos_[o.slot].kind != TypeKind::kObjectArray);
-    g.data_offsets_[i] = has_bytes ? o.payload : 0;
-    if (o.slot & kClassObjectFlag) {
-      g.type_infos_[o.slot & ~kClassObjectFlag].class_object = static_cast<uint32_t>(i);
+    const uint32_t raw = g.types_of_[i];
+    g.types_of_[i] = TypeOf(raw);
+    if (raw & kClassObjectFlag) {
+      g.type_infos_[raw & ~kClassObjectFlag].class_object = static_cast<uint32_t>(i);
     }
   }
   // Directory: about two objects per bucket.
@@ -326,24 +349,27 @@ absl::Status GraphBuilder::OrderObjects() {
   return absl::OkStatus();
 }
 
-// Layout of one instance type: where its reference fields are, with their
-// interned names, and how many bytes of values its instances carry.
-const GraphBuilder::Layout& GraphBuilder::LayoutOf(uint32_t type) {
-  auto [it, inserted] = layouts_.try_emplace(type);
-  if (!inserted) return it->second;
-  Layout& layout = it->second;
-  uint32_t offset = 0;
-  for (uint32_t t = type; t != kNoType; t = graph_->type_infos_[t].superclass) {
-    const TypeInfo& info = graph_->type_infos_[t];
-    for (const FieldInfo& field : info.fields) {
-      if (field.type == hprof::kObject) {
-        layout.refs.push_back({offset, InternFieldName(absl::StrCat(info.name, ".", field.name))});
+// MakeLayouts: for each instance type, where its reference fields are,
+// with their interned names, and how many bytes of values its instances
+// carry.
+void GraphBuilder::MakeLayouts() {
+  layouts_.assign(graph_->type_count(), Layout());
+  for (uint32_t type = 0; type < graph_->type_count(); ++type) {
+    if (graph_->type_infos_[type].kind != TypeKind::kInstance) continue;
+    Layout& layout = layouts_[type];
+    uint32_t offset = 0;
+    for (uint32_t t = type; t != kNoType; t = graph_->type_infos_[t].superclass) {
+      const TypeInfo& info = graph_->type_infos_[t];
+      for (const FieldInfo& field : info.fields) {
+        if (field.type == hprof::kObject) {
+          layout.refs.push_back(
+              {offset, InternFieldName(absl::StrCat(info.name, ".", field.name))});
+        }
+        offset += FieldBytes(field.type);
       }
-      offset += FieldBytes(field.type);
     }
+    layout.bytes = offset;
   }
-  layout.bytes = offset;
-  return layout;
 }
 
 absl::Status GraphBuilder::ResolveReferences() {
@@ -355,7 +381,7 @@ absl::Status GraphBuilder::ResolveReferences() {
   for (uint32_t i = 0; i < n; ++i) {
     const TypeInfo& t = g.type_infos_[g.types_of_[i]];
     if (t.kind == TypeKind::kInstance) {
-      const Layout& layout = LayoutOf(g.types_of_[i]);
+      const Layout& layout = layouts_[g.types_of_[i]];
       if (layout.bytes != g.self_sizes_[i]) {
         return absl::DataLossError(absl::StrFormat(
             "INSTANCE_DUMP of object 0x%x holds %d bytes of field values; its class %s "
@@ -366,7 +392,7 @@ absl::Status GraphBuilder::ResolveReferences() {
     } else if (t.kind == TypeKind::kObjectArray) {
       bound += g.self_sizes_[i] / id_size;
     } else if (t.kind == TypeKind::kClassObject) {
-      bound += slots_[objects_[i].slot & ~kClassObjectFlag].statics.size();
+      bound += slots_[class_slot_[g.types_of_[i]]].statics.size();
     }
   }
   if (bound >= (uint64_t{1} << 32)) {
@@ -384,21 +410,22 @@ absl::Status GraphBuilder::ResolveReferences() {
     }
     g.edges_.push_back(Reference{target, field});
   };
-  // objects_ (still id-ordered) keeps the object arrays' element offsets.
   for (uint32_t i = 0; i < n; ++i) {
     g.edge_begin_[i] = static_cast<uint32_t>(g.edges_.size());
     const uint32_t type = g.types_of_[i];
     const TypeInfo& t = g.type_infos_[type];
     if (t.kind == TypeKind::kInstance) {
-      for (const auto& [offset, field] : LayoutOf(type).refs) {
-        add(g.ReadValue(g.data_offsets_[i] + offset, id_size), field);
+      const uint8_t* values = g.data_.data() + g.data_offsets_[i];
+      for (const auto& [offset, field] : layouts_[type].refs) {
+        add(LoadId(values + offset, id_size), field);
       }
     } else if (t.kind == TypeKind::kObjectArray) {
-      const uint64_t first = objects_[i].payload;
+      const uint64_t first = g.data_offsets_[i];
+      g.data_offsets_[i] = 0;
       const uint32_t length = g.self_sizes_[i] / id_size;
       for (uint32_t k = 0; k < length; ++k) add(array_elements_[first + k], kArrayIndexBit | k);
     } else if (t.kind == TypeKind::kClassObject) {
-      const uint32_t slot = objects_[i].slot & ~kClassObjectFlag;
+      const uint32_t slot = class_slot_[type];
       const TypeInfo& cls = g.type_infos_[slot];
       for (size_t k = 0; k < slots_[slot].statics.size(); ++k) {
         const HprofStaticInfo& info = slots_[slot].statics[k];
@@ -412,14 +439,23 @@ absl::Status GraphBuilder::ResolveReferences() {
 }
 
 absl::Status GraphBuilder::Build() {
+  // Room for the most objects the file could hold (the smallest object
+  // record is 14 bytes): reserved address space, never touched beyond what
+  // the objects fill, so the arrays never move while they grow.
+  const size_t most = reader_.size() / 14 + 1;
+  graph_->ids_.reserve(most);
+  graph_->types_of_.reserve(most);
+  graph_->self_sizes_.reserve(most);
+  graph_->data_offsets_.reserve(most);
   RETURN_IF_ERROR(reader_.Parse(*this));
   graph_->data_ = reader_.data();
   graph_->id_size_ = reader_.id_size();
   RETURN_IF_ERROR(MakeTypes());
   RETURN_IF_ERROR(OrderObjects());
+  MakeLayouts();
   RETURN_IF_ERROR(ResolveReferences());
-  objects_ = {};
   array_elements_ = {};
+  layouts_ = {};
   ResolveRoots();
   ComputeReachability();
   ComputeNativeSizes();

@@ -46,8 +46,11 @@ class GraphBuilder : public HprofVisitor {
                                 absl::Span<const uint8_t> elements) override;
 
  private:
-  // RawObject.slot: a class slot (instances, object arrays), kPrimitiveFlag |
-  // element type, or kClassObjectFlag | the class's slot.
+  // During the parse an object's type (HeapGraph::types_of_) holds a class
+  // slot (instances, object arrays), kPrimitiveFlag | the element type, or
+  // kClassObjectFlag | the class's slot; OrderObjects turns it into a type.
+  // data_offsets_ holds, for object arrays, the first element's index in
+  // array_elements_ until ResolveReferences is done with it.
   static constexpr uint32_t kPrimitiveFlag = uint32_t{1} << 31;
   static constexpr uint32_t kClassObjectFlag = uint32_t{1} << 30;
 
@@ -60,14 +63,6 @@ class GraphBuilder : public HprofVisitor {
     bool dumped = false;
     std::vector<HprofFieldInfo> fields;
     std::vector<HprofStaticInfo> statics;
-  };
-  // RawObject.payload: instances and primitive arrays: offset of their bytes
-  // in the dump; object arrays: first element in array_elements_.
-  struct RawObject {
-    uint64_t id;
-    uint64_t payload;
-    uint32_t slot;
-    uint32_t size;
   };
   struct RawRoot {
     uint64_t id;
@@ -96,8 +91,8 @@ class GraphBuilder : public HprofVisitor {
   uint32_t FieldBytes(uint8_t type) const;
   std::string StringOf(uint64_t id) const;
   uint32_t InternFieldName(std::string name);
-  uint32_t TypeOf(const RawObject& o) const;
-  const Layout& LayoutOf(uint32_t type);
+  uint32_t TypeOf(uint32_t raw) const;
+  void MakeLayouts();
 
   absl::Status MakeTypes();
   absl::Status OrderObjects();
@@ -121,13 +116,17 @@ class GraphBuilder : public HprofVisitor {
   absl::flat_hash_map<uint64_t, RawFrame> frames_;
   absl::flat_hash_map<uint32_t, RawTrace> traces_;
   std::vector<RawRoot> roots_;
-  std::vector<RawObject> objects_;
   std::vector<uint64_t> array_elements_;
-  std::map<std::string, uint64_t> records_;
+  // Record counts: top-level by tag, heap sub-records by tag.
+  std::array<uint64_t, 256> record_counts_{};
+  std::array<uint64_t, 256> sub_record_counts_{};
+  uint64_t last_class_id_ = 0;  // SlotOf's one-entry cache: runs of one class
+  uint32_t last_slot_ = 0;
 
   std::array<uint32_t, 16> primitive_types_{};
-  std::vector<uint32_t> class_object_types_;
-  absl::flat_hash_map<uint32_t, Layout> layouts_;
+  std::vector<uint32_t> class_object_types_;  // by slot
+  std::vector<uint32_t> class_slot_;          // by type: the slot of a class object's class
+  std::vector<Layout> layouts_;               // by type (instance types)
   uint64_t dangling_ = 0;
 };
 

@@ -2,9 +2,9 @@
 // reachability and native sizes (Perfetto's definitions, docs/hprof.md
 // "Perfetto's view"), threads with their stacks, and the summary.
 #include <algorithm>
-#include <deque>
+#include <utility>
+#include <vector>
 
-#include "absl/strings/str_replace.h"
 #include "inspection/analysis/graph_builder.h"
 #include "inspection/hprof_format.h"
 
@@ -54,8 +54,10 @@ void GraphBuilder::ComputeNativeSizes() {
   const uint32_t thunk_type = g.FindType("libcore.util.NativeAllocationRegistry$CleanerThunk");
   const uint32_t registry_type = g.FindType("libcore.util.NativeAllocationRegistry");
   if (cleaner == kNoType || thunk_type == kNoType || registry_type == kNoType) return;
+  std::vector<bool> is_cleaner(g.type_count());
+  for (uint32_t t = 0; t < g.type_count(); ++t) is_cleaner[t] = g.IsSubtype(t, cleaner);
   for (uint32_t obj = 0; obj < g.object_count(); ++obj) {
-    if (!g.IsSubtype(g.type(obj), cleaner)) continue;
+    if (!is_cleaner[g.type(obj)]) continue;
     if (g.FieldValue(obj, "next") == g.id(obj)) continue;
     const uint32_t thunk = g.FieldObject(obj, "thunk");
     if (thunk == kNoObject || !g.IsSubtype(g.type(thunk), thunk_type)) continue;
@@ -124,7 +126,25 @@ void GraphBuilder::Summarize() {
   s.id_size = reader_.id_size();
   s.timestamp_ms = reader_.timestamp_ms();
   s.file_bytes = reader_.size();
-  s.records = std::move(records_);
+  const std::pair<uint8_t, const char*> top_level[] = {{hprof::kString, "STRING"},
+                                                       {hprof::kLoadClass, "LOAD_CLASS"},
+                                                       {hprof::kStackFrame, "STACK_FRAME"},
+                                                       {hprof::kStackTrace, "STACK_TRACE"}};
+  for (const auto& [tag, name] : top_level) {
+    if (record_counts_[tag] != 0) s.records[name] = record_counts_[tag];
+  }
+  for (int tag = 0; tag < 256; ++tag) {
+    if (sub_record_counts_[tag] == 0) continue;
+    const char* name = nullptr;
+    switch (tag) {
+      case hprof::kClassDump: name = "CLASS_DUMP"; break;
+      case hprof::kInstanceDump: name = "INSTANCE_DUMP"; break;
+      case hprof::kObjectArrayDump: name = "OBJ_ARRAY_DUMP"; break;
+      case hprof::kPrimitiveArrayDump: name = "PRIM_ARRAY_DUMP"; break;
+      default: name = RootTypeName(static_cast<RootType>(tag));
+    }
+    s.records[name] += sub_record_counts_[tag];
+  }
   s.objects = g.object_count();
   s.references = g.edges_.size();
   s.dangling_references = dangling_;
