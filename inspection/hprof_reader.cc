@@ -1,11 +1,7 @@
+// HprofReader: the record loop, heap dump sub-records, and tag names.
 #include "inspection/hprof_reader.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -13,28 +9,79 @@
 #include "base/status_macros.h"
 
 namespace kiln {
-namespace {
 
-const char* RecordName(uint8_t tag) {
+// The record names of the JDK's heapDumper.cpp / hprof_b_spec.h (Android's
+// for its 1.0.3 additions).
+const char* HprofRecordName(uint8_t tag) {
   switch (tag) {
     case hprof::kString: return "STRING";
     case hprof::kLoadClass: return "LOAD_CLASS";
+    case 0x03: return "UNLOAD_CLASS";
     case hprof::kStackFrame: return "STACK_FRAME";
     case hprof::kStackTrace: return "STACK_TRACE";
+    case 0x06: return "ALLOC_SITES";
+    case 0x07: return "HEAP_SUMMARY";
+    case 0x0A: return "START_THREAD";
+    case 0x0B: return "END_THREAD";
     case 0x0C: return "HEAP_DUMP";
+    case 0x0D: return "CPU_SAMPLES";
+    case 0x0E: return "CONTROL_SETTINGS";
     case hprof::kHeapDumpSegment: return "HEAP_DUMP_SEGMENT";
     case hprof::kHeapDumpEnd: return "HEAP_DUMP_END";
     default: return "record";
   }
 }
 
-const char* SubRecordName(uint8_t tag) {
+const char* HprofSubRecordName(uint8_t tag) {
   switch (tag) {
+    case hprof::kRootUnknown: return "ROOT_UNKNOWN";
+    case hprof::kRootJniGlobal: return "ROOT_JNI_GLOBAL";
+    case hprof::kRootJniLocal: return "ROOT_JNI_LOCAL";
+    case hprof::kRootJavaFrame: return "ROOT_JAVA_FRAME";
+    case hprof::kRootNativeStack: return "ROOT_NATIVE_STACK";
+    case hprof::kRootStickyClass: return "ROOT_STICKY_CLASS";
+    case hprof::kRootThreadBlock: return "ROOT_THREAD_BLOCK";
+    case hprof::kRootMonitorUsed: return "ROOT_MONITOR_USED";
+    case hprof::kRootThreadObject: return "ROOT_THREAD_OBJECT";
     case hprof::kClassDump: return "CLASS_DUMP";
     case hprof::kInstanceDump: return "INSTANCE_DUMP";
     case hprof::kObjectArrayDump: return "OBJ_ARRAY_DUMP";
     case hprof::kPrimitiveArrayDump: return "PRIM_ARRAY_DUMP";
-    default: return "root";
+    case 0x89: return "ROOT_INTERNED_STRING";
+    case 0x8A: return "ROOT_FINALIZING";
+    case 0x8B: return "ROOT_DEBUGGER";
+    case 0x8C: return "ROOT_REFERENCE_CLEANUP";
+    case 0x8D: return "ROOT_VM_INTERNAL";
+    case 0x8E: return "ROOT_JNI_MONITOR";
+    case 0x90: return "ROOT_UNREACHABLE";
+    case 0xFE: return "HEAP_DUMP_INFO";
+    case 0xC3: return "PRIMITIVE_ARRAY_NODATA";
+    default: return "sub-record";
+  }
+}
+
+namespace {
+
+// LoadBigEndian: an unsigned big-endian integer of `bytes` (1..8) bytes.
+inline uint64_t LoadBigEndian(const uint8_t* p, unsigned bytes) {
+  switch (bytes) {
+    case 8: {
+      uint64_t v;
+      std::memcpy(&v, p, 8);
+      return __builtin_bswap64(v);
+    }
+    case 4: {
+      uint32_t v;
+      std::memcpy(&v, p, 4);
+      return __builtin_bswap32(v);
+    }
+    case 2: return uint64_t{p[0]} << 8 | p[1];
+    case 1: return p[0];
+    default: {
+      uint64_t v = 0;
+      for (unsigned i = 0; i < bytes; ++i) v = v << 8 | p[i];
+      return v;
+    }
   }
 }
 
@@ -59,10 +106,20 @@ class Cursor {
   }
   uint64_t Read(unsigned bytes) {
     if (!Need(bytes)) return 0;
-    uint64_t v = 0;
-    for (unsigned i = 0; i < bytes; ++i) v = v << 8 | data_[pos_ + i];
+    const uint64_t v = LoadBigEndian(data_.data() + pos_, bytes);
     pos_ += bytes;
     return v;
+  }
+  // Ids reads `n` ids into `out` after one bounds check (the caller has
+  // checked that n * id_size bytes remain).
+  void Ids(uint32_t n, uint64_t* out) {
+    const uint8_t* p = data_.data() + pos_;
+    if (id_size_ == 8) {
+      for (uint32_t i = 0; i < n; ++i) out[i] = LoadBigEndian(p + 8 * i, 8);
+    } else {
+      for (uint32_t i = 0; i < n; ++i) out[i] = LoadBigEndian(p + 4 * i, 4);
+    }
+    pos_ += uint64_t{n} * id_size_;
   }
   uint8_t U1() { return static_cast<uint8_t>(Read(1)); }
   uint16_t U2() { return static_cast<uint16_t>(Read(2)); }
@@ -98,49 +155,41 @@ class Cursor {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<HprofReader>> HprofReader::Open(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int error = errno;
-    return absl::Status(absl::ErrnoToStatusCode(error),
-                        absl::StrCat("opening ", path, ": ", std::strerror(error)));
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    const int error = errno;
-    ::close(fd);
-    return absl::Status(absl::ErrnoToStatusCode(error),
-                        absl::StrCat("stat ", path, ": ", std::strerror(error)));
-  }
+absl::StatusOr<std::unique_ptr<HprofReader>> HprofReader::Open(const std::string& path,
+                                                               const DumpProgress& progress) {
+  ASSIGN_OR_RETURN(DumpBytes bytes, DumpBytes::Open(path, progress));
   auto reader = std::unique_ptr<HprofReader>(new HprofReader());
-  if (st.st_size > 0) {
-    void* mapping = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
-    if (mapping == MAP_FAILED) {
-      const int error = errno;
-      ::close(fd);
-      return absl::Status(absl::ErrnoToStatusCode(error),
-                          absl::StrCat("mapping ", path, ": ", std::strerror(error)));
-    }
-    reader->mapping_ = mapping;
-    reader->data_ = absl::MakeConstSpan(static_cast<const uint8_t*>(mapping),
-                                        static_cast<size_t>(st.st_size));
-  }
-  ::close(fd);
+  reader->data_ = bytes.bytes();
+  reader->stored_size_ = bytes.stored_size();
+  reader->compressed_ = bytes.compressed();
+  reader->mapped_ = std::move(bytes);
   return reader;
 }
 
 std::unique_ptr<HprofReader> HprofReader::FromBytes(std::vector<uint8_t> bytes) {
   auto reader = std::unique_ptr<HprofReader>(new HprofReader());
+  reader->stored_size_ = bytes.size();
+  if (DumpBytes::IsGzip(bytes)) {
+    reader->compressed_ = true;
+    absl::StatusOr<DumpBytes> inflated = DumpBytes::Inflate(bytes);
+    if (!inflated.ok()) {
+      reader->open_status_ = inflated.status();
+      return reader;
+    }
+    reader->data_ = inflated->bytes();
+    reader->mapped_ = *std::move(inflated);
+    return reader;
+  }
   reader->owned_ = std::move(bytes);
   reader->data_ = absl::MakeConstSpan(reader->owned_);
   return reader;
 }
 
-HprofReader::~HprofReader() {
-  if (mapping_ != nullptr) munmap(mapping_, data_.size());
-}
+HprofReader::~HprofReader() = default;
 
 absl::Status HprofReader::Parse(HprofVisitor& visitor) {
+  RETURN_IF_ERROR(open_status_);
+  counts_ = HprofRecordCounts();
   // Header: "JAVA PROFILE 1.0.x\0", u4 id size, u8 timestamp.
   if (data_.empty()) return absl::DataLossError("HPROF offset 0: header: the file is empty");
   const size_t nul = std::min<size_t>(data_.size(), 32);
@@ -174,9 +223,10 @@ absl::Status HprofReader::Parse(HprofVisitor& visitor) {
     if (data_.size() - head.pos() < length) {
       return absl::DataLossError(absl::StrFormat(
           "HPROF offset %d: %s (tag 0x%02x) of %d bytes runs past the end of the file (%d bytes)",
-          pos, RecordName(tag), tag, length, data_.size()));
+          pos, HprofRecordName(tag), tag, length, data_.size()));
     }
-    Cursor c(data_, head.pos(), head.pos() + length, id_size_, RecordName(tag));
+    Cursor c(data_, head.pos(), head.pos() + length, id_size_, HprofRecordName(tag));
+    ++counts_.records[tag];
     switch (tag) {
       case hprof::kString: {
         const uint64_t id = c.Id();
@@ -206,8 +256,8 @@ absl::Status HprofReader::Parse(HprofVisitor& visitor) {
       case hprof::kStackTrace: {
         const uint32_t serial = c.U4(), thread = c.U4(), n = c.U4();
         if (!c.Need(uint64_t{n} * id_size_)) return c.status();
-        ids.clear();
-        for (uint32_t i = 0; i < n; ++i) ids.push_back(c.Id());
+        ids.resize(n);
+        c.Ids(n, ids.data());
         RETURN_IF_ERROR(visitor.OnStackTrace(serial, thread, ids));
         break;
       }
@@ -228,7 +278,7 @@ absl::Status HprofReader::Parse(HprofVisitor& visitor) {
     if (!c.at_end()) {
       return absl::DataLossError(absl::StrFormat(
           "HPROF offset %d: %s: %d bytes left over in a record of %d bytes", c.pos(),
-          RecordName(tag), c.end() - c.pos(), length));
+          HprofRecordName(tag), c.end() - c.pos(), length));
     }
     pos = c.end();
   }
@@ -242,7 +292,8 @@ absl::Status HprofReader::ParseHeapDump(uint64_t begin, uint64_t end, HprofVisit
   while (!c.at_end()) {
     const uint64_t at = c.pos();
     const uint8_t tag = c.U1();
-    c.set_what(SubRecordName(tag));
+    c.set_what(HprofSubRecordName(tag));
+    ++counts_.sub_records[tag];
     switch (tag) {
       case hprof::kRootUnknown: case hprof::kRootStickyClass: case hprof::kRootMonitorUsed:
       case 0x89: case 0x8A: case 0x8B: case 0x8C: case 0x8D: case 0x90: {
@@ -299,8 +350,9 @@ absl::Status HprofReader::ParseHeapDump(uint64_t begin, uint64_t end, HprofVisit
         for (uint16_t i = 0; i < constants && c.status().ok(); ++i) {
           c.U2();
           const uint8_t type = c.U1();
-          if (hprof::BasicTypeSize(type) == 0) c.Fail(absl::StrCat("bad constant type ", type));
-          c.Read(static_cast<unsigned>(hprof::BasicTypeSize(type)));
+          const size_t size = type == hprof::kObject ? id_size_ : hprof::BasicTypeSize(type);
+          if (size == 0) c.Fail(absl::StrCat("bad constant type ", type));
+          c.Read(static_cast<unsigned>(size));
         }
         const uint16_t statics = c.U2();
         for (uint16_t i = 0; i < statics && c.status().ok(); ++i) {
@@ -343,7 +395,7 @@ absl::Status HprofReader::ParseHeapDump(uint64_t begin, uint64_t end, HprofVisit
         const uint64_t class_id = c.Id();
         if (!c.Need(uint64_t{length} * id_size_)) return c.status();
         ids.resize(length);
-        for (uint32_t i = 0; i < length; ++i) ids[i] = c.Id();
+        c.Ids(length, ids.data());
         RETURN_IF_ERROR(visitor.OnObjectArray(id, class_id, ids));
         break;
       }

@@ -10,10 +10,15 @@
 //   RETURN_IF_ERROR(reader->Parse(visitor));
 //
 // Files are memory-mapped read-only; the spans handed to the visitor point
-// into the mapping and live as long as the reader.
+// into the mapping and live as long as the reader. Gzip-compressed files
+// (plain gzip or HotSpot's block format from `jcmd GC.heap_dump -gz=N`) are
+// inflated first into anonymous memory (DumpBytes); offsets in errors are
+// then offsets in the uncompressed HPROF bytes, and a corrupt compressed
+// stream is reported as "gzip offset N: ..." in the compressed file.
 #ifndef KILN_INSPECTION_HPROF_READER_H_
 #define KILN_INSPECTION_HPROF_READER_H_
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -23,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "inspection/dump_bytes.h"
 #include "inspection/hprof_format.h"
 
 namespace kiln {
@@ -90,10 +96,27 @@ class HprofVisitor {
   static absl::Status Ok() { return absl::OkStatus(); }
 };
 
+// HprofRecordCounts: how many records of each tag a Parse saw, top-level
+// records and heap dump sub-records apart, indexed by tag.
+struct HprofRecordCounts {
+  std::array<uint64_t, 256> records{};
+  std::array<uint64_t, 256> sub_records{};
+};
+
+// HprofRecordName, HprofSubRecordName: a tag's name as the JDK's
+// hprof_b_spec.h (and Android, for 1.0.3) spell it: "HEAP_DUMP_SEGMENT",
+// "INSTANCE_DUMP", "ROOT_JAVA_FRAME"; "record" / "sub-record" if unknown.
+const char* HprofRecordName(uint8_t tag);
+const char* HprofSubRecordName(uint8_t tag);
+
 class HprofReader {
  public:
-  // Open maps `path`; FromBytes reads a copy of `bytes`.
-  static absl::StatusOr<std::unique_ptr<HprofReader>> Open(const std::string& path);
+  // Open maps `path` (inflating it if it is gzip); `progress`, if set,
+  // follows the inflation of a compressed file.
+  static absl::StatusOr<std::unique_ptr<HprofReader>> Open(const std::string& path,
+                                                           const DumpProgress& progress = nullptr);
+  // FromBytes takes `bytes` (gzip is inflated here too; if that fails, every
+  // Parse returns the error).
   static std::unique_ptr<HprofReader> FromBytes(std::vector<uint8_t> bytes);
   ~HprofReader();
 
@@ -105,7 +128,16 @@ class HprofReader {
   absl::Status Parse(HprofVisitor& visitor);
   uint32_t id_size() const { return id_size_; }
   uint64_t timestamp_ms() const { return timestamp_ms_; }
+  // record_counts: what the last Parse saw, counted as it went (free, unlike
+  // a visitor keeping its own tally per record).
+  const HprofRecordCounts& record_counts() const { return counts_; }
+  // size: bytes of HPROF (uncompressed); stored_size: bytes of the file as
+  // stored, compressed or not.
   uint64_t size() const { return data_.size(); }
+  uint64_t stored_size() const { return stored_size_; }
+  bool compressed() const { return compressed_; }
+  // data: the uncompressed HPROF bytes, for readers that index into them.
+  absl::Span<const uint8_t> data() const { return data_; }
 
  private:
   HprofReader() = default;
@@ -113,9 +145,13 @@ class HprofReader {
 
   absl::Span<const uint8_t> data_;
   std::vector<uint8_t> owned_;
-  void* mapping_ = nullptr;
+  DumpBytes mapped_;
+  absl::Status open_status_;  // a FromBytes inflation failure
+  uint64_t stored_size_ = 0;
+  bool compressed_ = false;
   uint32_t id_size_ = 0;
   uint64_t timestamp_ms_ = 0;
+  HprofRecordCounts counts_;
 };
 
 }  // namespace kiln

@@ -1,0 +1,182 @@
+// analyzer_benchmark: kiln-heap against VisualVM's heap library on the
+// benchmark heap shape (docs/heap-shape.md), side by side in one run.
+//
+//   bazel run -c opt //inspection/analysis/bench:analyzer_benchmark -- [N] [RUNS] [DUMP]
+//
+// It writes a full dump of the shape at N (default 4,000,000) with Kiln
+// (heap_shape_dump), unless DUMP names an existing file, then alternates
+// RUNS times (default 5): `kiln-heap histogram DUMP` and VisualVM opening
+// DUMP and computing its class histogram (VisualVmHistogram.java; its
+// .hwcache index is deleted before every run so each run parses the file).
+// Each is a child process timed by wall clock, its peak RSS from wait4.
+// Prints the medians, the ratio, and peak RSS against the file size; also
+// the HPROF reader alone (in process, no graph) for scale.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "inspection/hprof_reader.h"
+
+extern char** environ;
+
+namespace kiln {
+namespace {
+
+constexpr char kHeapJar[] =
+    "/usr/share/visualvm/visualvm/modules/org-graalvm-visualvm-lib-jfluid-heap.jar";
+
+struct Sample {
+  double seconds = 0;
+  double peak_rss_mb = 0;
+  int status = -1;
+};
+
+// Spawn runs `argv` with stdout to `out_path` and returns its wall time and
+// peak RSS (ru_maxrss of the child, from wait4).
+Sample Spawn(const std::vector<std::string>& argv, const std::string& out_path) {
+  std::vector<char*> args;
+  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  Sample sample;
+  const auto start = std::chrono::steady_clock::now();
+  pid_t pid;
+  if (posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ) != 0) {
+    std::fprintf(stderr, "cannot run %s\n", args[0]);
+    posix_spawn_file_actions_destroy(&actions);
+    return sample;
+  }
+  int status = 0;
+  struct rusage usage;
+  wait4(pid, &status, 0, &usage);
+  sample.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  sample.peak_rss_mb = usage.ru_maxrss / 1024.0;  // KiB on Linux
+  sample.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  posix_spawn_file_actions_destroy(&actions);
+  return sample;
+}
+
+double Median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n == 0 ? 0 : n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+std::string FirstLine(const std::string& path, const std::string& prefix) {
+  FILE* file = std::fopen(path.c_str(), "r");
+  if (file == nullptr) return "";
+  char line[512];
+  std::string found;
+  while (std::fgets(line, sizeof(line), file) != nullptr) {
+    if (std::string(line).find(prefix) != std::string::npos) {
+      found = line;
+      break;
+    }
+  }
+  std::fclose(file);
+  if (!found.empty() && found.back() == '\n') found.pop_back();
+  return found;
+}
+
+// ReaderOnlySeconds: HprofReader::Open + Parse with a visitor that ignores
+// everything: the floor any analysis of this file pays.
+double ReaderOnlySeconds(const std::string& dump) {
+  const auto start = std::chrono::steady_clock::now();
+  auto reader = HprofReader::Open(dump);
+  HprofVisitor ignore;
+  if (!reader.ok() || !(*reader)->Parse(ignore).ok()) return -1;
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+int Main(int argc, char** argv) {
+  int64_t n = 4000000;
+  int runs = 5;
+  if ((argc > 1 && !absl::SimpleAtoi(argv[1], &n)) ||
+      (argc > 2 && (!absl::SimpleAtoi(argv[2], &runs) || runs < 1))) {
+    std::fprintf(stderr, "usage: analyzer_benchmark [N] [RUNS] [DUMP]\n");
+    return 2;
+  }
+  const char* tmp = std::getenv("TMPDIR");
+  const std::string dir = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/kiln-analyzer-bench-",
+                                       getpid());
+  std::filesystem::create_directories(dir);
+  std::string dump = argc > 3 ? argv[3] : absl::StrCat(dir, "/heap-shape.hprof");
+  const bool own_dump = argc <= 3;
+  // bazel run starts us in the runfiles tree.
+  const std::string kiln_heap = "inspection/analysis/kiln_heap";
+  if (own_dump) {
+    std::printf("writing the heap shape at N = %lld ...\n", static_cast<long long>(n));
+    const Sample made = Spawn({"inspection/analysis/bench/heap_shape_dump", absl::StrCat(n), dump},
+                              dir + "/dump.out");
+    if (made.status != 0) {
+      std::fprintf(stderr, "heap_shape_dump failed (%d)\n", made.status);
+      return 1;
+    }
+  }
+  const Sample javac = Spawn({"javac", "-cp", kHeapJar, "-d", dir,
+                              "inspection/analysis/bench/VisualVmHistogram.java"},
+                             dir + "/javac.out");
+  if (javac.status != 0) {
+    std::fprintf(stderr, "javac failed: is the visualvm package installed (./kiln setup)?\n");
+    return 1;
+  }
+  struct stat st;
+  stat(dump.c_str(), &st);
+  const double file_mb = st.st_size / 1e6 / 1.048576;  // MiB, like ru_maxrss
+  std::printf("dump %s: %.1f MiB\n\n", dump.c_str(), file_mb);
+  std::printf("%-4s %22s %22s\n", "run", "kiln-heap histogram", "VisualVM histogram");
+  std::vector<double> kiln_s, kiln_rss, vv_s, vv_rss, reader_s;
+  for (int run = 1; run <= runs; ++run) {
+    const Sample kiln = Spawn({kiln_heap, "histogram", dump}, dir + "/kiln.out");
+    std::filesystem::remove_all(dump + ".hwcache");  // VisualVM's index: rebuild it every run
+    const Sample vv = Spawn({"java", "-cp", absl::StrCat(kHeapJar, ":", dir), "VisualVmHistogram",
+                             dump},
+                            dir + "/visualvm.out");
+    if (kiln.status != 0 || vv.status != 0) {
+      std::fprintf(stderr, "a run failed: kiln-heap %d, VisualVM %d\n", kiln.status, vv.status);
+      return 1;
+    }
+    reader_s.push_back(ReaderOnlySeconds(dump));
+    kiln_s.push_back(kiln.seconds);
+    kiln_rss.push_back(kiln.peak_rss_mb);
+    vv_s.push_back(vv.seconds);
+    vv_rss.push_back(vv.peak_rss_mb);
+    std::printf("%-4d %9.2f s %6.0f MiB %9.2f s %6.0f MiB\n", run, kiln.seconds,
+                kiln.peak_rss_mb, vv.seconds, vv.peak_rss_mb);
+  }
+  std::filesystem::remove_all(dump + ".hwcache");
+  std::printf("\nkiln-heap: %s\n", FirstLine(dir + "/kiln.out", "total").c_str());
+  std::printf("VisualVM:  %s\n", FirstLine(dir + "/visualvm.out", "classes").c_str());
+  const double kiln = Median(kiln_s), vv = Median(vv_s);
+  std::printf("\nmedians of %d runs:\n", runs);
+  std::printf("  kiln-heap histogram  %.2f s, peak RSS %.0f MiB (%.2fx the file)\n", kiln,
+              Median(kiln_rss), Median(kiln_rss) / file_mb);
+  std::printf("  VisualVM histogram   %.2f s, peak RSS %.0f MiB (%.2fx the file)\n", vv,
+              Median(vv_rss), Median(vv_rss) / file_mb);
+  std::printf("  VisualVM / kiln-heap %.2fx\n", vv / kiln);
+  std::printf("  HPROF reader alone (in process, no graph): %.2f s\n", Median(reader_s));
+  if (own_dump) std::filesystem::remove_all(dir);
+  return 0;
+}
+
+}  // namespace
+}  // namespace kiln
+
+int main(int argc, char** argv) { return kiln::Main(argc, argv); }

@@ -1,0 +1,29 @@
+// kiln-heap's subcommands. Each reads the dump named by args.positional
+// ["FILE"], writes its report to `out` (the caller prints it) and returns a
+// Status naming what failed. kiln_heap_main.cc holds the grammar.
+#ifndef KILN_INSPECTION_ANALYSIS_CLI_COMMANDS_H_
+#define KILN_INSPECTION_ANALYSIS_CLI_COMMANDS_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "inspection/analysis/cli_args.h"
+
+namespace kiln::analysis {
+
+// cli_report.cc
+absl::Status CommandSummary(const CliArgs& args, std::string* out);
+absl::Status CommandHistogram(const CliArgs& args, std::string* out);
+absl::Status CommandThreads(const CliArgs& args, std::string* out);
+
+// cli_graphs.cc
+absl::Status CommandFlamegraph(const CliArgs& args, std::string* out);
+absl::Status CommandDominators(const CliArgs& args, std::string* out);
+
+// cli_sql.cc
+absl::Status CommandSql(const CliArgs& args, std::string* out);
+absl::Status CommandQuery(const CliArgs& args, std::string* out);
+
+}  // namespace kiln::analysis
+
+#endif  // KILN_INSPECTION_ANALYSIS_CLI_COMMANDS_H_

@@ -1,0 +1,63 @@
+// Loading a dump for kiln-heap: the reader (gzip inflated) and the graph,
+// with a progress bar on stderr for large files when stderr is a terminal;
+// and writing output files.
+//
+//   ASSIGN_OR_RETURN(LoadedDump dump, LoadDump(path));
+//   const HeapGraph& graph = *dump.graph;
+#ifndef KILN_INSPECTION_ANALYSIS_CLI_LOAD_H_
+#define KILN_INSPECTION_ANALYSIS_CLI_LOAD_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "inspection/analysis/heap_graph.h"
+#include "inspection/hprof_reader.h"
+
+namespace kiln::analysis {
+
+// ProgressBar: "label [#######.......]  48%  180/376 MB" redrawn in place on
+// stderr, at most once per percent; erased by Done() or the destructor.
+// Disabled bars print nothing.
+class ProgressBar {
+ public:
+  ProgressBar(std::string label, bool enabled) : label_(std::move(label)), enabled_(enabled) {}
+  ~ProgressBar() { Done(); }
+  ProgressBar(const ProgressBar&) = delete;
+  ProgressBar& operator=(const ProgressBar&) = delete;
+
+  // Update: `done` of `total` units (bytes when `bytes`, else rows).
+  void Update(uint64_t done, uint64_t total);
+  void Done();
+  void set_units(const char* units) { units_ = units; }
+
+ private:
+  std::string label_;
+  bool enabled_;
+  const char* units_ = "MB";
+  int last_percent_ = -1;
+  bool drawn_ = false;
+};
+
+// ShowProgress: whether a job over `bytes` deserves a progress bar: stderr is
+// a terminal and the file is at least 16 MiB.
+bool ShowProgress(uint64_t bytes);
+
+struct LoadedDump {
+  std::string path;
+  std::unique_ptr<HprofReader> reader;
+  std::unique_ptr<HeapGraph> graph;
+};
+
+// LoadDump opens and builds `path`. Errors are the reader's or the graph's,
+// naming the offset for malformed files.
+absl::StatusOr<LoadedDump> LoadDump(const std::string& path);
+
+// WriteOutputFile writes `bytes` to `path` (created or truncated), naming
+// the path in errors.
+absl::Status WriteOutputFile(const std::string& path, const std::string& bytes);
+
+}  // namespace kiln::analysis
+
+#endif  // KILN_INSPECTION_ANALYSIS_CLI_LOAD_H_

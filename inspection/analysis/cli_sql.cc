@@ -1,0 +1,82 @@
+// kiln-heap sql and query: Perfetto's heap_graph_* tables in SQLite.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "inspection/analysis/cli_commands.h"
+#include "inspection/analysis/cli_load.h"
+#include "inspection/analysis/cli_table.h"
+#include "inspection/analysis/heap_sql.h"
+
+namespace kiln::analysis {
+namespace {
+
+// IsSqliteFile: whether `path` starts with SQLite's file header, so that
+// `query` can run on a database `sql` wrote before.
+bool IsSqliteFile(const std::string& path) {
+  char header[16] = {};
+  FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return false;
+  const size_t n = std::fread(header, 1, sizeof(header), file);
+  std::fclose(file);
+  return n == sizeof(header) && std::memcmp(header, "SQLite format 3", 16) == 0;
+}
+
+absl::Status Export(const HeapGraph& graph, SqliteDb& db, bool indexes) {
+  ProgressBar writing("writing  ", ShowProgress(uint64_t{graph.object_count()} * 64));
+  writing.set_units("objects");
+  SqlExportOptions options;
+  options.indexes = indexes;
+  options.progress = [&](uint64_t done, uint64_t total) { writing.Update(done, total); };
+  return ExportHeapGraph(graph, db, options);
+}
+
+}  // namespace
+
+absl::Status CommandSql(const CliArgs& args, std::string* out) {
+  if (!args.Has("output")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("sql needs -o OUT.sqlite\nusage: kiln-heap ", args.usage));
+  }
+  const std::string path = args.Get("output", "");
+  ASSIGN_OR_RETURN(LoadedDump dump, LoadDump(args.positional.at("FILE")));
+  ASSIGN_OR_RETURN(SqliteDb db, SqliteDb::Create(path));
+  absl::Status status = Export(*dump.graph, db, /*indexes=*/true);
+  if (!status.ok()) {
+    unlink(path.c_str());  // no half-written database is left behind
+    return status;
+  }
+  absl::StrAppend(out, "wrote ", path, ": heap_graph_class ", Thousands(dump.graph->type_count()),
+                  " rows, heap_graph_object ", Thousands(dump.graph->object_count()),
+                  " rows, heap_graph_reference ", Thousands(dump.graph->summary().references),
+                  " rows\n");
+  return absl::OkStatus();
+}
+
+absl::Status CommandQuery(const CliArgs& args, std::string* out) {
+  const std::string& file = args.positional.at("FILE");
+  std::optional<SqliteDb> db;
+  if (IsSqliteFile(file)) {
+    ASSIGN_OR_RETURN(db, SqliteDb::OpenReadOnly(file));
+  } else {
+    ASSIGN_OR_RETURN(LoadedDump dump, LoadDump(file));
+    ASSIGN_OR_RETURN(db, SqliteDb::InMemory());
+    // One query: building indexes would cost more than they save.
+    RETURN_IF_ERROR(Export(*dump.graph, *db, /*indexes=*/false));
+  }
+  ASSIGN_OR_RETURN(QueryResult result, db->Query(args.positional.at("SQL")));
+  TextTable table(result.columns);
+  for (const auto& row : result.rows) {
+    std::vector<std::string> cells;
+    for (const auto& value : row) cells.push_back(value.value_or("NULL"));
+    table.AddRow(std::move(cells));
+  }
+  absl::StrAppend(out, table.Format(), "(", result.rows.size(),
+                  result.rows.size() == 1 ? " row)\n" : " rows)\n");
+  return absl::OkStatus();
+}
+
+}  // namespace kiln::analysis

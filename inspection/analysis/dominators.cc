@@ -1,0 +1,174 @@
+// Dominators: Lengauer-Tarjan over the reachable graph, in DFS-number
+// space. Vertex 1 is the virtual super-root, 0 means "none". Every step that
+// a textbook writes recursively (the DFS, path compression) uses an explicit
+// stack: heap graphs have paths millions of objects long.
+#include "inspection/analysis/dominators.h"
+
+#include <algorithm>
+
+#include "base/check.h"
+
+namespace kiln::analysis {
+namespace {
+
+class LengauerTarjan {
+ public:
+  LengauerTarjan(const HeapGraph& graph, uint32_t skip_field) : g_(graph), skip_(skip_field) {}
+
+  // Run: idom per DFS number (idom_[v] for v >= 2; vertex_[v] its object).
+  void Compute() {
+    Number();
+    Predecessors();
+    const uint32_t n = count_;
+    semi_.resize(n + 1);
+    label_.resize(n + 1);
+    ancestor_.assign(n + 1, 0);
+    idom_.assign(n + 1, 0);
+    std::vector<uint32_t> bucket_head(n + 1, 0), bucket_next(n + 1, 0);
+    for (uint32_t v = 1; v <= n; ++v) semi_[v] = label_[v] = v;
+    for (uint32_t w = n; w >= 2; --w) {
+      for (uint32_t p = pred_begin_[w]; p < pred_begin_[w + 1]; ++p) {
+        const uint32_t u = Eval(preds_[p]);
+        if (semi_[u] < semi_[w]) semi_[w] = semi_[u];
+      }
+      bucket_next[w] = bucket_head[semi_[w]];
+      bucket_head[semi_[w]] = w;
+      const uint32_t p = parent_[w];
+      ancestor_[w] = p;
+      for (uint32_t v = bucket_head[p]; v != 0; v = bucket_next[v]) {
+        const uint32_t u = Eval(v);
+        idom_[v] = semi_[u] < semi_[v] ? u : p;
+      }
+      bucket_head[p] = 0;
+    }
+    for (uint32_t w = 2; w <= n; ++w) {
+      if (idom_[w] != semi_[w]) idom_[w] = idom_[idom_[w]];
+    }
+  }
+
+  uint32_t count() const { return count_; }
+  uint32_t object(uint32_t v) const { return vertex_[v]; }
+  uint32_t idom(uint32_t v) const { return idom_[v]; }
+
+ private:
+  // Number: iterative DFS from the super-root (1) over roots, then edges.
+  void Number() {
+    const uint32_t n = g_.object_count();
+    number_.assign(n, 0);
+    vertex_.assign(2, kNoObject);  // [0] unused, [1] the super-root
+    parent_.assign(2, 0);
+    count_ = 1;
+    std::vector<std::pair<uint32_t, uint32_t>> stack;  // (object, next edge index)
+    const auto discover = [&](uint32_t obj, uint32_t parent) {
+      number_[obj] = ++count_;
+      vertex_.push_back(obj);
+      parent_.push_back(parent);
+      stack.emplace_back(obj, 0);
+    };
+    for (const Root& root : g_.roots()) {
+      if (number_[root.object] != 0) continue;
+      discover(root.object, 1);
+      while (!stack.empty()) {
+        auto& [obj, next] = stack.back();
+        const absl::Span<const Reference> refs = g_.references(obj);
+        if (next == refs.size()) {
+          stack.pop_back();
+          continue;
+        }
+        const Reference ref = refs[next++];
+        if (ref.field_name == skip_ || number_[ref.target] != 0) continue;
+        discover(ref.target, number_[obj]);
+      }
+    }
+  }
+
+  // Predecessors: CSR of incoming edges in DFS numbers (roots from 1).
+  void Predecessors() {
+    const uint32_t n = count_;
+    pred_begin_.assign(n + 2, 0);
+    const auto for_each_edge = [&](auto&& f) {
+      for (const Root& root : g_.roots()) f(1, number_[root.object]);
+      for (uint32_t v = 2; v <= n; ++v) {
+        for (const Reference& ref : g_.references(vertex_[v])) {
+          if (ref.field_name != skip_) f(v, number_[ref.target]);
+        }
+      }
+    };
+    for_each_edge([&](uint32_t, uint32_t w) { ++pred_begin_[w + 1]; });
+    for (uint32_t v = 1; v <= n + 1; ++v) pred_begin_[v] += pred_begin_[v - 1];
+    preds_.resize(pred_begin_[n + 1]);
+    std::vector<uint32_t> fill(pred_begin_.begin(), pred_begin_.end() - 1);
+    for_each_edge([&](uint32_t v, uint32_t w) { preds_[fill[w]++] = v; });
+  }
+
+  uint32_t Eval(uint32_t v) {
+    if (ancestor_[v] == 0) return v;
+    Compress(v);
+    return label_[v];
+  }
+
+  void Compress(uint32_t v) {
+    compress_stack_.clear();
+    for (uint32_t u = v; ancestor_[ancestor_[u]] != 0; u = ancestor_[u]) {
+      compress_stack_.push_back(u);
+    }
+    while (!compress_stack_.empty()) {
+      const uint32_t u = compress_stack_.back();
+      compress_stack_.pop_back();
+      const uint32_t a = ancestor_[u];
+      if (semi_[label_[a]] < semi_[label_[u]]) label_[u] = label_[a];
+      ancestor_[u] = ancestor_[a];
+    }
+  }
+
+  const HeapGraph& g_;
+  const uint32_t skip_;
+  uint32_t count_ = 0;
+  std::vector<uint32_t> number_;  // object -> DFS number (0: unreachable)
+  std::vector<uint32_t> vertex_, parent_, pred_begin_, preds_;
+  std::vector<uint32_t> semi_, label_, ancestor_, idom_, compress_stack_;
+};
+
+}  // namespace
+
+DominatorTree ComputeDominators(const HeapGraph& graph, const DominatorOptions& options) {
+  const uint32_t skip =
+      graph.FindFieldName("java.lang.ref.Reference.referent").value_or(kNoObject);
+  LengauerTarjan lt(graph, skip);
+  lt.Compute();
+  DominatorTree tree;
+  tree.idom.assign(graph.object_count(), kNoObject);
+  tree.retained.assign(graph.object_count(), 0);
+  for (uint32_t v = 2; v <= lt.count(); ++v) {
+    const uint32_t obj = lt.object(v);
+    tree.idom[obj] = lt.idom(v) == 1 ? kSuperRoot : lt.object(lt.idom(v));
+    tree.retained[obj] = graph.self_size(obj) + (options.include_native ? graph.native_size(obj) : 0);
+  }
+  // An idom precedes its children in DFS order: sum from the last vertex up.
+  for (uint32_t v = lt.count(); v >= 2; --v) {
+    const uint32_t obj = lt.object(v);
+    if (lt.idom(v) == 1) {
+      tree.total_retained += tree.retained[obj];
+    } else {
+      tree.retained[lt.object(lt.idom(v))] += tree.retained[obj];
+    }
+  }
+  return tree;
+}
+
+std::vector<uint32_t> TopRetainers(const HeapGraph& graph, const DominatorTree& tree, size_t n) {
+  std::vector<uint32_t> objects;
+  for (uint32_t obj = 0; obj < graph.object_count(); ++obj) {
+    if (tree.idom[obj] != kNoObject) objects.push_back(obj);
+  }
+  const auto larger = [&](uint32_t a, uint32_t b) {
+    if (tree.retained[a] != tree.retained[b]) return tree.retained[a] > tree.retained[b];
+    return a < b;
+  };
+  n = std::min(n, objects.size());
+  std::partial_sort(objects.begin(), objects.begin() + n, objects.end(), larger);
+  objects.resize(n);
+  return objects;
+}
+
+}  // namespace kiln::analysis

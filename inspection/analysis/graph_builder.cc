@@ -1,0 +1,476 @@
+// GraphBuilder: turns one HprofReader parse into a HeapGraph. One pass over
+// the file records what each object is and where its bytes are; then objects
+// are ordered by id, types named, references resolved into one CSR array,
+// and reachability, native sizes and threads computed (graph_facts.cc).
+// Classes may appear after their instances (record order is free in HPROF),
+// which is why references are resolved only after the parse.
+#include "inspection/analysis/graph_builder.h"
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
+#include "base/check.h"
+#include "base/status_macros.h"
+#include "inspection/hprof_format.h"
+
+namespace kiln::analysis {
+namespace {
+
+constexpr uint32_t kArrayIndexBit = uint32_t{1} << 31;
+
+const char* PrimitiveName(char descriptor) {
+  switch (descriptor) {
+    case 'Z': return "boolean";
+    case 'C': return "char";
+    case 'F': return "float";
+    case 'D': return "double";
+    case 'B': return "byte";
+    case 'S': return "short";
+    case 'I': return "int";
+    case 'J': return "long";
+    default: return nullptr;
+  }
+}
+
+char DescriptorOf(uint8_t basic_type) {
+  switch (basic_type) {
+    case hprof::kBoolean: return 'Z';
+    case hprof::kChar: return 'C';
+    case hprof::kFloat: return 'F';
+    case hprof::kDouble: return 'D';
+    case hprof::kByte: return 'B';
+    case hprof::kShort: return 'S';
+    case hprof::kInt: return 'I';
+    case hprof::kLong: return 'J';
+    default: return '?';
+  }
+}
+
+// LoadId: a big-endian id of `size` (4 or 8) bytes.
+inline uint64_t LoadId(const uint8_t* p, uint32_t size) {
+  if (size == 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    return __builtin_bswap64(v);
+  }
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return __builtin_bswap32(v);
+}
+
+}  // namespace
+
+std::string JavaTypeName(absl::string_view hprof_name) {
+  std::string name = absl::StrReplaceAll(hprof_name, {{"/", "."}});
+  size_t dims = 0;
+  while (dims < name.size() && name[dims] == '[') ++dims;
+  if (dims == 0) return name;
+  std::string element;
+  absl::string_view rest = absl::string_view(name).substr(dims);
+  if (rest.size() >= 2 && rest.front() == 'L' && rest.back() == ';') {
+    element = std::string(rest.substr(1, rest.size() - 2));
+  } else if (rest.size() == 1 && PrimitiveName(rest[0]) != nullptr) {
+    element = PrimitiveName(rest[0]);
+  } else {
+    return name;  // not a descriptor: keep it as written
+  }
+  for (size_t i = 0; i < dims; ++i) element += "[]";
+  return element;
+}
+
+GraphBuilder::GraphBuilder(HprofReader& reader, const BuildOptions& options, HeapGraph* graph)
+    : reader_(reader), options_(options), graph_(graph) {}
+
+void GraphBuilder::Progress(const uint8_t* at) {
+  if (!options_.progress) return;
+  const uint64_t done = static_cast<uint64_t>(at - reader_.data().data());
+  if (done < next_progress_) return;
+  next_progress_ = done + std::max<uint64_t>(reader_.size() / 100, 1);
+  options_.progress(done, reader_.size());
+}
+
+uint32_t GraphBuilder::SlotOf(uint64_t class_id) {
+  if (class_id == last_class_id_ && !slots_.empty()) return last_slot_;
+  auto [it, inserted] = slot_by_class_id_.try_emplace(class_id, slots_.size());
+  if (inserted) slots_.push_back(Slot{.class_id = class_id});
+  last_class_id_ = class_id;
+  last_slot_ = it->second;
+  return it->second;
+}
+
+void GraphBuilder::AddObject(uint64_t id, uint32_t slot, uint32_t size, uint64_t payload) {
+  HeapGraph& g = *graph_;
+  g.ids_.push_back(id);
+  g.types_of_.push_back(slot);
+  g.self_sizes_.push_back(size);
+  g.data_offsets_.push_back(payload);
+}
+
+absl::Status GraphBuilder::OnString(uint64_t id, absl::string_view text) {
+  ++record_counts_[hprof::kString];
+  strings_[id] = std::string(text);
+  return absl::OkStatus();
+}
+
+absl::Status GraphBuilder::OnLoadClass(uint32_t serial, uint64_t class_id, uint64_t name_id) {
+  ++record_counts_[hprof::kLoadClass];
+  slots_[SlotOf(class_id)].name_id = name_id;
+  class_by_serial_[serial] = class_id;
+  return absl::OkStatus();
+}
+
+absl::Status GraphBuilder::OnStackFrame(uint64_t frame_id, uint64_t method_name_id,
+                                        uint64_t signature_id, uint64_t source_id,
+                                        uint32_t class_serial, int32_t line) {
+  ++record_counts_[hprof::kStackFrame];
+  frames_[frame_id] = RawFrame{method_name_id, signature_id, source_id, class_serial, line};
+  return absl::OkStatus();
+}
+
+absl::Status GraphBuilder::OnStackTrace(uint32_t serial, uint32_t thread_serial,
+                                        absl::Span<const uint64_t> frame_ids) {
+  ++record_counts_[hprof::kStackTrace];
+  traces_[serial] = RawTrace{thread_serial, {frame_ids.begin(), frame_ids.end()}};
+  return absl::OkStatus();
+}
+
+absl::Status GraphBuilder::OnRoot(uint8_t tag, uint64_t id, uint32_t thread_serial,
+                                  int32_t depth, uint32_t trace_serial) {
+  ++sub_record_counts_[tag];
+  roots_.push_back(RawRoot{id, static_cast<RootType>(tag), thread_serial, depth, trace_serial});
+  return absl::OkStatus();
+}
+
+absl::Status GraphBuilder::OnClassDump(const HprofClassDump& dump) {
+  ++sub_record_counts_[hprof::kClassDump];
+  const uint32_t slot = SlotOf(dump.class_id);
+  Slot& s = slots_[slot];
+  if (s.dumped) {
+    return absl::DataLossError(
+        absl::StrFormat("CLASS_DUMP of class 0x%x appears twice", dump.class_id));
+  }
+  s.dumped = true;
+  s.super_id = dump.super_id;
+  s.instance_size = dump.instance_size;
+  s.fields = dump.fields;
+  s.statics = dump.statics;
+  uint64_t size = 0;
+  for (const HprofStaticInfo& info : dump.statics) size += FieldBytes(info.type);
+  AddObject(dump.class_id, slot | kClassObjectFlag, static_cast<uint32_t>(size), 0);
+  return absl::OkStatus();
+}
+
+absl::Status GraphBuilder::OnInstance(uint64_t id, uint64_t class_id,
+                                      absl::Span<const uint8_t> values) {
+  ++sub_record_counts_[hprof::kInstanceDump];
+  Progress(values.data());
+  AddObject(id, SlotOf(class_id), static_cast<uint32_t>(values.size()),
+            static_cast<uint64_t>(values.data() - reader_.data().data()));
+  return absl::OkStatus();
+}
+
+absl::Status GraphBuilder::OnObjectArray(uint64_t id, uint64_t class_id,
+                                         absl::Span<const uint64_t> elements) {
+  ++sub_record_counts_[hprof::kObjectArrayDump];
+  AddObject(id, SlotOf(class_id), static_cast<uint32_t>(elements.size() * reader_.id_size()),
+            array_elements_.size());
+  array_elements_.insert(array_elements_.end(), elements.begin(), elements.end());
+  return absl::OkStatus();
+}
+
+absl::Status GraphBuilder::OnPrimitiveArray(uint64_t id, uint8_t type, uint32_t length,
+                                            absl::Span<const uint8_t> elements) {
+  ++sub_record_counts_[hprof::kPrimitiveArrayDump];
+  Progress(elements.data());
+  AddObject(id, kPrimitiveFlag | type, static_cast<uint32_t>(elements.size()),
+            static_cast<uint64_t>(elements.data() - reader_.data().data()));
+  return absl::OkStatus();
+}
+
+uint32_t GraphBuilder::FieldBytes(uint8_t type) const {
+  return type == hprof::kObject ? reader_.id_size()
+                                : static_cast<uint32_t>(hprof::BasicTypeSize(type));
+}
+
+std::string GraphBuilder::StringOf(uint64_t id) const {
+  const auto it = strings_.find(id);
+  return it == strings_.end() ? std::string() : it->second;
+}
+
+uint32_t GraphBuilder::InternFieldName(std::string name) {
+  auto [it, inserted] =
+      graph_->field_name_ids_.try_emplace(name, graph_->field_names_.size());
+  if (inserted) graph_->field_names_.push_back(std::move(name));
+  return it->second;
+}
+
+// MakeTypes: one type per class slot (index = slot), one per primitive
+// element type without a class in the file, one class-object type per
+// CLASS_DUMP.
+absl::Status GraphBuilder::MakeTypes() {
+  std::vector<TypeInfo>& types = graph_->type_infos_;
+  types.resize(slots_.size());
+  for (uint32_t i = 0; i < slots_.size(); ++i) {
+    const Slot& s = slots_[i];
+    TypeInfo& t = types[i];
+    t.hprof_name = s.name_id != 0 ? absl::StrReplaceAll(StringOf(s.name_id), {{"/", "."}})
+                                  : std::string();
+    if (t.hprof_name.empty()) t.hprof_name = absl::StrFormat("unknown class 0x%x", s.class_id);
+    t.name = JavaTypeName(t.hprof_name);
+    t.class_id = s.class_id;
+    t.instance_size = s.instance_size;
+    if (t.hprof_name[0] == '[') {
+      const bool primitive = t.hprof_name.size() == 2 && PrimitiveName(t.hprof_name[1]);
+      t.kind = primitive ? TypeKind::kPrimitiveArray : TypeKind::kObjectArray;
+      if (primitive) {
+        for (uint8_t b = hprof::kBoolean; b <= hprof::kLong; ++b) {
+          if (DescriptorOf(b) == t.hprof_name[1]) t.element_type = b;
+        }
+      }
+    }
+    for (const HprofFieldInfo& f : s.fields) t.fields.push_back({StringOf(f.name_id), f.type});
+    for (const HprofStaticInfo& f : s.statics) t.statics.push_back({StringOf(f.name_id), f.type});
+  }
+  for (uint32_t i = 0; i < slots_.size(); ++i) {
+    if (slots_[i].super_id != 0) {
+      const auto it = slot_by_class_id_.find(slots_[i].super_id);
+      if (it != slot_by_class_id_.end()) types[i].superclass = it->second;
+    }
+  }
+  // A malformed file may chain superclasses into a cycle: cut it.
+  for (uint32_t i = 0; i < slots_.size(); ++i) {
+    uint32_t t = i;
+    for (uint32_t steps = 0; t != kNoType; ++steps, t = types[t].superclass) {
+      if (steps > slots_.size()) {
+        types[i].superclass = kNoType;
+        break;
+      }
+    }
+  }
+  for (uint32_t i = 0; i < types.size(); ++i) {
+    graph_->types_by_name_.try_emplace(types[i].name, i);
+    graph_->types_by_name_.try_emplace(types[i].hprof_name, i);
+  }
+  // Primitive arrays: the file's "[I" class, else a type of our own.
+  for (uint8_t b = hprof::kBoolean; b <= hprof::kLong; ++b) {
+    const std::string hprof_name = std::string("[") + DescriptorOf(b);
+    uint32_t t = graph_->FindType(hprof_name);
+    if (t == kNoType) {
+      t = static_cast<uint32_t>(types.size());
+      TypeInfo info;
+      info.hprof_name = hprof_name;
+      info.name = JavaTypeName(hprof_name);
+      info.kind = TypeKind::kPrimitiveArray;
+      info.element_type = b;
+      types.push_back(std::move(info));
+      graph_->types_by_name_.try_emplace(types[t].name, t);
+      graph_->types_by_name_.try_emplace(types[t].hprof_name, t);
+    }
+    primitive_types_[b] = t;
+  }
+  // Class objects: java.lang.Class<Name>, a subtype of java.lang.Class.
+  const uint32_t class_type = graph_->FindType("java.lang.Class");
+  class_object_types_.assign(slots_.size(), kNoType);
+  for (uint32_t i = 0; i < slots_.size(); ++i) {
+    if (!slots_[i].dumped) continue;
+    TypeInfo info;
+    info.name = absl::StrCat("java.lang.Class<", types[i].name, ">");
+    info.kind = TypeKind::kClassObject;
+    info.class_id = slots_[i].class_id;
+    info.superclass = class_type;
+    class_object_types_[i] = static_cast<uint32_t>(types.size());
+    class_slot_.resize(types.size() + 1, kNoType);
+    class_slot_[types.size()] = i;
+    graph_->types_by_name_.try_emplace(info.name, types.size());
+    types.push_back(std::move(info));
+  }
+  return absl::OkStatus();
+}
+
+uint32_t GraphBuilder::TypeOf(uint32_t raw) const {
+  if (raw & kPrimitiveFlag) return primitive_types_[raw & 0xFF];
+  if (raw & kClassObjectFlag) return class_object_types_[raw & ~kClassObjectFlag];
+  return raw;
+}
+
+// OrderObjects sorts the objects by id (a no-op for Kiln's dumps, written
+// in address order) and fills the per-object arrays and the id directory.
+absl::Status GraphBuilder::OrderObjects() {
+  HeapGraph& g = *graph_;
+  const size_t n = g.ids_.size();
+  if (n >= kArrayIndexBit) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("heap dump holds ", n, " objects; at most 2^31 supported"));
+  }
+  if (!std::is_sorted(g.ids_.begin(), g.ids_.end())) {
+    std::vector<uint32_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(),
+              [&](uint32_t a, uint32_t b) { return g.ids_[a] < g.ids_[b]; });
+    const auto permute = [&](auto& values) {
+      std::remove_reference_t<decltype(values)> sorted(n);
+      for (size_t i = 0; i < n; ++i) sorted[i] = values[order[i]];
+      values = std::move(sorted);
+    };
+    permute(g.ids_);
+    permute(g.types_of_);
+    permute(g.self_sizes_);
+    permute(g.data_offsets_);
+  }
+  for (size_t i = 1; i < n; ++i) {
+    if (g.ids_[i] == g.ids_[i - 1]) {
+      return absl::DataLossError(
+          absl::StrFormat("object id 0x%x appears twice in the heap dump", g.ids_[i]));
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t raw = g.types_of_[i];
+    g.types_of_[i] = TypeOf(raw);
+    if (raw & kClassObjectFlag) {
+      g.type_infos_[raw & ~kClassObjectFlag].class_object = static_cast<uint32_t>(i);
+    }
+  }
+  // Directory: about two objects per bucket.
+  g.min_id_ = n == 0 ? 0 : g.ids_.front();
+  const uint64_t span = n == 0 ? 0 : g.ids_.back() - g.min_id_;
+  g.id_shift_ = 0;
+  while (g.id_shift_ < 63 && (span >> g.id_shift_) > n / 2 + 1) ++g.id_shift_;
+  const uint64_t buckets = n == 0 ? 0 : (span >> g.id_shift_) + 1;
+  g.id_directory_.assign(buckets + 1, 0);
+  size_t at = 0;
+  for (uint64_t b = 0; b <= buckets; ++b) {
+    while (at < n && ((g.ids_[at] - g.min_id_) >> g.id_shift_) < b) ++at;
+    g.id_directory_[b] = static_cast<uint32_t>(at);
+  }
+  return absl::OkStatus();
+}
+
+// MakeLayouts: for each instance type, where its reference fields are,
+// with their interned names, and how many bytes of values its instances
+// carry.
+void GraphBuilder::MakeLayouts() {
+  layouts_.assign(graph_->type_count(), Layout());
+  for (uint32_t type = 0; type < graph_->type_count(); ++type) {
+    if (graph_->type_infos_[type].kind != TypeKind::kInstance) continue;
+    Layout& layout = layouts_[type];
+    uint32_t offset = 0;
+    for (uint32_t t = type; t != kNoType; t = graph_->type_infos_[t].superclass) {
+      const TypeInfo& info = graph_->type_infos_[t];
+      for (const FieldInfo& field : info.fields) {
+        if (field.type == hprof::kObject) {
+          layout.refs.push_back(
+              {offset, InternFieldName(absl::StrCat(info.name, ".", field.name))});
+        }
+        offset += FieldBytes(field.type);
+      }
+    }
+    layout.bytes = offset;
+  }
+}
+
+absl::Status GraphBuilder::ResolveReferences() {
+  HeapGraph& g = *graph_;
+  const uint32_t n = g.object_count();
+  const uint32_t id_size = reader_.id_size();
+  // Upper bound first (every non-null slot), so the edge array is allocated once.
+  uint64_t bound = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    const TypeInfo& t = g.type_infos_[g.types_of_[i]];
+    if (t.kind == TypeKind::kInstance) {
+      const Layout& layout = layouts_[g.types_of_[i]];
+      if (layout.bytes != g.self_sizes_[i]) {
+        return absl::DataLossError(absl::StrFormat(
+            "INSTANCE_DUMP of object 0x%x holds %d bytes of field values; its class %s "
+            "declares %d",
+            g.ids_[i], g.self_sizes_[i], t.name, layout.bytes));
+      }
+      bound += layout.refs.size();
+    } else if (t.kind == TypeKind::kObjectArray) {
+      bound += g.self_sizes_[i] / id_size;
+    } else if (t.kind == TypeKind::kClassObject) {
+      bound += slots_[class_slot_[g.types_of_[i]]].statics.size();
+    }
+  }
+  if (bound >= (uint64_t{1} << 32)) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("heap dump holds ", bound, " references; at most 2^32 supported"));
+  }
+  g.edges_.reserve(bound);
+  g.edge_begin_.resize(uint64_t{n} + 1);
+  const auto add = [&](uint64_t target_id, uint32_t field) {
+    if (target_id == 0) return;
+    const uint32_t target = g.FindObject(target_id);
+    if (target == kNoObject) {
+      ++dangling_;
+      return;
+    }
+    g.edges_.push_back(Reference{target, field});
+  };
+  for (uint32_t i = 0; i < n; ++i) {
+    g.edge_begin_[i] = static_cast<uint32_t>(g.edges_.size());
+    const uint32_t type = g.types_of_[i];
+    const TypeInfo& t = g.type_infos_[type];
+    if (t.kind == TypeKind::kInstance) {
+      const uint8_t* values = g.data_.data() + g.data_offsets_[i];
+      for (const auto& [offset, field] : layouts_[type].refs) {
+        add(LoadId(values + offset, id_size), field);
+      }
+    } else if (t.kind == TypeKind::kObjectArray) {
+      const uint64_t first = g.data_offsets_[i];
+      g.data_offsets_[i] = 0;
+      const uint32_t length = g.self_sizes_[i] / id_size;
+      for (uint32_t k = 0; k < length; ++k) add(array_elements_[first + k], kArrayIndexBit | k);
+    } else if (t.kind == TypeKind::kClassObject) {
+      const uint32_t slot = class_slot_[type];
+      const TypeInfo& cls = g.type_infos_[slot];
+      for (size_t k = 0; k < slots_[slot].statics.size(); ++k) {
+        const HprofStaticInfo& info = slots_[slot].statics[k];
+        if (info.type != hprof::kObject) continue;
+        add(info.value, InternFieldName(absl::StrCat(cls.name, ".", cls.statics[k].name)));
+      }
+    }
+  }
+  g.edge_begin_[n] = static_cast<uint32_t>(g.edges_.size());
+  return absl::OkStatus();
+}
+
+absl::Status GraphBuilder::Build() {
+  // Room for the most objects the file could hold (the smallest object
+  // record is 14 bytes): reserved address space, never touched beyond what
+  // the objects fill, so the arrays never move while they grow.
+  const size_t most = reader_.size() / 14 + 1;
+  graph_->ids_.reserve(most);
+  graph_->types_of_.reserve(most);
+  graph_->self_sizes_.reserve(most);
+  graph_->data_offsets_.reserve(most);
+  RETURN_IF_ERROR(reader_.Parse(*this));
+  graph_->data_ = reader_.data();
+  graph_->id_size_ = reader_.id_size();
+  RETURN_IF_ERROR(MakeTypes());
+  RETURN_IF_ERROR(OrderObjects());
+  MakeLayouts();
+  RETURN_IF_ERROR(ResolveReferences());
+  array_elements_ = {};
+  layouts_ = {};
+  ResolveRoots();
+  ComputeReachability();
+  ComputeNativeSizes();
+  ResolveThreads();
+  Summarize();
+  if (options_.progress) options_.progress(reader_.size(), reader_.size());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<HeapGraph>> HeapGraph::Build(HprofReader& reader,
+                                                            const BuildOptions& options) {
+  std::unique_ptr<HeapGraph> graph(new HeapGraph());
+  GraphBuilder builder(reader, options, graph.get());
+  RETURN_IF_ERROR(builder.Build());
+  return graph;
+}
+
+}  // namespace kiln::analysis

@@ -1,0 +1,135 @@
+// GraphBuilder (internal to HeapGraph::Build): the HprofVisitor that records
+// a dump's objects in one pass, and the steps that turn them into a
+// HeapGraph. graph_builder.cc: parse, types, object order, references;
+// graph_facts.cc: roots, reachability, native sizes, threads, summary.
+#ifndef KILN_INSPECTION_ANALYSIS_GRAPH_BUILDER_H_
+#define KILN_INSPECTION_ANALYSIS_GRAPH_BUILDER_H_
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "inspection/analysis/heap_graph.h"
+#include "inspection/hprof_reader.h"
+
+namespace kiln::analysis {
+
+// JavaTypeName: Perfetto's spelling of an HPROF class name: "[I" -> "int[]",
+// "[Ljava/lang/Object;" -> "java.lang.Object[]", "java/lang/String" ->
+// "java.lang.String".
+std::string JavaTypeName(absl::string_view hprof_name);
+
+class GraphBuilder : public HprofVisitor {
+ public:
+  GraphBuilder(HprofReader& reader, const BuildOptions& options, HeapGraph* graph);
+  absl::Status Build();
+
+  absl::Status OnString(uint64_t id, absl::string_view text) override;
+  absl::Status OnLoadClass(uint32_t serial, uint64_t class_id, uint64_t name_id) override;
+  absl::Status OnStackFrame(uint64_t frame_id, uint64_t method_name_id, uint64_t signature_id,
+                            uint64_t source_id, uint32_t class_serial, int32_t line) override;
+  absl::Status OnStackTrace(uint32_t serial, uint32_t thread_serial,
+                            absl::Span<const uint64_t> frame_ids) override;
+  absl::Status OnRoot(uint8_t tag, uint64_t id, uint32_t thread_serial, int32_t depth,
+                      uint32_t trace_serial) override;
+  absl::Status OnClassDump(const HprofClassDump& dump) override;
+  absl::Status OnInstance(uint64_t id, uint64_t class_id,
+                          absl::Span<const uint8_t> values) override;
+  absl::Status OnObjectArray(uint64_t id, uint64_t class_id,
+                             absl::Span<const uint64_t> elements) override;
+  absl::Status OnPrimitiveArray(uint64_t id, uint8_t type, uint32_t length,
+                                absl::Span<const uint8_t> elements) override;
+
+ private:
+  // During the parse an object's type (HeapGraph::types_of_) holds a class
+  // slot (instances, object arrays), kPrimitiveFlag | the element type, or
+  // kClassObjectFlag | the class's slot; OrderObjects turns it into a type.
+  // data_offsets_ holds, for object arrays, the first element's index in
+  // array_elements_ until ResolveReferences is done with it.
+  static constexpr uint32_t kPrimitiveFlag = uint32_t{1} << 31;
+  static constexpr uint32_t kClassObjectFlag = uint32_t{1} << 30;
+
+  // Slot: one class id seen anywhere (LOAD_CLASS, CLASS_DUMP, an object's class).
+  struct Slot {
+    uint64_t class_id = 0;
+    uint64_t name_id = 0;
+    uint64_t super_id = 0;
+    uint32_t instance_size = 0;
+    bool dumped = false;
+    std::vector<HprofFieldInfo> fields;
+    std::vector<HprofStaticInfo> statics;
+  };
+  struct RawRoot {
+    uint64_t id;
+    RootType type;
+    uint32_t thread_serial;
+    int32_t depth;
+    uint32_t trace_serial;
+  };
+  struct RawFrame {
+    uint64_t method_id, signature_id, source_id;
+    uint32_t class_serial;
+    int32_t line;
+  };
+  struct RawTrace {
+    uint32_t thread_serial;
+    std::vector<uint64_t> frame_ids;
+  };
+  struct Layout {
+    std::vector<std::pair<uint32_t, uint32_t>> refs;  // (byte offset, field name)
+    uint32_t bytes = 0;
+  };
+
+  void Progress(const uint8_t* at);
+  uint32_t SlotOf(uint64_t class_id);
+  void AddObject(uint64_t id, uint32_t slot, uint32_t size, uint64_t payload);
+  uint32_t FieldBytes(uint8_t type) const;
+  std::string StringOf(uint64_t id) const;
+  uint32_t InternFieldName(std::string name);
+  uint32_t TypeOf(uint32_t raw) const;
+  void MakeLayouts();
+
+  absl::Status MakeTypes();
+  absl::Status OrderObjects();
+  absl::Status ResolveReferences();
+  // graph_facts.cc
+  void ResolveRoots();
+  void ComputeReachability();
+  void ComputeNativeSizes();
+  void ResolveThreads();
+  void Summarize();
+
+  HprofReader& reader_;
+  const BuildOptions& options_;
+  HeapGraph* const graph_;
+  uint64_t next_progress_ = 0;
+
+  absl::flat_hash_map<uint64_t, std::string> strings_;
+  absl::flat_hash_map<uint64_t, uint32_t> slot_by_class_id_;
+  std::vector<Slot> slots_;
+  absl::flat_hash_map<uint32_t, uint64_t> class_by_serial_;
+  absl::flat_hash_map<uint64_t, RawFrame> frames_;
+  absl::flat_hash_map<uint32_t, RawTrace> traces_;
+  std::vector<RawRoot> roots_;
+  std::vector<uint64_t> array_elements_;
+  // Record counts: top-level by tag, heap sub-records by tag.
+  std::array<uint64_t, 256> record_counts_{};
+  std::array<uint64_t, 256> sub_record_counts_{};
+  uint64_t last_class_id_ = 0;  // SlotOf's one-entry cache: runs of one class
+  uint32_t last_slot_ = 0;
+
+  std::array<uint32_t, 16> primitive_types_{};
+  std::vector<uint32_t> class_object_types_;  // by slot
+  std::vector<uint32_t> class_slot_;          // by type: the slot of a class object's class
+  std::vector<Layout> layouts_;               // by type (instance types)
+  uint64_t dangling_ = 0;
+};
+
+}  // namespace kiln::analysis
+
+#endif  // KILN_INSPECTION_ANALYSIS_GRAPH_BUILDER_H_

@@ -1,0 +1,168 @@
+// The facts HeapGraph::Build derives once the graph is resolved: roots,
+// reachability and native sizes (Perfetto's definitions, docs/hprof.md
+// "Perfetto's view"), threads with their stacks, and the summary.
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "inspection/analysis/graph_builder.h"
+#include "inspection/hprof_format.h"
+
+namespace kiln::analysis {
+
+void GraphBuilder::ResolveRoots() {
+  HeapGraph& g = *graph_;
+  for (const RawRoot& raw : roots_) {
+    const uint32_t obj = g.FindObject(raw.id);
+    if (obj == kNoObject) continue;  // a root naming nothing in the dump
+    g.roots_.push_back(Root{raw.type, obj, raw.thread_serial, raw.depth});
+    g.root_types_.try_emplace(obj, raw.type);  // the first record wins
+  }
+}
+
+// Breadth-first from every root, not following the referent of any
+// java.lang.ref.Reference (weak, soft, phantom, finalizer references and
+// Cleaners all inherit that one field).
+void GraphBuilder::ComputeReachability() {
+  HeapGraph& g = *graph_;
+  const uint32_t n = g.object_count();
+  g.reachable_.assign((uint64_t{n} + 63) / 64, 0);
+  const std::optional<uint32_t> referent = g.FindFieldName("java.lang.ref.Reference.referent");
+  const uint32_t skip = referent.value_or(kNoObject);
+  std::vector<uint32_t> queue;
+  const auto visit = [&](uint32_t obj) {
+    uint64_t& word = g.reachable_[obj >> 6];
+    const uint64_t bit = uint64_t{1} << (obj & 63);
+    if (word & bit) return;
+    word |= bit;
+    queue.push_back(obj);
+  };
+  for (const Root& root : g.roots_) visit(root.object);
+  for (size_t head = 0; head < queue.size(); ++head) {
+    for (const Reference& ref : g.references(queue[head])) {
+      if (ref.field_name != skip) visit(ref.target);
+    }
+  }
+}
+
+// For every sun.misc.Cleaner not yet cleaned (next != itself): thunk ->
+// NativeAllocationRegistry$CleanerThunk.this$0 -> NativeAllocationRegistry.size,
+// low bit cleared (Android keeps a flag there), added to the referent.
+void GraphBuilder::ComputeNativeSizes() {
+  HeapGraph& g = *graph_;
+  const uint32_t cleaner = g.FindType("sun.misc.Cleaner");
+  const uint32_t thunk_type = g.FindType("libcore.util.NativeAllocationRegistry$CleanerThunk");
+  const uint32_t registry_type = g.FindType("libcore.util.NativeAllocationRegistry");
+  if (cleaner == kNoType || thunk_type == kNoType || registry_type == kNoType) return;
+  std::vector<bool> is_cleaner(g.type_count());
+  for (uint32_t t = 0; t < g.type_count(); ++t) is_cleaner[t] = g.IsSubtype(t, cleaner);
+  for (uint32_t obj = 0; obj < g.object_count(); ++obj) {
+    if (!is_cleaner[g.type(obj)]) continue;
+    if (g.FieldValue(obj, "next") == g.id(obj)) continue;
+    const uint32_t thunk = g.FieldObject(obj, "thunk");
+    if (thunk == kNoObject || !g.IsSubtype(g.type(thunk), thunk_type)) continue;
+    const uint32_t registry = g.FieldObject(thunk, "this$0");
+    if (registry == kNoObject || !g.IsSubtype(g.type(registry), registry_type)) continue;
+    const uint32_t referent = g.FieldObject(obj, "referent");
+    const std::optional<uint64_t> size = g.FieldValue(registry, "size");
+    if (referent == kNoObject || !size.has_value()) continue;
+    g.native_sizes_[referent] += *size & ~uint64_t{1};
+  }
+}
+
+void GraphBuilder::ResolveThreads() {
+  HeapGraph& g = *graph_;
+  const auto frames_of = [&](const RawRoot& root) {
+    std::vector<StackFrameInfo> frames;
+    auto trace = traces_.find(root.trace_serial);
+    if (trace == traces_.end() || trace->second.thread_serial != root.thread_serial) {
+      trace = std::find_if(traces_.begin(), traces_.end(), [&](const auto& entry) {
+        return entry.second.thread_serial == root.thread_serial;
+      });
+    }
+    if (trace == traces_.end()) return frames;
+    for (const uint64_t frame_id : trace->second.frame_ids) {
+      const auto raw = frames_.find(frame_id);
+      if (raw == frames_.end()) continue;
+      StackFrameInfo frame;
+      frame.method = StringOf(raw->second.method_id);
+      frame.signature = StringOf(raw->second.signature_id);
+      frame.source_file = StringOf(raw->second.source_id);
+      frame.line = raw->second.line;
+      const auto cls = class_by_serial_.find(raw->second.class_serial);
+      if (cls != class_by_serial_.end()) {
+        const auto slot = slot_by_class_id_.find(cls->second);
+        if (slot != slot_by_class_id_.end()) frame.class_name = g.type_infos_[slot->second].name;
+      }
+      frames.push_back(std::move(frame));
+    }
+    return frames;
+  };
+  for (const RawRoot& root : roots_) {
+    if (root.type != RootType::kThreadObject) continue;
+    ThreadInfo thread;
+    thread.serial = root.thread_serial;
+    thread.object = g.FindObject(root.id);
+    if (thread.object != kNoObject) {
+      const uint32_t name = g.FieldObject(thread.object, "name");
+      if (name != kNoObject) thread.name = g.StringValue(name).value_or("");
+      thread.daemon = g.FieldValue(thread.object, "daemon").value_or(0) != 0;
+      thread.priority = static_cast<int32_t>(g.FieldValue(thread.object, "priority").value_or(0));
+      thread.tid = static_cast<int64_t>(g.FieldValue(thread.object, "tid").value_or(0));
+    }
+    thread.frames = frames_of(root);
+    g.threads_.push_back(std::move(thread));
+  }
+  std::sort(g.threads_.begin(), g.threads_.end(),
+            [](const ThreadInfo& a, const ThreadInfo& b) { return a.serial < b.serial; });
+}
+
+void GraphBuilder::Summarize() {
+  HeapGraph& g = *graph_;
+  Summary& s = g.summary_;
+  const absl::Span<const uint8_t> data = reader_.data();
+  const auto nul = std::find(data.begin(), data.end(), uint8_t{0});
+  s.format.assign(data.begin(), nul);
+  s.id_size = reader_.id_size();
+  s.timestamp_ms = reader_.timestamp_ms();
+  s.file_bytes = reader_.size();
+  const std::pair<uint8_t, const char*> top_level[] = {{hprof::kString, "STRING"},
+                                                       {hprof::kLoadClass, "LOAD_CLASS"},
+                                                       {hprof::kStackFrame, "STACK_FRAME"},
+                                                       {hprof::kStackTrace, "STACK_TRACE"}};
+  for (const auto& [tag, name] : top_level) {
+    if (record_counts_[tag] != 0) s.records[name] = record_counts_[tag];
+  }
+  for (int tag = 0; tag < 256; ++tag) {
+    if (sub_record_counts_[tag] == 0) continue;
+    const char* name = nullptr;
+    switch (tag) {
+      case hprof::kClassDump: name = "CLASS_DUMP"; break;
+      case hprof::kInstanceDump: name = "INSTANCE_DUMP"; break;
+      case hprof::kObjectArrayDump: name = "OBJ_ARRAY_DUMP"; break;
+      case hprof::kPrimitiveArrayDump: name = "PRIM_ARRAY_DUMP"; break;
+      default: name = RootTypeName(static_cast<RootType>(tag));
+    }
+    s.records[name] += sub_record_counts_[tag];
+  }
+  s.objects = g.object_count();
+  s.references = g.edges_.size();
+  s.dangling_references = dangling_;
+  for (uint32_t obj = 0; obj < g.object_count(); ++obj) {
+    switch (g.type_info(g.type(obj)).kind) {
+      case TypeKind::kInstance: ++s.instances; break;
+      case TypeKind::kObjectArray: ++s.object_arrays; break;
+      case TypeKind::kPrimitiveArray: ++s.primitive_arrays; break;
+      case TypeKind::kClassObject: ++s.classes; break;
+    }
+    s.shallow_bytes += g.self_size(obj);
+    if (g.reachable(obj)) {
+      ++s.reachable_objects;
+      s.reachable_bytes += g.self_size(obj);
+    }
+  }
+  for (const auto& [obj, size] : g.native_sizes_) s.native_bytes += size;
+  for (const Root& root : g.roots_) ++s.roots_by_type[RootTypeName(root.type)];
+}
+
+}  // namespace kiln::analysis

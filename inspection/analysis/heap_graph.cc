@@ -1,0 +1,154 @@
+// HeapGraph's accessors: id lookup, field names, field values and strings
+// read from the dump's bytes. Building the graph is graph_builder.cc.
+#include "inspection/analysis/heap_graph.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "base/check.h"
+#include "base/status_macros.h"
+#include "base/utf8.h"
+#include "inspection/hprof_format.h"
+
+namespace kiln::analysis {
+namespace {
+
+constexpr uint32_t kArrayIndexBit = uint32_t{1} << 31;
+
+}  // namespace
+
+const char* RootTypeName(RootType type) {
+  switch (type) {
+    case RootType::kUnknown: return "ROOT_UNKNOWN";
+    case RootType::kJniGlobal: return "ROOT_JNI_GLOBAL";
+    case RootType::kJniLocal: return "ROOT_JNI_LOCAL";
+    case RootType::kJavaFrame: return "ROOT_JAVA_FRAME";
+    case RootType::kNativeStack: return "ROOT_NATIVE_STACK";
+    case RootType::kStickyClass: return "ROOT_STICKY_CLASS";
+    case RootType::kThreadBlock: return "ROOT_THREAD_BLOCK";
+    case RootType::kMonitorUsed: return "ROOT_MONITOR_USED";
+    case RootType::kThreadObject: return "ROOT_THREAD_OBJECT";
+    case RootType::kInternedString: return "ROOT_INTERNED_STRING";
+    case RootType::kFinalizing: return "ROOT_FINALIZING";
+    case RootType::kDebugger: return "ROOT_DEBUGGER";
+    case RootType::kReferenceCleanup: return "ROOT_REFERENCE_CLEANUP";
+    case RootType::kVmInternal: return "ROOT_VM_INTERNAL";
+    case RootType::kJniMonitor: return "ROOT_JNI_MONITOR";
+    case RootType::kUnreachable: return "ROOT_UNREACHABLE";
+  }
+  return "ROOT_UNKNOWN";
+}
+
+HeapGraph::~HeapGraph() = default;
+
+absl::StatusOr<std::unique_ptr<HeapGraph>> HeapGraph::Load(const std::string& path,
+                                                           const BuildOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<HprofReader> reader, HprofReader::Open(path));
+  ASSIGN_OR_RETURN(std::unique_ptr<HeapGraph> graph, Build(*reader, options));
+  graph->owned_reader_ = std::move(reader);
+  return graph;
+}
+
+uint32_t HeapGraph::FindObject(uint64_t id) const {
+  if (ids_.empty() || id < min_id_) return kNoObject;
+  const uint64_t bucket = (id - min_id_) >> id_shift_;
+  if (bucket + 1 >= id_directory_.size()) return kNoObject;
+  const auto begin = ids_.begin() + id_directory_[bucket];
+  const auto end = ids_.begin() + id_directory_[bucket + 1];
+  const auto it = std::lower_bound(begin, end, id);
+  if (it == end || *it != id) return kNoObject;
+  return static_cast<uint32_t>(it - ids_.begin());
+}
+
+uint64_t HeapGraph::native_size(uint32_t obj) const {
+  const auto it = native_sizes_.find(obj);
+  return it == native_sizes_.end() ? 0 : it->second;
+}
+
+std::optional<RootType> HeapGraph::root_type(uint32_t obj) const {
+  const auto it = root_types_.find(obj);
+  if (it == root_types_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string HeapGraph::field_name(uint32_t field_name) const {
+  if (field_name & kArrayIndexBit) return absl::StrCat("[", field_name & ~kArrayIndexBit, "]");
+  KILN_CHECK(field_name < field_names_.size(), "field name ", field_name, " out of range");
+  return field_names_[field_name];
+}
+
+std::optional<uint32_t> HeapGraph::FindFieldName(absl::string_view name) const {
+  const auto it = field_name_ids_.find(name);
+  if (it == field_name_ids_.end()) return std::nullopt;
+  return it->second;
+}
+
+uint64_t HeapGraph::ReadValue(uint64_t offset, size_t size) const {
+  KILN_CHECK(offset + size <= data_.size(), "value at ", offset, " past the dump's end");
+  uint64_t value = 0;
+  for (size_t i = 0; i < size; ++i) value = (value << 8) | data_[offset + i];
+  return value;
+}
+
+std::optional<uint64_t> HeapGraph::FieldValue(uint32_t obj, absl::string_view name) const {
+  uint32_t t = type(obj);
+  if (type_info(t).kind != TypeKind::kInstance) return std::nullopt;
+  uint64_t offset = data_offsets_[obj];
+  const uint64_t end = offset + self_sizes_[obj];
+  for (; t != kNoType; t = type_info(t).superclass) {
+    for (const FieldInfo& field : type_info(t).fields) {
+      const size_t size =
+          field.type == hprof::kObject ? id_size_ : hprof::BasicTypeSize(field.type);
+      if (offset + size > end) return std::nullopt;
+      if (field.name == name) return ReadValue(offset, size);
+      offset += size;
+    }
+  }
+  return std::nullopt;
+}
+
+uint32_t HeapGraph::FieldObject(uint32_t obj, absl::string_view name) const {
+  const std::optional<uint64_t> value = FieldValue(obj, name);
+  if (!value.has_value() || *value == 0) return kNoObject;
+  return FindObject(*value);
+}
+
+std::optional<std::string> HeapGraph::StringValue(uint32_t obj) const {
+  const uint32_t value = FieldObject(obj, "value");
+  if (value == kNoObject) return std::nullopt;
+  const TypeInfo& array = type_info(type(value));
+  if (array.kind != TypeKind::kPrimitiveArray) return std::nullopt;
+  const uint8_t* bytes = data_.data() + data_offsets_[value];
+  const uint32_t size = self_sizes_[value];
+  std::u16string units;
+  if (array.element_type == hprof::kChar) {  // the old char[] layout, big-endian
+    for (uint32_t i = 0; i + 1 < size; i += 2) units.push_back((bytes[i] << 8) | bytes[i + 1]);
+  } else if (array.element_type == hprof::kByte) {
+    const std::optional<uint64_t> coder = FieldValue(obj, "coder");
+    if (coder.value_or(0) == 0) {  // Latin-1
+      std::string out;
+      for (uint32_t i = 0; i < size; ++i) AppendUtf8(bytes[i], &out);
+      return out;
+    }
+    for (uint32_t i = 0; i + 1 < size; i += 2) units.push_back(bytes[i] | (bytes[i + 1] << 8));
+  } else {
+    return std::nullopt;
+  }
+  return Utf16ToUtf8(units);
+}
+
+uint32_t HeapGraph::FindType(absl::string_view name) const {
+  const auto it = types_by_name_.find(name);
+  return it == types_by_name_.end() ? kNoType : it->second;
+}
+
+bool HeapGraph::IsSubtype(uint32_t type, uint32_t ancestor) const {
+  // Bounded: a malformed file may make the superclass chain a cycle.
+  for (uint32_t steps = 0; type != kNoType && steps <= type_count(); ++steps) {
+    if (type == ancestor) return true;
+    type = type_info(type).superclass;
+  }
+  return false;
+}
+
+}  // namespace kiln::analysis

@@ -1,0 +1,293 @@
+// HeapGraph: an HPROF heap dump (Kiln's or the JDK's) loaded as a compact
+// object graph, with the facts Perfetto's heap_graph_* tables hold: types,
+// objects with self and native sizes, references with field names, roots,
+// reachability, threads with their stacks, and summary counts. The analyses
+// (histogram.h, shortest_path_tree.h / flamegraph.h, dominators.h) and the
+// kiln-heap tool read it; ANALYSIS.md describes the conventions.
+//
+//   ASSIGN_OR_RETURN(auto graph, analysis::HeapGraph::Load("/tmp/app.hprof", {}));
+//   for (uint32_t obj = 0; obj < graph->object_count(); ++obj) {
+//     const TypeInfo& type = graph->type_info(graph->type(obj));
+//     ... graph->self_size(obj), graph->native_size(obj), graph->reachable(obj)
+//   }
+//
+// Objects are dense indices 0..object_count()-1 in ascending id order,
+// covering instances, object arrays, primitive arrays and class objects (as
+// Perfetto does, a class object is an object of its own type
+// `java.lang.Class<Name>`). Per-object data lives in flat arrays and the
+// references in one CSR array, so memory is a few tens of bytes per object
+// plus 8 per reference; the graph keeps the reader's bytes (the mapping) to
+// read field values on demand.
+#ifndef KILN_INSPECTION_ANALYSIS_HEAP_GRAPH_H_
+#define KILN_INSPECTION_ANALYSIS_HEAP_GRAPH_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "inspection/hprof_reader.h"
+
+namespace kiln::analysis {
+
+inline constexpr uint32_t kNoObject = ~uint32_t{0};
+inline constexpr uint32_t kNoType = ~uint32_t{0};
+
+// RootType: HPROF root kinds, named as Perfetto names them (RootTypeName).
+// The values are the HPROF sub-record tags (Android's 1.0.3 kinds included).
+enum class RootType : uint8_t {
+  kUnknown = 0xFF,
+  kJniGlobal = 0x01,
+  kJniLocal = 0x02,
+  kJavaFrame = 0x03,
+  kNativeStack = 0x04,
+  kStickyClass = 0x05,
+  kThreadBlock = 0x06,
+  kMonitorUsed = 0x07,
+  kThreadObject = 0x08,
+  kInternedString = 0x89,
+  kFinalizing = 0x8A,
+  kDebugger = 0x8B,
+  kReferenceCleanup = 0x8C,
+  kVmInternal = 0x8D,
+  kJniMonitor = 0x8E,
+  kUnreachable = 0x90,
+};
+
+// RootTypeName: "ROOT_JAVA_FRAME", "ROOT_JNI_GLOBAL", ... (Perfetto's
+// heap_graph_object.root_type values).
+const char* RootTypeName(RootType type);
+
+// TypeKind: what the objects of a type are.
+enum class TypeKind : uint8_t {
+  kInstance,        // a class's instances (java.lang.String)
+  kObjectArray,     // java.lang.Object[], java.lang.String[]
+  kPrimitiveArray,  // int[], byte[]
+  kClassObject,     // the class object of one class: java.lang.Class<Name>
+};
+
+// FieldInfo: one field declared by a class (instance or static).
+struct FieldInfo {
+  std::string name;  // as declared: "value", "this$0"
+  uint8_t type;      // hprof::BasicType
+};
+
+// TypeInfo: one row of Perfetto's heap_graph_class.
+struct TypeInfo {
+  // name: Perfetto's (Java source) spelling: java.lang.String, int[],
+  // java.lang.Object[], int[][], java.lang.Class<java.lang.String>.
+  std::string name;
+  // hprof_name: the name as the file spells it (LOAD_CLASS): [I,
+  // [Ljava.lang.Object;. Empty for class-object types.
+  std::string hprof_name;
+  TypeKind kind = TypeKind::kInstance;
+  uint64_t class_id = 0;            // the CLASS_DUMP id (0 if the file has none)
+  uint32_t superclass = kNoType;    // type index of the superclass
+  uint32_t class_object = kNoObject;  // object index of this class's class object
+  // instance_size: CLASS_DUMP's instance size (what the writer claims for an
+  // instance, header included); not used for self_size, see below.
+  uint32_t instance_size = 0;
+  uint8_t element_type = 0;  // primitive arrays: the hprof::BasicType of elements
+  std::vector<FieldInfo> fields;   // instance fields this class declares
+  std::vector<FieldInfo> statics;  // static fields this class declares
+};
+
+// Reference: one non-null reference out of an object (heap_graph_reference).
+// field_name indexes HeapGraph::field_name().
+struct Reference {
+  uint32_t target;
+  uint32_t field_name;
+};
+
+// Root: one HPROF root record whose object is in the dump.
+struct Root {
+  RootType type;
+  uint32_t object;
+  uint32_t thread_serial;  // 0 where the kind has none
+  int32_t frame_depth;     // -1 where the kind has none or it is unknown
+};
+
+struct StackFrameInfo {
+  std::string method;     // "frame2"
+  std::string signature;  // "()V"
+  std::string class_name;  // dotted, "app.Main"; empty if the serial is unknown
+  std::string source_file;  // "Main.java"; empty if none
+  int32_t line;  // >0 line, 0 none, -1 unknown, -2 compiled, -3 native
+};
+
+// ThreadInfo: a thread from ROOT_THREAD_OBJECT, its java.lang.Thread object
+// and its STACK_TRACE.
+struct ThreadInfo {
+  uint32_t serial = 0;
+  uint32_t object = kNoObject;  // the java.lang.Thread object
+  std::string name;             // Thread.name decoded; "" if absent
+  bool daemon = false;          // Thread.daemon (false if absent)
+  int32_t priority = 0;         // Thread.priority (0 if absent)
+  int64_t tid = 0;              // Thread.tid (0 if absent)
+  std::vector<StackFrameInfo> frames;  // innermost first
+};
+
+// Summary: whole-file counts (kiln-heap summary).
+struct Summary {
+  std::string format;  // the header string, "JAVA PROFILE 1.0.2"
+  uint32_t id_size = 0;
+  uint64_t timestamp_ms = 0;
+  uint64_t file_bytes = 0;  // HPROF bytes (uncompressed)
+  // records: count per kind of record and heap sub-record, keyed by
+  // "STRING", "LOAD_CLASS", "STACK_FRAME", "STACK_TRACE", "CLASS_DUMP",
+  // "INSTANCE_DUMP", "OBJ_ARRAY_DUMP", "PRIM_ARRAY_DUMP", and the root names.
+  std::map<std::string, uint64_t> records;
+  uint64_t classes = 0;    // CLASS_DUMPs
+  uint64_t objects = 0;    // object_count()
+  uint64_t instances = 0, object_arrays = 0, primitive_arrays = 0;
+  uint64_t shallow_bytes = 0;  // sum of self_size
+  uint64_t native_bytes = 0;   // sum of native_size
+  uint64_t reachable_objects = 0;
+  uint64_t reachable_bytes = 0;  // shallow bytes of reachable objects
+  uint64_t references = 0;       // non-null references that resolved
+  uint64_t dangling_references = 0;  // non-null ids with no object in the dump
+  std::map<std::string, uint64_t> roots_by_type;  // RootTypeName -> count
+};
+
+struct BuildOptions {
+  // progress(done, total): HPROF bytes parsed so far, of the total; called
+  // about every 1% and once at the end. May be empty.
+  std::function<void(uint64_t done_bytes, uint64_t total_bytes)> progress;
+};
+
+class HeapGraph {
+ public:
+  // Build parses `reader` (which must outlive the graph: field values are
+  // read from its bytes) and builds the graph, reachability and native sizes.
+  // Errors: the reader's (naming the offset), or a structural one naming the
+  // object (an instance whose field bytes disagree with its class).
+  static absl::StatusOr<std::unique_ptr<HeapGraph>> Build(HprofReader& reader,
+                                                          const BuildOptions& options);
+  // Load opens `path` with HprofReader::Open and builds; the graph owns the
+  // reader.
+  static absl::StatusOr<std::unique_ptr<HeapGraph>> Load(const std::string& path,
+                                                         const BuildOptions& options);
+  ~HeapGraph();
+  HeapGraph(const HeapGraph&) = delete;
+  HeapGraph& operator=(const HeapGraph&) = delete;
+
+  // --- objects ---
+  uint32_t object_count() const { return static_cast<uint32_t>(ids_.size()); }
+  uint64_t id(uint32_t obj) const { return ids_[obj]; }
+  // FindObject: the index of the object with HPROF id `id`, or kNoObject.
+  uint32_t FindObject(uint64_t id) const;
+  uint32_t type(uint32_t obj) const { return types_of_[obj]; }
+  // self_size: HPROF shallow size as Perfetto computes it from the file:
+  // instance = its field bytes (ids count id_size), arrays = length x element
+  // size (ids count id_size), class objects = the bytes of their static field
+  // values. No object header, no alignment.
+  uint32_t self_size(uint32_t obj) const { return self_sizes_[obj]; }
+  // native_size: bytes attributed through NativeAllocationRegistry (see
+  // ANALYSIS.md); 0 for most objects.
+  uint64_t native_size(uint32_t obj) const;
+  // reachable: reached from a root without crossing a
+  // java.lang.ref.Reference.referent (Perfetto's definition).
+  bool reachable(uint32_t obj) const { return (reachable_[obj >> 6] >> (obj & 63)) & 1; }
+  // root_type: the kind of the first root record naming `obj`, if any.
+  std::optional<RootType> root_type(uint32_t obj) const;
+  // references: the non-null references out of `obj` whose target is in the
+  // dump, in field order (instances: the class's own fields first, then its
+  // superclasses'; arrays: by index; class objects: static fields).
+  absl::Span<const Reference> references(uint32_t obj) const {
+    return absl::MakeConstSpan(edges_.data() + edge_begin_[obj],
+                               edges_.data() + edge_begin_[obj + 1]);
+  }
+
+  // --- field names ---
+  // field_name: heap_graph_reference.field_name. Instance fields: the
+  // declaring class's dotted name, ".", the field's name
+  // ("java.lang.String.value"); static fields likewise with the class that
+  // declares them; array elements: "[index]" ("[3]"), as Android's
+  // perfetto_hprof writes them. Array indices are encoded in the id (top bit
+  // set) rather than interned.
+  std::string field_name(uint32_t field_name) const;
+  uint32_t field_name_count() const { return static_cast<uint32_t>(field_names_.size()); }
+  // FindFieldName: the interned id of "Class.field", or nullopt.
+  std::optional<uint32_t> FindFieldName(absl::string_view name) const;
+  // field_type_name: heap_graph_reference.field_type_name. HPROF records
+  // only "object" for a reference field, so this is the name of the target's
+  // type (its runtime class), for every reference alike.
+  const std::string& field_type_name(const Reference& ref) const {
+    return type_info(type(ref.target)).name;
+  }
+
+  // --- field values (read from the reader's bytes) ---
+  // FieldValue: the raw value of instance field `name` (declared by the
+  // object's class or a superclass; the nearest wins), zero-extended; ids as
+  // ids. nullopt if `obj` is not an instance or has no such field.
+  std::optional<uint64_t> FieldValue(uint32_t obj, absl::string_view name) const;
+  // FieldObject: FieldValue of a reference field, resolved to an index
+  // (kNoObject if null, absent or dangling).
+  uint32_t FieldObject(uint32_t obj, absl::string_view name) const;
+  // StringValue: the text of a java.lang.String (byte[] + coder, or char[]),
+  // as UTF-8; nullopt if `obj` is not a decodable String.
+  std::optional<std::string> StringValue(uint32_t obj) const;
+
+  // --- types ---
+  uint32_t type_count() const { return static_cast<uint32_t>(type_infos_.size()); }
+  const TypeInfo& type_info(uint32_t type) const { return type_infos_[type]; }
+  // FindType: the type named `name` in either spelling (Perfetto's
+  // "int[]" or the file's "[I"), or kNoType.
+  uint32_t FindType(absl::string_view name) const;
+  // IsSubtype: `type` is `ancestor` or extends it.
+  bool IsSubtype(uint32_t type, uint32_t ancestor) const;
+
+  // --- roots, threads, summary ---
+  const std::vector<Root>& roots() const { return roots_; }
+  const std::vector<ThreadInfo>& threads() const { return threads_; }
+  const Summary& summary() const { return summary_; }
+  uint32_t id_size() const { return id_size_; }
+
+ private:
+  friend class GraphBuilder;
+  HeapGraph() = default;
+  // ReadValue: `size` big-endian bytes at data_[offset].
+  uint64_t ReadValue(uint64_t offset, size_t size) const;
+
+  std::unique_ptr<HprofReader> owned_reader_;
+  absl::Span<const uint8_t> data_;  // the reader's HPROF bytes
+  uint32_t id_size_ = 8;
+
+  // Per object, index order = ascending id.
+  std::vector<uint64_t> ids_;
+  std::vector<uint32_t> types_of_;
+  std::vector<uint32_t> self_sizes_;
+  // data_offsets_: instances: offset of the field values in data_;
+  // primitive arrays: offset of the elements; others 0.
+  std::vector<uint64_t> data_offsets_;
+  // FindObject's directory: bucket b = (id - min_id_) >> id_shift_ holds
+  // the indices [id_directory_[b], id_directory_[b + 1]).
+  std::vector<uint32_t> id_directory_;
+  uint64_t min_id_ = 0;
+  int id_shift_ = 0;
+  std::vector<uint32_t> edge_begin_;    // object_count() + 1 entries
+  std::vector<Reference> edges_;
+  std::vector<uint64_t> reachable_;     // bitset
+  absl::flat_hash_map<uint32_t, uint64_t> native_sizes_;
+  absl::flat_hash_map<uint32_t, RootType> root_types_;
+
+  std::vector<TypeInfo> type_infos_;
+  absl::flat_hash_map<std::string, uint32_t> types_by_name_;  // both spellings
+  std::vector<std::string> field_names_;
+  absl::flat_hash_map<std::string, uint32_t> field_name_ids_;
+
+  std::vector<Root> roots_;
+  std::vector<ThreadInfo> threads_;
+  Summary summary_;
+};
+
+}  // namespace kiln::analysis
+
+#endif  // KILN_INSPECTION_ANALYSIS_HEAP_GRAPH_H_

@@ -1,0 +1,114 @@
+// HeapSql: a HeapGraph as an SQLite database with Perfetto's heap graph
+// tables, so that queries written for Perfetto's trace processor run
+// unchanged on Kiln's and the JDK's dumps:
+//
+//   ASSIGN_OR_RETURN(SqliteDb db, SqliteDb::Create("/tmp/app.sqlite"));
+//   RETURN_IF_ERROR(ExportHeapGraph(*graph, db, {}));
+//   ASSIGN_OR_RETURN(QueryResult rows, db.Query(
+//       "select c.name, sum(o.self_size) from heap_graph_object o "
+//       "join heap_graph_class c on (o.type_id = c.id) "
+//       "where reachable = 1 group by 1 order by 2 desc"));
+//
+// The tables, with Perfetto's column names and types (profiler_tables.py):
+//
+//   heap_graph_class(id, name, deobfuscated_name, location, superclass_id,
+//                    classloader_id, kind)
+//   heap_graph_object(id, upid, graph_sample_ts, self_size, native_size,
+//                     reference_set_id, reachable, heap_type, type_id,
+//                     root_type, root_distance)
+//   heap_graph_reference(id, reference_set_id, owner_id, owned_id,
+//                        field_name, field_type_name, deobfuscated_field_name)
+//
+// Conventions where HPROF and Perfetto's traces differ:
+// - heap_graph_class.id is HeapGraph's type index and heap_graph_object.id its
+//   object index, so both agree with kiln-heap's other commands. name is
+//   Perfetto's spelling (int[], java.lang.Class<Foo>); kind is Perfetto's
+//   (KIND_NORMAL, KIND_NOREFERENCES, KIND_STRING, KIND_ARRAY, KIND_CLASS,
+//   KIND_CLASSLOADER, KIND_WEAK_REFERENCE, ...). deobfuscated_name, location,
+//   classloader_id and heap_type are NULL: HPROF 1.0.2 has no such facts.
+// - upid is 1 (one process per dump) and graph_sample_ts the dump's header
+//   time in nanoseconds.
+// - reference_set_id is the id of the object's first heap_graph_reference
+//   row (NULL without references), as Perfetto assigns it; owned_id is never
+//   NULL (null and dangling references are not rows).
+// - root_distance is the distance in the shortest-path tree
+//   (shortest_path_tree.h: breadth first from the roots, never through
+//   Reference.referent); -1 for unreachable objects.
+// - One transaction, prepared statements, journal_mode=OFF and
+//   synchronous=OFF: a dump's database is a scratch artifact, rebuilt from
+//   the dump if anything goes wrong.
+#ifndef KILN_INSPECTION_ANALYSIS_HEAP_SQL_H_
+#define KILN_INSPECTION_ANALYSIS_HEAP_SQL_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "inspection/analysis/heap_graph.h"
+
+struct sqlite3;
+
+namespace kiln::analysis {
+
+// QueryResult: a query's column names and rows; NULL is nullopt.
+struct QueryResult {
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::optional<std::string>>> rows;
+};
+
+// SqliteDb: an open SQLite database, closed on destruction.
+class SqliteDb {
+ public:
+  // Create makes a new database file at `path`, which must not exist.
+  static absl::StatusOr<SqliteDb> Create(const std::string& path);
+  // OpenReadOnly opens an existing database file.
+  static absl::StatusOr<SqliteDb> OpenReadOnly(const std::string& path);
+  // InMemory: a private in-memory database.
+  static absl::StatusOr<SqliteDb> InMemory();
+
+  SqliteDb(SqliteDb&& other) noexcept : db_(other.db_), path_(std::move(other.path_)) {
+    other.db_ = nullptr;
+  }
+  SqliteDb& operator=(SqliteDb&& other) noexcept;
+  SqliteDb(const SqliteDb&) = delete;
+  SqliteDb& operator=(const SqliteDb&) = delete;
+  ~SqliteDb();
+
+  // Execute runs `sql` (one or more statements), discarding rows.
+  absl::Status Execute(const std::string& sql);
+  // Query runs one statement and returns its rows (values as SQLite's text).
+  absl::StatusOr<QueryResult> Query(const std::string& sql);
+
+  sqlite3* get() const { return db_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  SqliteDb(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  sqlite3* db_;
+  std::string path_;  // ":memory:" for in-memory databases
+};
+
+struct SqlExportOptions {
+  // progress(done, total): rows written so far, of the total.
+  std::function<void(uint64_t done, uint64_t total)> progress;
+  // Indexes on heap_graph_reference (owner_id, owned_id) and
+  // heap_graph_object (type_id), for interactive queries; off saves time on
+  // very large dumps.
+  bool indexes = true;
+};
+
+// ExportHeapGraph creates the three tables in `db` and fills them from
+// `graph`, in one transaction. Fails (naming the step) if the tables exist.
+absl::Status ExportHeapGraph(const HeapGraph& graph, SqliteDb& db,
+                             const SqlExportOptions& options);
+
+// ClassKind: Perfetto's heap_graph_class.kind of `type`.
+std::string ClassKind(const HeapGraph& graph, uint32_t type);
+
+}  // namespace kiln::analysis
+
+#endif  // KILN_INSPECTION_ANALYSIS_HEAP_SQL_H_

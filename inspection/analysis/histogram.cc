@@ -1,0 +1,39 @@
+// Histogram: one pass over the objects into per-type counters, then a sort.
+#include "inspection/analysis/histogram.h"
+
+#include <algorithm>
+
+namespace kiln::analysis {
+
+std::vector<HistogramRow> Histogram(const HeapGraph& graph, const HistogramOptions& options) {
+  std::vector<HistogramRow> by_type(graph.type_count());
+  for (uint32_t t = 0; t < graph.type_count(); ++t) by_type[t].type = t;
+  for (uint32_t obj = 0; obj < graph.object_count(); ++obj) {
+    if (options.reachable_only && !graph.reachable(obj)) continue;
+    HistogramRow& row = by_type[graph.type(obj)];
+    ++row.count;
+    row.self_bytes += graph.self_size(obj);
+    row.native_bytes += graph.native_size(obj);
+  }
+  std::vector<HistogramRow> rows;
+  for (const HistogramRow& row : by_type) {
+    if (row.count != 0) rows.push_back(row);
+  }
+  const auto key = [&](const HistogramRow& row) {
+    switch (options.order) {
+      case HistogramOrder::kNative: return row.native_bytes;
+      case HistogramOrder::kCount: return row.count;
+      case HistogramOrder::kSelf: break;
+    }
+    return row.self_bytes;
+  };
+  std::sort(rows.begin(), rows.end(), [&](const HistogramRow& a, const HistogramRow& b) {
+    const uint64_t ka = key(a), kb = key(b);
+    if (ka != kb) return ka > kb;
+    return graph.type_info(a.type).name < graph.type_info(b.type).name;
+  });
+  if (options.top != 0 && rows.size() > options.top) rows.resize(options.top);
+  return rows;
+}
+
+}  // namespace kiln::analysis

@@ -1,0 +1,46 @@
+// A Kiln heap whose analysis results are known by hand, dumped for the
+// analyzer's tests (heap_sql_test, tests/kiln_heap_test).
+//
+//   ASSERT_TRUE(DumpKnownHeap(path, {}).ok());
+//
+// The heap, besides the runtime's own objects:
+//   test.Item {Item next; int value; long weight}: self_size 20 (8 + 4 + 8)
+//   - a list item0 -> item1 -> ... -> item4 held by the static field
+//     test.Holder.list (the class object java.lang.Class<test.Holder> is a
+//     ROOT_STICKY_CLASS root, so item0 has root_distance 1, item4 5);
+//   - item2 owns a native allocation of 4096 bytes, registered through a
+//     NativeAllocationRegistry (so a sun.misc.Cleaner's referent is item2);
+//   - "lonely", an Item referred to only by a java.lang.ref.WeakReference
+//     held in test.Holder.weak: present but not reachable;
+//   - 3 garbage Items (unreferenced; in full dumps only).
+//   The thread "main" is in test.Holder.main (Holder.java:7) and has no
+//   live locals when the dump is taken.
+// Retained (shallow) sizes: item0 100 bytes, item2 60; the flamegraph's
+// first test.Item node under the root holds 100 bytes + 4096 native.
+#ifndef KILN_INSPECTION_ANALYSIS_TEST_HEAP_H_
+#define KILN_INSPECTION_ANALYSIS_TEST_HEAP_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace kiln::analysis::testing {
+
+inline constexpr int kListItems = 5;
+inline constexpr int kGarbageItems = 3;
+inline constexpr int kAllItems = kListItems + 1 + kGarbageItems;  // + lonely
+inline constexpr uint32_t kItemSelfBytes = 20;
+inline constexpr int64_t kNativeBytes = 4096;
+
+struct KnownHeapOptions {
+  bool live = false;   // live dumps drop the garbage Items
+  int gzip_level = 0;  // 1..9: HotSpot's block gzip
+};
+
+// DumpKnownHeap builds the heap in a new runtime and dumps it to `path`.
+absl::Status DumpKnownHeap(const std::string& path, const KnownHeapOptions& options);
+
+}  // namespace kiln::analysis::testing
+
+#endif  // KILN_INSPECTION_ANALYSIS_TEST_HEAP_H_

@@ -1,0 +1,127 @@
+// kiln-heap on JDK 17 dumps made in this test: a Java program
+// (jdk/JdkHeapDump.java) builds known objects and dumps its own heap with
+// HotSpotDiagnosticMXBean.dumpHeap and with `jcmd GC.heap_dump -gz=1`;
+// kiln-heap must see exactly the instances the program made, each class once
+// (with its class object), the program's parked thread with its stack, and
+// the seed's SQL query must agree with the histogram.
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <map>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "tests/kiln_heap_runner.h"
+
+namespace kiln {
+namespace {
+
+using testing::HistogramRows;
+using testing::QueryRows;
+using testing::RunCommand;
+using testing::RunKilnHeap;
+using testing::ToolResult;
+
+constexpr char kSeedQuery[] = R"(select c.name, sum(o.self_size)
+from heap_graph_object o join heap_graph_class c on (o.type_id = c.id)
+where reachable = 1 group by 1 order by 2 desc;)";
+
+class JdkDumpTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(absl::StrCat(std::getenv("TEST_TMPDIR"), "/jdk"));
+    mkdir(dir_->c_str(), 0700);
+    const std::string source = absl::StrCat(std::getenv("TEST_SRCDIR"), "/",
+                                            std::getenv("TEST_WORKSPACE"),
+                                            "/tests/jdk/JdkHeapDump.java");
+    const ToolResult javac = RunCommand({"javac", "-d", *dir_, source});
+    ASSERT_EQ(javac.exit_code, 0) << "javac (./kiln setup installs the JDK):\n" << javac.err;
+    const ToolResult java =
+        RunCommand({"java", "-Xmx256m", "-cp", *dir_, "JdkHeapDump", Path("plain.hprof"),
+                    Path("compressed.hprof.gz")});
+    ASSERT_EQ(java.exit_code, 0) << java.out << java.err;
+    made_ = new std::map<std::string, uint64_t>;
+    for (absl::string_view line : absl::StrSplit(java.out, '\n')) {
+      std::vector<std::string> words = absl::StrSplit(line, ' ');
+      if (words.size() == 3 && words[0] == "made") {
+        ASSERT_TRUE(absl::SimpleAtoi(words[2], &(*made_)[words[1]])) << line;
+      }
+    }
+    ASSERT_EQ(made_->size(), 5u) << java.out;
+  }
+  static std::string Path(const std::string& name) { return absl::StrCat(*dir_, "/", name); }
+
+  static std::string* dir_;
+  static std::map<std::string, uint64_t>* made_;
+};
+
+std::string* JdkDumpTest::dir_ = nullptr;
+std::map<std::string, uint64_t>* JdkDumpTest::made_ = nullptr;
+
+TEST_F(JdkDumpTest, InstanceCountsAreWhatTheProgramMade) {
+  for (const char* file : {"plain.hprof", "compressed.hprof.gz"}) {
+    SCOPED_TRACE(file);
+    const ToolResult histogram = RunKilnHeap({"histogram", Path(file)});
+    ASSERT_EQ(histogram.exit_code, 0) << histogram.err;
+    const auto rows = HistogramRows(histogram.out);
+    for (const auto& [name, count] : *made_) {
+      ASSERT_EQ(rows.count(name), 1u) << name << "\n" << histogram.out;
+      EXPECT_EQ(rows.at(name)[0], count) << name;
+    }
+    // JdkHeapDump$Foo {int id; Foo next}: 4 + 8 bytes of fields (8-byte ids).
+    EXPECT_EQ(rows.at("JdkHeapDump$Foo")[1], made_->at("JdkHeapDump$Foo") * 12);
+    // Foo[] holds 1234 ids.
+    EXPECT_EQ(rows.at("JdkHeapDump$Foo[]")[1], made_->at("JdkHeapDump$Foo") * 8);
+  }
+}
+
+TEST_F(JdkDumpTest, EachClassOnceWithItsClassObject) {
+  for (const char* file : {"plain.hprof", "compressed.hprof.gz"}) {
+    SCOPED_TRACE(file);
+    for (const auto& [name, count] : *made_) {
+      const ToolResult query = RunKilnHeap(
+          {"query", Path(file),
+           absl::StrCat("select kind, count(*) from heap_graph_class where name = '", name,
+                        "' or name = 'java.lang.Class<", name, ">' group by kind")});
+      ASSERT_EQ(query.exit_code, 0) << query.err;
+      const std::map<std::string, uint64_t> kinds = QueryRows(query.out);
+      EXPECT_EQ(kinds.at("KIND_CLASS"), 1u) << name << "\n" << query.out;
+      EXPECT_EQ(kinds.size(), 2u) << name << "\n" << query.out;  // the class, its Class object
+    }
+  }
+  const ToolResult summary = RunKilnHeap({"summary", Path("compressed.hprof.gz")});
+  ASSERT_EQ(summary.exit_code, 0) << summary.err;
+  EXPECT_TRUE(absl::StrContains(summary.out, "JAVA PROFILE 1.0.2, id size 8")) << summary.out;
+  EXPECT_TRUE(absl::StrContains(summary.out, "gzip: ")) << summary.out;
+  EXPECT_TRUE(absl::StrContains(summary.out, "ROOT_JNI_GLOBAL")) << summary.out;
+}
+
+TEST_F(JdkDumpTest, ThreadsShowTheParkedThreadsStack) {
+  for (const char* file : {"plain.hprof", "compressed.hprof.gz"}) {
+    SCOPED_TRACE(file);
+    const ToolResult threads = RunKilnHeap({"threads", Path(file)});
+    ASSERT_EQ(threads.exit_code, 0) << threads.err;
+    EXPECT_TRUE(absl::StrContains(threads.out, "\n\"jdk-dump-parked\" #")) << threads.out;
+    EXPECT_TRUE(absl::StrContains(threads.out, "\tat JdkHeapDump.parkHere(JdkHeapDump.java:"))
+        << threads.out;
+    EXPECT_TRUE(absl::StrContains(threads.out, "\n\"main\" #1 prio=5")) << threads.out;
+  }
+}
+
+TEST_F(JdkDumpTest, TheSeedQueryAgreesWithTheHistogram) {
+  const ToolResult histogram = RunKilnHeap({"histogram", Path("plain.hprof"), "--reachable"});
+  ASSERT_EQ(histogram.exit_code, 0) << histogram.err;
+  std::map<std::string, uint64_t> expected;
+  for (const auto& [name, numbers] : HistogramRows(histogram.out)) expected[name] = numbers[1];
+  const ToolResult query = RunKilnHeap({"query", Path("plain.hprof"), kSeedQuery});
+  ASSERT_EQ(query.exit_code, 0) << query.err;
+  EXPECT_EQ(QueryRows(query.out), expected);
+  EXPECT_GT(expected.size(), 100u);
+}
+
+}  // namespace
+}  // namespace kiln

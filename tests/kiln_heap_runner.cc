@@ -1,0 +1,100 @@
+// Running kiln-heap from the end-to-end tests.
+#include "tests/kiln_heap_runner.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+
+namespace kiln::testing {
+namespace {
+
+std::string Quote(const std::string& arg) {
+  std::string quoted = "'";
+  for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+}  // namespace
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+ToolResult RunCommand(const std::vector<std::string>& argv) {
+  std::string command;
+  for (const std::string& arg : argv) absl::StrAppend(&command, command.empty() ? "" : " ", Quote(arg));
+  const std::string err_path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/stderr-", getpid());
+  absl::StrAppend(&command, " 2>", Quote(err_path));
+  ToolResult result;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) {
+    ADD_FAILURE() << "popen failed: " << command;
+    return result;
+  }
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.out.append(buffer, n);
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.err = ReadFile(err_path);
+  return result;
+}
+
+ToolResult RunKilnHeap(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {absl::StrCat(std::getenv("TEST_SRCDIR"), "/",
+                                                std::getenv("TEST_WORKSPACE"),
+                                                "/inspection/analysis/kiln_heap")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv);
+}
+
+std::vector<std::vector<std::string>> TableRows(const std::string& out) {
+  std::vector<std::vector<std::string>> rows;
+  bool body = false;
+  for (absl::string_view line : absl::StrSplit(out, '\n')) {
+    if (absl::StartsWith(line, "---")) {
+      body = true;
+      continue;
+    }
+    if (!body || line.empty()) continue;
+    if (absl::StartsWith(line, "(")) break;
+    rows.push_back(absl::StrSplit(line, ' ', absl::SkipEmpty()));
+  }
+  return rows;
+}
+
+std::map<std::string, HistogramCounts> HistogramRows(const std::string& out) {
+  std::map<std::string, HistogramCounts> by_class;
+  for (const auto& row : TableRows(out)) {
+    if (row.size() != 4) continue;  // the total row has more words
+    HistogramCounts numbers;
+    for (int i = 0; i < 3; ++i) EXPECT_TRUE(absl::SimpleAtoi(row[i], &numbers[i])) << row[i];
+    by_class[row[3]] = numbers;
+  }
+  return by_class;
+}
+
+std::map<std::string, uint64_t> QueryRows(const std::string& out) {
+  std::map<std::string, uint64_t> values;
+  for (const auto& row : TableRows(out)) {
+    EXPECT_EQ(row.size(), 2u) << out;
+    if (row.size() != 2) continue;
+    EXPECT_TRUE(absl::SimpleAtoi(row[1], &values[row[0]])) << row[1];
+  }
+  return values;
+}
+
+}  // namespace kiln::testing

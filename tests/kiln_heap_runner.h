@@ -1,0 +1,46 @@
+// Running kiln-heap (and other programs) from the end-to-end tests, and
+// reading its tables back.
+//
+//   ToolResult r = RunKilnHeap({"histogram", dump, "--reachable"});
+//   std::map<std::string, HistogramCounts> rows = HistogramRows(r.out);
+#ifndef KILN_TESTS_KILN_HEAP_RUNNER_H_
+#define KILN_TESTS_KILN_HEAP_RUNNER_H_
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace kiln::testing {
+
+struct ToolResult {
+  int exit_code = -1;  // 128 + signal if killed
+  std::string out;
+  std::string err;
+};
+
+// RunCommand runs `argv` (quoted for the shell) with stdout and stderr kept
+// apart; stderr goes through a file in $TEST_TMPDIR.
+ToolResult RunCommand(const std::vector<std::string>& argv);
+
+// RunKilnHeap runs the kiln_heap binary from the test's runfiles.
+ToolResult RunKilnHeap(const std::vector<std::string>& args);
+
+std::string ReadFile(const std::string& path);
+
+// TableRows: the rows of a kiln-heap table (the lines after the dashed
+// rule, up to a "(N rows)" line), split on runs of spaces.
+std::vector<std::vector<std::string>> TableRows(const std::string& out);
+
+// HistogramRows: class -> {instances, self_bytes, native_bytes} from
+// `kiln-heap histogram` output (the total row left out).
+using HistogramCounts = std::array<uint64_t, 3>;
+std::map<std::string, HistogramCounts> HistogramRows(const std::string& out);
+
+// QueryRows: name -> value from a two-column `kiln-heap query` table.
+std::map<std::string, uint64_t> QueryRows(const std::string& out);
+
+}  // namespace kiln::testing
+
+#endif  // KILN_TESTS_KILN_HEAP_RUNNER_H_
