@@ -1,5 +1,4 @@
-// runtime_tour: a guided run of the Kiln runtime core, and `./kiln demo`'s
-// program until the heap-dump samples exist.
+// runtime_tour: a guided run of the Kiln runtime core.
 //
 // It defines classes ahead of time, attaches host threads that build linked
 // lists of strings in managed frames, parks one thread in a sleep and one in
