@@ -168,15 +168,22 @@ absl::Status GraphBuilder::OnInstance(uint64_t id, uint64_t class_id,
                                       absl::Span<const uint8_t> values) {
   ++sub_record_counts_[hprof::kInstanceDump];
   Progress(values.data());
-  AddObject(id, SlotOf(class_id), static_cast<uint32_t>(values.size()),
-            static_cast<uint64_t>(values.data() - reader_.data().data()));
+  const uint32_t slot = SlotOf(class_id);
+  const uint64_t offset = static_cast<uint64_t>(values.data() - reader_.data().data());
+  if (slots_[slot].first_instance_offset == 0) slots_[slot].first_instance_offset = offset;
+  AddObject(id, slot, static_cast<uint32_t>(values.size()), offset);
   return absl::OkStatus();
 }
 
 absl::Status GraphBuilder::OnObjectArray(uint64_t id, uint64_t class_id,
                                          absl::Span<const uint64_t> elements) {
   ++sub_record_counts_[hprof::kObjectArrayDump];
-  AddObject(id, SlotOf(class_id), static_cast<uint32_t>(elements.size() * reader_.id_size()),
+  const uint32_t slot = SlotOf(class_id);
+  if (!slots_[slot].has_object_arrays) {
+    slots_[slot].has_object_arrays = true;
+    slots_[slot].first_object_array = id;
+  }
+  AddObject(id, slot, static_cast<uint32_t>(elements.size() * reader_.id_size()),
             array_elements_.size());
   array_elements_.insert(array_elements_.end(), elements.begin(), elements.end());
   return absl::OkStatus();
@@ -231,6 +238,20 @@ absl::Status GraphBuilder::MakeTypes() {
           if (DescriptorOf(b) == t.hprof_name[1]) t.element_type = b;
         }
       }
+    }
+    // A class the file never names takes its kind from its records.
+    if (s.name_id == 0 && s.has_object_arrays && s.first_instance_offset == 0) {
+      t.kind = TypeKind::kObjectArray;
+    }
+    if (s.first_instance_offset != 0 && t.kind != TypeKind::kInstance) {
+      return absl::DataLossError(absl::StrFormat(
+          "INSTANCE_DUMP with field values at offset %d is of class %s, an array class",
+          s.first_instance_offset, t.hprof_name));
+    }
+    if (s.has_object_arrays && t.kind != TypeKind::kObjectArray) {
+      return absl::DataLossError(absl::StrFormat(
+          "OBJ_ARRAY_DUMP of object 0x%x is of class %s, not an object-array class",
+          s.first_object_array, t.hprof_name));
     }
     for (const HprofFieldInfo& f : s.fields) t.fields.push_back({StringOf(f.name_id), f.type});
     for (const HprofStaticInfo& f : s.statics) t.statics.push_back({StringOf(f.name_id), f.type});

@@ -61,6 +61,12 @@ class GraphBuilder : public HprofVisitor {
     uint64_t super_id = 0;
     uint32_t instance_size = 0;
     bool dumped = false;
+    // The first INSTANCE_DUMP (offset of its field values; 0: none) and the
+    // first OBJ_ARRAY_DUMP (its object id) of this class, so MakeTypes can
+    // reject a record whose class is of the other kind.
+    uint64_t first_instance_offset = 0;
+    uint64_t first_object_array = 0;
+    bool has_object_arrays = false;
     std::vector<HprofFieldInfo> fields;
     std::vector<HprofStaticInfo> statics;
   };
