@@ -54,7 +54,12 @@ absl::StatusOr<LoadedDump> LoadDump(const std::string& path) {
   ProgressBar reading("reading  ", show);
   BuildOptions options;
   options.progress = [&](uint64_t done, uint64_t total) { reading.Update(done, total); };
-  ASSIGN_OR_RETURN(dump.graph, HeapGraph::Build(*dump.reader, options));
+  absl::StatusOr<std::unique_ptr<HeapGraph>> graph = HeapGraph::Build(*dump.reader, options);
+  if (!graph.ok()) {
+    return absl::Status(graph.status().code(),
+                        absl::StrCat(path, ": ", graph.status().message()));
+  }
+  dump.graph = *std::move(graph);
   return dump;
 }
 
