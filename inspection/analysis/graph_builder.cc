@@ -85,12 +85,15 @@ std::string JavaTypeName(absl::string_view hprof_name) {
 GraphBuilder::GraphBuilder(HprofReader& reader, const BuildOptions& options, HeapGraph* graph)
     : reader_(reader), options_(options), graph_(graph) {}
 
+// Progress: every 1% of the file, reports progress and, when the graph
+// will not read field values again to resolve references, evicts the bytes
+// parsed so far (a mapped file's pages leave the resident set).
 void GraphBuilder::Progress(const uint8_t* at) {
-  if (!options_.progress) return;
   const uint64_t done = static_cast<uint64_t>(at - reader_.data().data());
   if (done < next_progress_) return;
   next_progress_ = done + std::max<uint64_t>(reader_.size() / 100, 1);
-  options_.progress(done, reader_.size());
+  if (!options_.references) reader_.Evict(0, done);
+  if (options_.progress) options_.progress(done, reader_.size());
 }
 
 uint32_t GraphBuilder::SlotOf(uint64_t class_id) {
@@ -393,11 +396,14 @@ void GraphBuilder::MakeLayouts() {
   }
 }
 
-absl::Status GraphBuilder::ResolveReferences() {
-  HeapGraph& g = *graph_;
+// CheckSizes: every instance carries exactly the bytes of field values its
+// class declares (so field reads stay inside it). Returns the most
+// references the objects can hold (every non-null slot), so that
+// ResolveReferences allocates the edge array once.
+absl::StatusOr<uint64_t> GraphBuilder::CheckSizes() {
+  const HeapGraph& g = *graph_;
   const uint32_t n = g.object_count();
   const uint32_t id_size = reader_.id_size();
-  // Upper bound first (every non-null slot), so the edge array is allocated once.
   uint64_t bound = 0;
   for (uint32_t i = 0; i < n; ++i) {
     const TypeInfo& t = g.type_infos_[g.types_of_[i]];
@@ -416,6 +422,13 @@ absl::Status GraphBuilder::ResolveReferences() {
       bound += slots_[class_slot_[g.types_of_[i]]].statics.size();
     }
   }
+  return bound;
+}
+
+absl::Status GraphBuilder::ResolveReferences(uint64_t bound) {
+  HeapGraph& g = *graph_;
+  const uint32_t n = g.object_count();
+  const uint32_t id_size = reader_.id_size();
   if (bound >= (uint64_t{1} << 32)) {
     return absl::ResourceExhaustedError(
         absl::StrCat("heap dump holds ", bound, " references; at most 2^32 supported"));
@@ -474,11 +487,21 @@ absl::Status GraphBuilder::Build() {
   RETURN_IF_ERROR(MakeTypes());
   RETURN_IF_ERROR(OrderObjects());
   MakeLayouts();
-  RETURN_IF_ERROR(ResolveReferences());
+  ASSIGN_OR_RETURN(const uint64_t bound, CheckSizes());
+  if (options_.references) {
+    RETURN_IF_ERROR(ResolveReferences(bound));
+  } else {
+    for (uint32_t i = 0; i < graph_->object_count(); ++i) {
+      if (graph_->type_info(graph_->types_of_[i]).kind == TypeKind::kObjectArray) {
+        graph_->data_offsets_[i] = 0;  // an index into array_elements_, about to go
+      }
+    }
+  }
+  graph_->has_references_ = options_.references;
   array_elements_ = {};
   layouts_ = {};
   ResolveRoots();
-  ComputeReachability();
+  if (options_.references) ComputeReachability();
   ComputeNativeSizes();
   ResolveThreads();
   Summarize();

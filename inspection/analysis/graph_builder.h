@@ -102,7 +102,8 @@ class GraphBuilder : public HprofVisitor {
 
   absl::Status MakeTypes();
   absl::Status OrderObjects();
-  absl::Status ResolveReferences();
+  absl::StatusOr<uint64_t> CheckSizes();
+  absl::Status ResolveReferences(uint64_t bound);
   // graph_facts.cc
   void ResolveRoots();
   void ComputeReachability();
