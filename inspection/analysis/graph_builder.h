@@ -52,6 +52,8 @@ class GraphBuilder : public HprofVisitor {
   // data_offsets_ holds, for object arrays, the first element's index in
   // array_elements_ until ResolveReferences is done with it.
   static constexpr uint32_t kPrimitiveFlag = uint32_t{1} << 31;
+  // A reference's field_name with this bit set is an array index.
+  static constexpr uint32_t kArrayIndexBit = uint32_t{1} << 31;
   static constexpr uint32_t kClassObjectFlag = uint32_t{1} << 30;
 
   // Slot: one class id seen anywhere (LOAD_CLASS, CLASS_DUMP, an object's class).
