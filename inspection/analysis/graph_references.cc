@@ -65,9 +65,9 @@ absl::StatusOr<uint64_t> GraphBuilder::CheckSizes() {
       const Layout& layout = layouts_[g.types_of_[i]];
       if (layout.bytes != g.self_sizes_[i]) {
         return absl::DataLossError(absl::StrFormat(
-            "INSTANCE_DUMP of object 0x%x holds %d bytes of field values; its class %s "
-            "declares %d",
-            g.ids_[i], g.self_sizes_[i], t.name, layout.bytes));
+            "HPROF offset %d: INSTANCE_DUMP of object 0x%x holds %d bytes of field values; "
+            "its class %s declares %d",
+            g.data_offsets_[i], g.ids_[i], g.self_sizes_[i], t.name, layout.bytes));
       }
       bound += layout.refs.size();
     } else if (t.kind == TypeKind::kObjectArray) {
