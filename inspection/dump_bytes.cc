@@ -101,6 +101,15 @@ void DumpBytes::Release() {
   size_ = mapped_ = 0;
 }
 
+void DumpBytes::Evict(uint64_t begin, uint64_t end) const {
+  if (data_ == nullptr || compressed_) return;
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  begin = (begin + page - 1) / page * page;
+  end = std::min(end, size_) / page * page;
+  if (begin >= end) return;
+  madvise(static_cast<uint8_t*>(data_) + begin, end - begin, MADV_DONTNEED);
+}
+
 absl::StatusOr<DumpBytes> DumpBytes::Open(const std::string& path,
                                           const DumpProgress& progress) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

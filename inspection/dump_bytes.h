@@ -59,6 +59,12 @@ class DumpBytes {
   uint64_t stored_size() const { return stored_size_; }
   bool compressed() const { return compressed_; }
 
+  // Evict: a hint that bytes [begin, end) will not be read again soon. A
+  // mapped file's whole pages in the range leave this process's resident set
+  // (a later read maps them again from the page cache; the bytes never
+  // change); inflated bytes live only in memory and stay.
+  void Evict(uint64_t begin, uint64_t end) const;
+
  private:
   void Release();
 

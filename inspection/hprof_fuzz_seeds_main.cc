@@ -1,7 +1,8 @@
-// hprof_fuzz_seeds: writes the seed corpus for hprof_reader_fuzzer into a
-// directory: dumps of a small Kiln heap (live and plain, full and gzip, with a
-// registered native allocation and a weak reference) and the JDK-layout dumps
-// of hprof_test_dumps.h (4- and 8-byte ids, and gzip in HotSpot's blocks).
+// hprof_fuzz_seeds: writes the seed corpus of the libFuzzer targets
+// (hprof_reader_fuzzer, analysis/heap_graph_fuzzer) into a directory: dumps
+// of a small Kiln heap (live and plain, full and gzip, with a registered
+// native allocation and a weak reference) and the JDK-layout dumps of
+// hprof_test_dumps.h (4- and 8-byte ids, and gzip in HotSpot's blocks).
 //
 //   hprof_fuzz_seeds <directory>
 #include <sys/stat.h>

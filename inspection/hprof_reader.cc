@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
@@ -94,17 +96,16 @@ class Cursor {
          const char* what)
       : data_(data), pos_(pos), end_(end), id_size_(id_size), what_(what) {}
 
-  bool Need(uint64_t n) {
-    if (!status_.ok()) return false;
-    if (end_ - pos_ < n) {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE bool Need(uint64_t n) {
+    if (ABSL_PREDICT_TRUE(end_ - pos_ >= n && status_.ok())) return true;
+    if (status_.ok()) {
       status_ = absl::DataLossError(absl::StrFormat(
-          "HPROF offset %d: %s truncated: needs %d more bytes, %d left", pos_, what_, n,
+          "HPROF offset %d: %s truncated: needs %d more bytes, %d left", pos_, what(), n,
           end_ - pos_));
-      return false;
     }
-    return true;
+    return false;
   }
-  uint64_t Read(unsigned bytes) {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE uint64_t Read(unsigned bytes) {
     if (!Need(bytes)) return 0;
     const uint64_t v = LoadBigEndian(data_.data() + pos_, bytes);
     pos_ += bytes;
@@ -121,12 +122,12 @@ class Cursor {
     }
     pos_ += uint64_t{n} * id_size_;
   }
-  uint8_t U1() { return static_cast<uint8_t>(Read(1)); }
-  uint16_t U2() { return static_cast<uint16_t>(Read(2)); }
-  uint32_t U4() { return static_cast<uint32_t>(Read(4)); }
-  uint64_t U8() { return Read(8); }
-  uint64_t Id() { return Read(id_size_); }
-  absl::Span<const uint8_t> Bytes(uint64_t n) {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE uint8_t U1() { return static_cast<uint8_t>(Read(1)); }
+  ABSL_ATTRIBUTE_ALWAYS_INLINE uint16_t U2() { return static_cast<uint16_t>(Read(2)); }
+  ABSL_ATTRIBUTE_ALWAYS_INLINE uint32_t U4() { return static_cast<uint32_t>(Read(4)); }
+  ABSL_ATTRIBUTE_ALWAYS_INLINE uint64_t U8() { return Read(8); }
+  ABSL_ATTRIBUTE_ALWAYS_INLINE uint64_t Id() { return Read(id_size_); }
+  ABSL_ATTRIBUTE_ALWAYS_INLINE absl::Span<const uint8_t> Bytes(uint64_t n) {
     if (!Need(n)) return {};
     absl::Span<const uint8_t> bytes = data_.subspan(pos_, n);
     pos_ += n;
@@ -134,11 +135,18 @@ class Cursor {
   }
   void Fail(const std::string& problem) {
     if (status_.ok()) {
-      status_ = absl::DataLossError(absl::StrFormat("HPROF offset %d: %s: %s", pos_, what_,
+      status_ = absl::DataLossError(absl::StrFormat("HPROF offset %d: %s: %s", pos_, what(),
                                                     problem));
     }
   }
   void set_what(const char* what) { what_ = what; }
+  // set_sub_record: what is being read is the heap dump sub-record `tag`
+  // (named only if an error needs it).
+  void set_sub_record(uint8_t tag) {
+    what_ = nullptr;
+    sub_record_ = tag;
+  }
+  const char* what() const { return what_ != nullptr ? what_ : HprofSubRecordName(sub_record_); }
   uint64_t pos() const { return pos_; }
   uint64_t end() const { return end_; }
   bool at_end() const { return pos_ == end_; }
@@ -150,6 +158,7 @@ class Cursor {
   uint64_t end_;
   uint32_t id_size_;
   const char* what_;
+  uint8_t sub_record_ = 0;
   absl::Status status_;
 };
 
@@ -292,7 +301,7 @@ absl::Status HprofReader::ParseHeapDump(uint64_t begin, uint64_t end, HprofVisit
   while (!c.at_end()) {
     const uint64_t at = c.pos();
     const uint8_t tag = c.U1();
-    c.set_what(HprofSubRecordName(tag));
+    c.set_sub_record(tag);
     ++counts_.sub_records[tag];
     switch (tag) {
       case hprof::kRootUnknown: case hprof::kRootStickyClass: case hprof::kRootMonitorUsed:

@@ -138,6 +138,10 @@ class HprofReader {
   bool compressed() const { return compressed_; }
   // data: the uncompressed HPROF bytes, for readers that index into them.
   absl::Span<const uint8_t> data() const { return data_; }
+  // Evict: bytes [begin, end) of data() will not be read again soon; a
+  // mapped file's pages leave the resident set (DumpBytes::Evict). data()
+  // stays valid and unchanged.
+  void Evict(uint64_t begin, uint64_t end) const { mapped_.Evict(begin, end); }
 
  private:
   HprofReader() = default;

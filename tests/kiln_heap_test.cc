@@ -193,13 +193,17 @@ TEST_F(KilnHeapTest, CorruptTruncatedAndMissingFilesFailWithTheOffset) {
   };
   std::string bad_tag = dump;
   bad_tag[31] = 0x77;  // the first record's tag, after the 31-byte header
+  // Format errors name the file, then the offset.
+  auto bad = [&](const std::string& name, const std::string& bytes, const std::string& message) {
+    return Case{write(name, bytes), absl::StrCat("kiln-heap: ", Path(name), ": ", message)};
+  };
   const std::vector<Case> cases = {
-      {write("truncated.hprof", dump.substr(0, dump.size() * 2 / 3)), "kiln-heap: HPROF offset "},
-      {write("header.hprof", dump.substr(0, 20)), "kiln-heap: HPROF offset "},
-      {write("empty.hprof", ""), "kiln-heap: HPROF offset 0: header: the file is empty"},
-      {write("bad_tag.hprof", bad_tag), "kiln-heap: HPROF offset 31: unknown record tag 0x77"},
+      bad("truncated.hprof", dump.substr(0, dump.size() * 2 / 3), "HPROF offset "),
+      bad("header.hprof", dump.substr(0, 20), "HPROF offset "),
+      bad("empty.hprof", "", "HPROF offset 0: header: the file is empty"),
+      bad("bad_tag.hprof", bad_tag, "HPROF offset 31: unknown record tag 0x77"),
       {write("truncated.hprof.gz", gz.substr(0, gz.size() / 2)), "kiln-heap: "},
-      {write("text.hprof", "hello, world\n"), "kiln-heap: HPROF offset 0: header"},
+      bad("text.hprof", "hello, world\n", "HPROF offset 0: header"),
       {Path("missing.hprof"), "kiln-heap: opening "},
   };
   for (const Case& c : cases) {

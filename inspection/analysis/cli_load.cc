@@ -39,7 +39,7 @@ void ProgressBar::Done() {
 
 bool ShowProgress(uint64_t bytes) { return bytes >= (16u << 20) && isatty(STDERR_FILENO) == 1; }
 
-absl::StatusOr<LoadedDump> LoadDump(const std::string& path) {
+absl::StatusOr<LoadedDump> LoadDump(const std::string& path, bool references) {
   struct stat st;
   const bool show = stat(path.c_str(), &st) == 0 && ShowProgress(static_cast<uint64_t>(st.st_size));
   LoadedDump dump;
@@ -53,8 +53,14 @@ absl::StatusOr<LoadedDump> LoadDump(const std::string& path) {
   }
   ProgressBar reading("reading  ", show);
   BuildOptions options;
+  options.references = references;
   options.progress = [&](uint64_t done, uint64_t total) { reading.Update(done, total); };
-  ASSIGN_OR_RETURN(dump.graph, HeapGraph::Build(*dump.reader, options));
+  absl::StatusOr<std::unique_ptr<HeapGraph>> graph = HeapGraph::Build(*dump.reader, options);
+  if (!graph.ok()) {
+    return absl::Status(graph.status().code(),
+                        absl::StrCat(path, ": ", graph.status().message()));
+  }
+  dump.graph = *std::move(graph);
   return dump;
 }
 

@@ -50,9 +50,10 @@ struct LoadedDump {
   std::unique_ptr<HeapGraph> graph;
 };
 
-// LoadDump opens and builds `path`. Errors are the reader's or the graph's,
-// naming the offset for malformed files.
-absl::StatusOr<LoadedDump> LoadDump(const std::string& path);
+// LoadDump opens and builds `path` (with references unless `references` is
+// false: BuildOptions::references). Errors are the reader's or the graph's,
+// naming the file and the offset for malformed files.
+absl::StatusOr<LoadedDump> LoadDump(const std::string& path, bool references = true);
 
 // WriteOutputFile writes `bytes` to `path` (created or truncated), naming
 // the path in errors.

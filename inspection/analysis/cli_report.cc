@@ -84,10 +84,12 @@ absl::Status CommandHistogram(const CliArgs& args, std::string* out) {
   static constexpr const char* kOrders[] = {"self", "native", "count"};
   ASSIGN_OR_RETURN(const std::string by, args.GetChoice("by", kOrders));
   ASSIGN_OR_RETURN(const uint64_t top, args.GetCount("top", 0));
-  ASSIGN_OR_RETURN(LoadedDump dump, LoadDump(args.positional.at("FILE")));
-  const HeapGraph& graph = *dump.graph;
   HistogramOptions options;
   options.reachable_only = args.Has("reachable");
+  // Over all objects, the histogram needs no references (nor their cost).
+  ASSIGN_OR_RETURN(LoadedDump dump,
+                   LoadDump(args.positional.at("FILE"), /*references=*/options.reachable_only));
+  const HeapGraph& graph = *dump.graph;
   options.order = by == "native" ? HistogramOrder::kNative
                   : by == "count" ? HistogramOrder::kCount
                                   : HistogramOrder::kSelf;

@@ -1,13 +1,13 @@
 // GraphBuilder: turns one HprofReader parse into a HeapGraph. One pass over
 // the file records what each object is and where its bytes are; then objects
-// are ordered by id, types named, references resolved into one CSR array,
-// and reachability, native sizes and threads computed (graph_facts.cc).
+// are ordered by id, types named, references resolved into one CSR array
+// (graph_references.cc), and reachability, native sizes and threads computed
+// (graph_facts.cc).
 // Classes may appear after their instances (record order is free in HPROF),
 // which is why references are resolved only after the parse.
 #include "inspection/analysis/graph_builder.h"
 
 #include <algorithm>
-#include <cstring>
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
@@ -19,8 +19,6 @@
 
 namespace kiln::analysis {
 namespace {
-
-constexpr uint32_t kArrayIndexBit = uint32_t{1} << 31;
 
 const char* PrimitiveName(char descriptor) {
   switch (descriptor) {
@@ -50,18 +48,6 @@ char DescriptorOf(uint8_t basic_type) {
   }
 }
 
-// LoadId: a big-endian id of `size` (4 or 8) bytes.
-inline uint64_t LoadId(const uint8_t* p, uint32_t size) {
-  if (size == 8) {
-    uint64_t v;
-    std::memcpy(&v, p, 8);
-    return __builtin_bswap64(v);
-  }
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return __builtin_bswap32(v);
-}
-
 }  // namespace
 
 std::string JavaTypeName(absl::string_view hprof_name) {
@@ -85,12 +71,15 @@ std::string JavaTypeName(absl::string_view hprof_name) {
 GraphBuilder::GraphBuilder(HprofReader& reader, const BuildOptions& options, HeapGraph* graph)
     : reader_(reader), options_(options), graph_(graph) {}
 
+// Progress: every 1% of the file, reports progress and, when the graph
+// will not read field values again to resolve references, evicts the bytes
+// parsed so far (a mapped file's pages leave the resident set).
 void GraphBuilder::Progress(const uint8_t* at) {
-  if (!options_.progress) return;
   const uint64_t done = static_cast<uint64_t>(at - reader_.data().data());
   if (done < next_progress_) return;
   next_progress_ = done + std::max<uint64_t>(reader_.size() / 100, 1);
-  options_.progress(done, reader_.size());
+  if (!options_.references) reader_.Evict(0, done);
+  if (options_.progress) options_.progress(done, reader_.size());
 }
 
 uint32_t GraphBuilder::SlotOf(uint64_t class_id) {
@@ -168,15 +157,22 @@ absl::Status GraphBuilder::OnInstance(uint64_t id, uint64_t class_id,
                                       absl::Span<const uint8_t> values) {
   ++sub_record_counts_[hprof::kInstanceDump];
   Progress(values.data());
-  AddObject(id, SlotOf(class_id), static_cast<uint32_t>(values.size()),
-            static_cast<uint64_t>(values.data() - reader_.data().data()));
+  const uint32_t slot = SlotOf(class_id);
+  const uint64_t offset = static_cast<uint64_t>(values.data() - reader_.data().data());
+  if (slots_[slot].first_instance_offset == 0) slots_[slot].first_instance_offset = offset;
+  AddObject(id, slot, static_cast<uint32_t>(values.size()), offset);
   return absl::OkStatus();
 }
 
 absl::Status GraphBuilder::OnObjectArray(uint64_t id, uint64_t class_id,
                                          absl::Span<const uint64_t> elements) {
   ++sub_record_counts_[hprof::kObjectArrayDump];
-  AddObject(id, SlotOf(class_id), static_cast<uint32_t>(elements.size() * reader_.id_size()),
+  const uint32_t slot = SlotOf(class_id);
+  if (!slots_[slot].has_object_arrays) {
+    slots_[slot].has_object_arrays = true;
+    slots_[slot].first_object_array = id;
+  }
+  AddObject(id, slot, static_cast<uint32_t>(elements.size() * reader_.id_size()),
             array_elements_.size());
   array_elements_.insert(array_elements_.end(), elements.begin(), elements.end());
   return absl::OkStatus();
@@ -231,6 +227,20 @@ absl::Status GraphBuilder::MakeTypes() {
           if (DescriptorOf(b) == t.hprof_name[1]) t.element_type = b;
         }
       }
+    }
+    // A class the file never names takes its kind from its records.
+    if (s.name_id == 0 && s.has_object_arrays && s.first_instance_offset == 0) {
+      t.kind = TypeKind::kObjectArray;
+    }
+    if (s.first_instance_offset != 0 && t.kind != TypeKind::kInstance) {
+      return absl::DataLossError(absl::StrFormat(
+          "INSTANCE_DUMP with field values at offset %d is of class %s, an array class",
+          s.first_instance_offset, t.hprof_name));
+    }
+    if (s.has_object_arrays && t.kind != TypeKind::kObjectArray) {
+      return absl::DataLossError(absl::StrFormat(
+          "OBJ_ARRAY_DUMP of object 0x%x is of class %s, not an object-array class",
+          s.first_object_array, t.hprof_name));
     }
     for (const HprofFieldInfo& f : s.fields) t.fields.push_back({StringOf(f.name_id), f.type});
     for (const HprofStaticInfo& f : s.statics) t.statics.push_back({StringOf(f.name_id), f.type});
@@ -349,95 +359,6 @@ absl::Status GraphBuilder::OrderObjects() {
   return absl::OkStatus();
 }
 
-// MakeLayouts: for each instance type, where its reference fields are,
-// with their interned names, and how many bytes of values its instances
-// carry.
-void GraphBuilder::MakeLayouts() {
-  layouts_.assign(graph_->type_count(), Layout());
-  for (uint32_t type = 0; type < graph_->type_count(); ++type) {
-    if (graph_->type_infos_[type].kind != TypeKind::kInstance) continue;
-    Layout& layout = layouts_[type];
-    uint32_t offset = 0;
-    for (uint32_t t = type; t != kNoType; t = graph_->type_infos_[t].superclass) {
-      const TypeInfo& info = graph_->type_infos_[t];
-      for (const FieldInfo& field : info.fields) {
-        if (field.type == hprof::kObject) {
-          layout.refs.push_back(
-              {offset, InternFieldName(absl::StrCat(info.name, ".", field.name))});
-        }
-        offset += FieldBytes(field.type);
-      }
-    }
-    layout.bytes = offset;
-  }
-}
-
-absl::Status GraphBuilder::ResolveReferences() {
-  HeapGraph& g = *graph_;
-  const uint32_t n = g.object_count();
-  const uint32_t id_size = reader_.id_size();
-  // Upper bound first (every non-null slot), so the edge array is allocated once.
-  uint64_t bound = 0;
-  for (uint32_t i = 0; i < n; ++i) {
-    const TypeInfo& t = g.type_infos_[g.types_of_[i]];
-    if (t.kind == TypeKind::kInstance) {
-      const Layout& layout = layouts_[g.types_of_[i]];
-      if (layout.bytes != g.self_sizes_[i]) {
-        return absl::DataLossError(absl::StrFormat(
-            "INSTANCE_DUMP of object 0x%x holds %d bytes of field values; its class %s "
-            "declares %d",
-            g.ids_[i], g.self_sizes_[i], t.name, layout.bytes));
-      }
-      bound += layout.refs.size();
-    } else if (t.kind == TypeKind::kObjectArray) {
-      bound += g.self_sizes_[i] / id_size;
-    } else if (t.kind == TypeKind::kClassObject) {
-      bound += slots_[class_slot_[g.types_of_[i]]].statics.size();
-    }
-  }
-  if (bound >= (uint64_t{1} << 32)) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("heap dump holds ", bound, " references; at most 2^32 supported"));
-  }
-  g.edges_.reserve(bound);
-  g.edge_begin_.resize(uint64_t{n} + 1);
-  const auto add = [&](uint64_t target_id, uint32_t field) {
-    if (target_id == 0) return;
-    const uint32_t target = g.FindObject(target_id);
-    if (target == kNoObject) {
-      ++dangling_;
-      return;
-    }
-    g.edges_.push_back(Reference{target, field});
-  };
-  for (uint32_t i = 0; i < n; ++i) {
-    g.edge_begin_[i] = static_cast<uint32_t>(g.edges_.size());
-    const uint32_t type = g.types_of_[i];
-    const TypeInfo& t = g.type_infos_[type];
-    if (t.kind == TypeKind::kInstance) {
-      const uint8_t* values = g.data_.data() + g.data_offsets_[i];
-      for (const auto& [offset, field] : layouts_[type].refs) {
-        add(LoadId(values + offset, id_size), field);
-      }
-    } else if (t.kind == TypeKind::kObjectArray) {
-      const uint64_t first = g.data_offsets_[i];
-      g.data_offsets_[i] = 0;
-      const uint32_t length = g.self_sizes_[i] / id_size;
-      for (uint32_t k = 0; k < length; ++k) add(array_elements_[first + k], kArrayIndexBit | k);
-    } else if (t.kind == TypeKind::kClassObject) {
-      const uint32_t slot = class_slot_[type];
-      const TypeInfo& cls = g.type_infos_[slot];
-      for (size_t k = 0; k < slots_[slot].statics.size(); ++k) {
-        const HprofStaticInfo& info = slots_[slot].statics[k];
-        if (info.type != hprof::kObject) continue;
-        add(info.value, InternFieldName(absl::StrCat(cls.name, ".", cls.statics[k].name)));
-      }
-    }
-  }
-  g.edge_begin_[n] = static_cast<uint32_t>(g.edges_.size());
-  return absl::OkStatus();
-}
-
 absl::Status GraphBuilder::Build() {
   // Room for the most objects the file could hold (the smallest object
   // record is 14 bytes): reserved address space, never touched beyond what
@@ -453,11 +374,21 @@ absl::Status GraphBuilder::Build() {
   RETURN_IF_ERROR(MakeTypes());
   RETURN_IF_ERROR(OrderObjects());
   MakeLayouts();
-  RETURN_IF_ERROR(ResolveReferences());
+  ASSIGN_OR_RETURN(const uint64_t bound, CheckSizes());
+  if (options_.references) {
+    RETURN_IF_ERROR(ResolveReferences(bound));
+  } else {
+    for (uint32_t i = 0; i < graph_->object_count(); ++i) {
+      if (graph_->type_info(graph_->types_of_[i]).kind == TypeKind::kObjectArray) {
+        graph_->data_offsets_[i] = 0;  // an index into array_elements_, about to go
+      }
+    }
+  }
+  graph_->has_references_ = options_.references;
   array_elements_ = {};
   layouts_ = {};
   ResolveRoots();
-  ComputeReachability();
+  if (options_.references) ComputeReachability();
   ComputeNativeSizes();
   ResolveThreads();
   Summarize();

@@ -52,6 +52,8 @@ class GraphBuilder : public HprofVisitor {
   // data_offsets_ holds, for object arrays, the first element's index in
   // array_elements_ until ResolveReferences is done with it.
   static constexpr uint32_t kPrimitiveFlag = uint32_t{1} << 31;
+  // A reference's field_name with this bit set is an array index.
+  static constexpr uint32_t kArrayIndexBit = uint32_t{1} << 31;
   static constexpr uint32_t kClassObjectFlag = uint32_t{1} << 30;
 
   // Slot: one class id seen anywhere (LOAD_CLASS, CLASS_DUMP, an object's class).
@@ -61,6 +63,12 @@ class GraphBuilder : public HprofVisitor {
     uint64_t super_id = 0;
     uint32_t instance_size = 0;
     bool dumped = false;
+    // The first INSTANCE_DUMP (offset of its field values; 0: none) and the
+    // first OBJ_ARRAY_DUMP (its object id) of this class, so MakeTypes can
+    // reject a record whose class is of the other kind.
+    uint64_t first_instance_offset = 0;
+    uint64_t first_object_array = 0;
+    bool has_object_arrays = false;
     std::vector<HprofFieldInfo> fields;
     std::vector<HprofStaticInfo> statics;
   };
@@ -96,7 +104,8 @@ class GraphBuilder : public HprofVisitor {
 
   absl::Status MakeTypes();
   absl::Status OrderObjects();
-  absl::Status ResolveReferences();
+  absl::StatusOr<uint64_t> CheckSizes();
+  absl::Status ResolveReferences(uint64_t bound);
   // graph_facts.cc
   void ResolveRoots();
   void ComputeReachability();

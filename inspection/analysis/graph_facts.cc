@@ -148,6 +148,7 @@ void GraphBuilder::Summarize() {
   s.objects = g.object_count();
   s.references = g.edges_.size();
   s.dangling_references = dangling_;
+  const bool reachability = g.has_references();
   for (uint32_t obj = 0; obj < g.object_count(); ++obj) {
     switch (g.type_info(g.type(obj)).kind) {
       case TypeKind::kInstance: ++s.instances; break;
@@ -156,7 +157,7 @@ void GraphBuilder::Summarize() {
       case TypeKind::kClassObject: ++s.classes; break;
     }
     s.shallow_bytes += g.self_size(obj);
-    if (g.reachable(obj)) {
+    if (reachability && g.reachable(obj)) {
       ++s.reachable_objects;
       s.reachable_bytes += g.self_size(obj);
     }

@@ -37,10 +37,10 @@ uint64_t HandHeap::Instance(uint64_t class_id, const std::vector<uint64_t>& valu
   return id;
 }
 
-uint64_t HandHeap::ObjectArray(const std::vector<uint64_t>& elements) {
+uint64_t HandHeap::ObjectArray(const std::vector<uint64_t>& elements, uint64_t class_id) {
   const uint64_t id = next_id_++;
-  objects_.push_back(Object{id, object_array_class_, elements, hprof::kObjectArrayDump, 0,
-                            static_cast<uint32_t>(elements.size())});
+  objects_.push_back(Object{id, class_id != 0 ? class_id : object_array_class_, elements,
+                            hprof::kObjectArrayDump, 0, static_cast<uint32_t>(elements.size())});
   return id;
 }
 

@@ -49,13 +49,15 @@ class HandHeap {
   // Instance: a value for every field, the class's own first, then its
   // superclasses' (HPROF order); ids for object fields.
   uint64_t Instance(uint64_t class_id, const std::vector<uint64_t>& values);
-  // ObjectArray: a java.lang.Object[] holding `elements` (0 = null).
-  uint64_t ObjectArray(const std::vector<uint64_t>& elements);
+  // ObjectArray: a java.lang.Object[] holding `elements` (0 = null), or an
+  // array of class `class_id` when non-zero.
+  uint64_t ObjectArray(const std::vector<uint64_t>& elements, uint64_t class_id = 0);
   // PrimitiveArray: `length` zeroed elements of basic type `type`.
   uint64_t PrimitiveArray(uint8_t type, uint32_t length);
   void Root(RootType type, uint64_t id);
 
   uint64_t weak_reference_class() const { return weak_class_; }
+  uint64_t object_array_class() const { return object_array_class_; }
 
   // Build: writes the file into memory and loads it as a HeapGraph.
   absl::StatusOr<HandGraph> Build() const;

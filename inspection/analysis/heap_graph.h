@@ -3,7 +3,7 @@
 // objects with self and native sizes, references with field names, roots,
 // reachability, threads with their stacks, and summary counts. The analyses
 // (histogram.h, shortest_path_tree.h / flamegraph.h, dominators.h) and the
-// kiln-heap tool read it; ANALYSIS.md describes the conventions.
+// kiln-heap tool read it; README.md describes the conventions.
 //
 //   ASSIGN_OR_RETURN(auto graph, analysis::HeapGraph::Load("/tmp/app.hprof", {}));
 //   for (uint32_t obj = 0; obj < graph->object_count(); ++obj) {
@@ -33,6 +33,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "base/check.h"
 #include "inspection/hprof_reader.h"
 
 namespace kiln::analysis {
@@ -160,6 +161,14 @@ struct BuildOptions {
   // progress(done, total): HPROF bytes parsed so far, of the total; called
   // about every 1% and once at the end. May be empty.
   std::function<void(uint64_t done_bytes, uint64_t total_bytes)> progress;
+  // references: resolve every reference and compute reachability (the
+  // default). Off, the graph has objects, types, sizes, native sizes, roots
+  // and threads but no references: has_references() is false, references()
+  // and reachable() must not be called, and the summary's reachable and
+  // reference counts are 0. Parsing then evicts a mapped file's bytes behind
+  // it (HprofReader::Evict), so memory is the graph's, not the file's: what
+  // `kiln-heap histogram` over all objects needs.
+  bool references = true;
 };
 
 class HeapGraph {
@@ -190,17 +199,25 @@ class HeapGraph {
   // values. No object header, no alignment.
   uint32_t self_size(uint32_t obj) const { return self_sizes_[obj]; }
   // native_size: bytes attributed through NativeAllocationRegistry (see
-  // ANALYSIS.md); 0 for most objects.
+  // README.md); 0 for most objects.
   uint64_t native_size(uint32_t obj) const;
+  // native_sizes: every object with a non-zero native_size, and that size.
+  const absl::flat_hash_map<uint32_t, uint64_t>& native_sizes() const { return native_sizes_; }
   // reachable: reached from a root without crossing a
   // java.lang.ref.Reference.referent (Perfetto's definition).
-  bool reachable(uint32_t obj) const { return (reachable_[obj >> 6] >> (obj & 63)) & 1; }
+  bool reachable(uint32_t obj) const {
+    KILN_DCHECK(has_references_, "reachable() on a graph built without references");
+    return (reachable_[obj >> 6] >> (obj & 63)) & 1;
+  }
+  // has_references: built with BuildOptions::references (the default).
+  bool has_references() const { return has_references_; }
   // root_type: the kind of the first root record naming `obj`, if any.
   std::optional<RootType> root_type(uint32_t obj) const;
   // references: the non-null references out of `obj` whose target is in the
   // dump, in field order (instances: the class's own fields first, then its
   // superclasses'; arrays: by index; class objects: static fields).
   absl::Span<const Reference> references(uint32_t obj) const {
+    KILN_DCHECK(has_references_, "references() on a graph built without references");
     return absl::MakeConstSpan(edges_.data() + edge_begin_[obj],
                                edges_.data() + edge_begin_[obj + 1]);
   }
@@ -275,6 +292,7 @@ class HeapGraph {
   std::vector<uint32_t> edge_begin_;    // object_count() + 1 entries
   std::vector<Reference> edges_;
   std::vector<uint64_t> reachable_;     // bitset
+  bool has_references_ = false;
   absl::flat_hash_map<uint32_t, uint64_t> native_sizes_;
   absl::flat_hash_map<uint32_t, RootType> root_types_;
 

@@ -3,9 +3,13 @@
 
 #include <algorithm>
 
+#include "base/check.h"
+
 namespace kiln::analysis {
 
 std::vector<HistogramRow> Histogram(const HeapGraph& graph, const HistogramOptions& options) {
+  KILN_CHECK(!options.reachable_only || graph.has_references(),
+             "a reachable-only histogram needs a graph built with references");
   std::vector<HistogramRow> by_type(graph.type_count());
   for (uint32_t t = 0; t < graph.type_count(); ++t) by_type[t].type = t;
   for (uint32_t obj = 0; obj < graph.object_count(); ++obj) {
@@ -13,7 +17,10 @@ std::vector<HistogramRow> Histogram(const HeapGraph& graph, const HistogramOptio
     HistogramRow& row = by_type[graph.type(obj)];
     ++row.count;
     row.self_bytes += graph.self_size(obj);
-    row.native_bytes += graph.native_size(obj);
+  }
+  for (const auto& [obj, size] : graph.native_sizes()) {
+    if (options.reachable_only && !graph.reachable(obj)) continue;
+    by_type[graph.type(obj)].native_bytes += size;
   }
   std::vector<HistogramRow> rows;
   for (const HistogramRow& row : by_type) {

@@ -21,13 +21,15 @@ namespace {
 using testing::kItemSelfBytes;
 using testing::kNativeBytes;
 
-std::unique_ptr<HeapGraph> LoadKnownHeap(bool live, const std::string& name) {
+std::unique_ptr<HeapGraph> LoadKnownHeap(bool live, const std::string& name,
+                                         bool references = true) {
   const char* tmp = std::getenv("TEST_TMPDIR");
   const std::string path = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", name);
   const absl::Status dumped = testing::DumpKnownHeap(path, {.live = live});
   EXPECT_TRUE(dumped.ok()) << dumped;
   uint64_t last_done = 0, calls = 0;
   BuildOptions options;
+  options.references = references;
   options.progress = [&](uint64_t done, uint64_t total) {
     EXPECT_GE(done, last_done);
     EXPECT_LE(done, total);
@@ -91,6 +93,37 @@ TEST(KnownHeapTest, HistogramNativeSizesAndReachability) {
   ASSERT_EQ(refs.size(), 1u);
   EXPECT_EQ(refs[0].target, items[1]);
   EXPECT_EQ(graph->field_name(refs[0].field_name), "test.Item.next");
+}
+
+// Built without references (kiln-heap histogram over all objects), the
+// graph has the same objects, sizes, native sizes, threads and histogram.
+TEST(KnownHeapTest, WithoutReferencesHistogramAndNativeSizesAreTheSame) {
+  std::unique_ptr<HeapGraph> full = LoadKnownHeap(/*live=*/false, "with.hprof");
+  std::unique_ptr<HeapGraph> graph =
+      LoadKnownHeap(/*live=*/false, "without.hprof", /*references=*/false);
+  ASSERT_NE(full, nullptr);
+  ASSERT_NE(graph, nullptr);
+  EXPECT_TRUE(full->has_references());
+  EXPECT_FALSE(graph->has_references());
+  std::map<int, uint32_t> items = ItemsByValue(*graph);
+  ASSERT_EQ(items.size(), 9u);
+  EXPECT_EQ(graph->native_size(items[2]), uint64_t{kNativeBytes});
+  EXPECT_EQ(graph->summary().native_bytes, uint64_t{kNativeBytes});
+  EXPECT_EQ(graph->summary().objects, full->summary().objects);
+  EXPECT_EQ(graph->summary().shallow_bytes, full->summary().shallow_bytes);
+  EXPECT_EQ(graph->summary().references, 0u);
+  EXPECT_EQ(graph->summary().reachable_objects, 0u);
+  EXPECT_EQ(graph->threads().size(), full->threads().size());
+  const std::vector<HistogramRow> rows = Histogram(*graph, {});
+  const std::vector<HistogramRow> full_rows = Histogram(*full, {});
+  ASSERT_EQ(rows.size(), full_rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    SCOPED_TRACE(graph->type_info(rows[i].type).name);
+    EXPECT_EQ(graph->type_info(rows[i].type).name, full->type_info(full_rows[i].type).name);
+    EXPECT_EQ(rows[i].count, full_rows[i].count);
+    EXPECT_EQ(rows[i].self_bytes, full_rows[i].self_bytes);
+    EXPECT_EQ(rows[i].native_bytes, full_rows[i].native_bytes);
+  }
 }
 
 TEST(KnownHeapTest, LiveDumpHoldsOnlyReachableItems) {

@@ -5,12 +5,14 @@
 //
 // It writes a full dump of the shape at N (default 4,000,000) with Kiln
 // (heap_shape_dump), unless DUMP names an existing file, then alternates
-// RUNS times (default 5): `kiln-heap histogram DUMP` and VisualVM opening
+// RUNS times (default 5): `kiln-heap histogram DUMP` (and, for scale,
+// `--reachable`, which builds the whole graph) and VisualVM opening
 // DUMP and computing its class histogram (VisualVmHistogram.java; its
 // .hwcache index is deleted before every run so each run parses the file).
 // Each is a child process timed by wall clock, its peak RSS from wait4.
-// Prints the medians, the ratio, and peak RSS against the file size; also
-// the HPROF reader alone (in process, no graph) for scale.
+// Prints the medians (wall and CPU time, and the load average after each
+// run: the machine may be shared), the ratios, and peak RSS against the file
+// size; also the HPROF reader alone (in process, no graph) for scale.
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -41,6 +43,7 @@ constexpr char kHeapJar[] =
 
 struct Sample {
   double seconds = 0;
+  double cpu_seconds = 0;  // user + system, all threads (less sensitive to a shared machine)
   double peak_rss_mb = 0;
   int status = -1;
 };
@@ -68,6 +71,8 @@ Sample Spawn(const std::vector<std::string>& argv, const std::string& out_path) 
   wait4(pid, &status, 0, &usage);
   sample.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   sample.peak_rss_mb = usage.ru_maxrss / 1024.0;  // KiB on Linux
+  sample.cpu_seconds = usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 +
+                       usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
   sample.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   posix_spawn_file_actions_destroy(&actions);
   return sample;
@@ -93,6 +98,19 @@ std::string FirstLine(const std::string& path, const std::string& prefix) {
   std::fclose(file);
   if (!found.empty() && found.back() == '\n') found.pop_back();
   return found;
+}
+
+// LoadAverage: the first field of /proc/loadavg, to show how busy the
+// (possibly shared) machine was.
+std::string LoadAverage() {
+  FILE* file = std::fopen("/proc/loadavg", "r");
+  if (file == nullptr) return "?";
+  char line[128] = {};
+  const bool read = std::fgets(line, sizeof(line), file) != nullptr;
+  std::fclose(file);
+  if (!read) return "?";
+  std::string text(line);
+  return text.substr(0, text.find(' '));
 }
 
 // ReaderOnlySeconds: HprofReader::Open + Parse with a visitor that ignores
@@ -141,36 +159,55 @@ int Main(int argc, char** argv) {
   stat(dump.c_str(), &st);
   const double file_mb = st.st_size / 1e6 / 1.048576;  // MiB, like ru_maxrss
   std::printf("dump %s: %.1f MiB\n\n", dump.c_str(), file_mb);
-  std::printf("%-4s %22s %22s\n", "run", "kiln-heap histogram", "VisualVM histogram");
-  std::vector<double> kiln_s, kiln_rss, vv_s, vv_rss, reader_s;
+  std::printf("%-4s %32s %32s %20s %6s\n", "run", "kiln-heap histogram (wall, cpu)",
+              "VisualVM histogram (wall, cpu)", "kiln --reachable", "load");
+  std::vector<double> kiln_s, kiln_cpu, kiln_rss, vv_s, vv_cpu, vv_rss, reader_s;
+  std::vector<double> full_s, full_cpu, full_rss;  // --reachable: the whole graph
   for (int run = 1; run <= runs; ++run) {
     const Sample kiln = Spawn({kiln_heap, "histogram", dump}, dir + "/kiln.out");
+    const Sample full = Spawn({kiln_heap, "histogram", "--reachable", dump}, dir + "/full.out");
     std::filesystem::remove_all(dump + ".hwcache");  // VisualVM's index: rebuild it every run
     const Sample vv = Spawn({"java", "-cp", absl::StrCat(kHeapJar, ":", dir), "VisualVmHistogram",
                              dump},
                             dir + "/visualvm.out");
-    if (kiln.status != 0 || vv.status != 0) {
-      std::fprintf(stderr, "a run failed: kiln-heap %d, VisualVM %d\n", kiln.status, vv.status);
+    if (kiln.status != 0 || full.status != 0 || vv.status != 0) {
+      std::fprintf(stderr, "a run failed: kiln-heap %d, --reachable %d, VisualVM %d\n",
+                   kiln.status, full.status, vv.status);
       return 1;
     }
-    reader_s.push_back(ReaderOnlySeconds(dump));
     kiln_s.push_back(kiln.seconds);
+    kiln_cpu.push_back(kiln.cpu_seconds);
     kiln_rss.push_back(kiln.peak_rss_mb);
+    full_s.push_back(full.seconds);
+    full_cpu.push_back(full.cpu_seconds);
+    full_rss.push_back(full.peak_rss_mb);
     vv_s.push_back(vv.seconds);
+    vv_cpu.push_back(vv.cpu_seconds);
     vv_rss.push_back(vv.peak_rss_mb);
-    std::printf("%-4d %9.2f s %6.0f MiB %9.2f s %6.0f MiB\n", run, kiln.seconds,
-                kiln.peak_rss_mb, vv.seconds, vv.peak_rss_mb);
+    std::printf("%-4d %7.2f s %7.2f s %6.0f MiB %7.2f s %7.2f s %6.0f MiB %7.2f s %6.0f MiB %6s\n",
+                run, kiln.seconds, kiln.cpu_seconds, kiln.peak_rss_mb, vv.seconds,
+                vv.cpu_seconds, vv.peak_rss_mb, full.seconds, full.peak_rss_mb,
+                LoadAverage().c_str());
   }
   std::filesystem::remove_all(dump + ".hwcache");
+  // The reader alone runs in this process, after the children: posix_spawn
+  // shares this process's memory until exec, and Linux carries its peak RSS
+  // into the child's ru_maxrss, so mapping the dump here first would show in
+  // every later child's peak.
+  for (int run = 1; run <= runs; ++run) reader_s.push_back(ReaderOnlySeconds(dump));
   std::printf("\nkiln-heap: %s\n", FirstLine(dir + "/kiln.out", "total").c_str());
   std::printf("VisualVM:  %s\n", FirstLine(dir + "/visualvm.out", "classes").c_str());
   const double kiln = Median(kiln_s), vv = Median(vv_s);
   std::printf("\nmedians of %d runs:\n", runs);
-  std::printf("  kiln-heap histogram  %.2f s, peak RSS %.0f MiB (%.2fx the file)\n", kiln,
-              Median(kiln_rss), Median(kiln_rss) / file_mb);
-  std::printf("  VisualVM histogram   %.2f s, peak RSS %.0f MiB (%.2fx the file)\n", vv,
-              Median(vv_rss), Median(vv_rss) / file_mb);
-  std::printf("  VisualVM / kiln-heap %.2fx\n", vv / kiln);
+  std::printf("  kiln-heap histogram  %.2f s (cpu %.2f s), peak RSS %.0f MiB (%.2fx the file)\n",
+              kiln, Median(kiln_cpu), Median(kiln_rss), Median(kiln_rss) / file_mb);
+  std::printf("  kiln-heap histogram --reachable (whole graph) %.2f s (cpu %.2f s), peak RSS %.0f "
+              "MiB (%.2fx the file)\n",
+              Median(full_s), Median(full_cpu), Median(full_rss), Median(full_rss) / file_mb);
+  std::printf("  VisualVM histogram   %.2f s (cpu %.2f s), peak RSS %.0f MiB (%.2fx the file)\n",
+              vv, Median(vv_cpu), Median(vv_rss), Median(vv_rss) / file_mb);
+  std::printf("  VisualVM / kiln-heap %.2fx wall, %.2fx cpu\n", vv / kiln,
+              Median(vv_cpu) / Median(kiln_cpu));
   std::printf("  HPROF reader alone (in process, no graph): %.2f s\n", Median(reader_s));
   if (own_dump) std::filesystem::remove_all(dir);
   return 0;

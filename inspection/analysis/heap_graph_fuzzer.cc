@@ -1,0 +1,39 @@
+// libFuzzer target for the analyzer: any bytes the reader accepts must build
+// a HeapGraph or fail with a Status, and every analysis kiln-heap runs on a
+// graph (histogram, shortest paths, flamegraph, dominators, threads, string
+// decoding) must finish without a crash, a leak or undefined behaviour. Built
+// with clang outside Bazel by the `kiln` script's fuzz stage, like
+// inspection/hprof_reader_fuzzer.cc, and seeded with the same corpus.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "inspection/analysis/dominators.h"
+#include "inspection/analysis/flamegraph.h"
+#include "inspection/analysis/heap_graph.h"
+#include "inspection/analysis/histogram.h"
+#include "inspection/analysis/shortest_path_tree.h"
+#include "inspection/hprof_reader.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace kiln::analysis;
+  std::unique_ptr<kiln::HprofReader> reader =
+      kiln::HprofReader::FromBytes(std::vector<uint8_t>(data, data + size));
+  absl::StatusOr<std::unique_ptr<HeapGraph>> graph = HeapGraph::Build(*reader, {});
+  if (!graph.ok()) return 0;
+  const HeapGraph& g = **graph;
+  (void)Histogram(g, {.reachable_only = true});
+  const ShortestPathTree tree = ComputeShortestPathTree(g);
+  const Flamegraph flame = BuildFlamegraph(g, tree);
+  (void)FlamegraphFolded(flame);
+  (void)FlamegraphJson(flame);
+  (void)FlamegraphSvg(flame, "fuzz");
+  const DominatorTree dom = ComputeDominators(g, {.include_native = true});
+  for (uint32_t obj : TopRetainers(g, dom, 5)) (void)PathToRoot(tree, obj);
+  for (uint32_t obj = 0; obj < g.object_count(); ++obj) {
+    (void)g.StringValue(obj);
+    for (const Reference& ref : g.references(obj)) (void)g.field_name(ref.field_name);
+  }
+  return 0;
+}
