@@ -15,15 +15,20 @@ absl::Status FdSink::Write(absl::Span<const uint8_t> bytes) {
     const ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      const int error = errno;
-      return absl::Status(absl::ErrnoToStatusCode(error),
-                          absl::StrCat("writing ", what_, " at byte ", written_ + done,
-                                       ": ", std::strerror(error)));
+      error_ = errno;
+      error_offset_ = written_ + done;
+      if (allocation_free_errors_) return absl::Status(absl::ErrnoToStatusCode(error_), "");
+      return ErrorStatus(error_, error_offset_);
     }
     done += static_cast<size_t>(n);
   }
   written_ += done;
   return absl::OkStatus();
+}
+
+absl::Status FdSink::ErrorStatus(int error, uint64_t at) const {
+  return absl::Status(absl::ErrnoToStatusCode(error),
+                      absl::StrCat("writing ", what_, " at byte ", at, ": ", std::strerror(error)));
 }
 
 absl::Status MemorySink::Write(absl::Span<const uint8_t> bytes) {

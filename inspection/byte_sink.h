@@ -24,16 +24,32 @@ class ByteSink {
 
 // FdSink writes to a file descriptor it does not own, retrying short writes
 // and EINTR. Errors name `what` (a path, or "pipe") and the errno text.
+//
+// In a forked child nothing may allocate, and a Status message does: after
+// set_allocation_free_errors(), a failed Write returns a Status with the code
+// alone and keeps errno and the offset (error(), error_offset()), from which
+// ErrorStatus rebuilds the full Status in the parent.
 class FdSink : public ByteSink {
  public:
   FdSink(int fd, std::string what) : fd_(fd), what_(std::move(what)) {}
   absl::Status Write(absl::Span<const uint8_t> bytes) override;
   uint64_t bytes_written() const override { return written_; }
 
+  void set_allocation_free_errors() { allocation_free_errors_ = true; }
+  // The errno of the failed write (0: none), and the byte it failed at.
+  int error() const { return error_; }
+  uint64_t error_offset() const { return error_offset_; }
+  // ErrorStatus: the Status of a write that failed with `error` at byte `at`.
+  absl::Status ErrorStatus(int error, uint64_t at) const;
+  const std::string& what() const { return what_; }
+
  private:
   const int fd_;
   const std::string what_;
   uint64_t written_ = 0;
+  bool allocation_free_errors_ = false;
+  int error_ = 0;
+  uint64_t error_offset_ = 0;
 };
 
 // MemorySink collects the bytes in memory; with a limit it fails like a full
