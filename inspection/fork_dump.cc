@@ -112,14 +112,8 @@ absl::StatusOr<ForkDumpChild> StartForkDumpChild(HeapDumper& dumper, GzipSink* g
 
 absl::Status WaitForForkDumpChild(const ForkDumpChild& child, const FdSink& file,
                                   HeapDumpStats* stats) {
-  int wstatus = 0;
-  while (waitpid(child.pid, &wstatus, 0) < 0) {
-    if (errno != EINTR) {
-      absl::Status status = Errno(absl::StrCat("waiting for the child ", child.pid));
-      close(child.report_fd);
-      return status;
-    }
-  }
+  // The report first: it arrives when the file is complete, before the
+  // child's address space is torn down.
   ChildReport report;
   size_t got = 0;
   while (got < sizeof(report)) {
@@ -130,6 +124,10 @@ absl::Status WaitForForkDumpChild(const ForkDumpChild& child, const FdSink& file
     got += static_cast<size_t>(n);
   }
   close(child.report_fd);
+  int wstatus = 0;
+  while (waitpid(child.pid, &wstatus, 0) < 0) {
+    if (errno != EINTR) return Errno(absl::StrCat("waiting for the child ", child.pid));
+  }
 
   const std::string who = absl::StrCat("heap dump (fork mode): the child process ", child.pid,
                                        " writing ", file.what());
