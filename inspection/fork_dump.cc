@@ -74,8 +74,10 @@ void DropSignalHandlers() {
   report.roots = stats.roots;
   report.bytes = file.bytes_written();
   const absl::string_view message = status.message();
-  std::memcpy(report.message, message.data(),
-              std::min(message.size(), sizeof(report.message) - 1));
+  if (!message.empty()) {  // an empty view's data() may be null
+    std::memcpy(report.message, message.data(),
+                std::min(message.size(), sizeof(report.message) - 1));
+  }
   const char* p = reinterpret_cast<const char*>(&report);
   size_t left = sizeof(report);
   while (left > 0) {
