@@ -5,7 +5,9 @@
 //                                                   /*live=*/true);
 //
 // One VM operation: stop the world, make the heap parsable, (live) mark what
-// the roots reach, walk, write, resume. A live dump does not collect.
+// the roots reach, walk, write, resume. A live dump does not collect. A file
+// is written through a PipelinedSink: a thread does the write(2)s while the
+// walk goes on.
 //
 // Fork mode (HeapDumpOptions::mode = DumpMode::kFork) stops the world only to
 // mark (live), write the few records before the objects and fork: a child
