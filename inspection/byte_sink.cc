@@ -12,6 +12,11 @@
 namespace kiln {
 
 absl::Status FdSink::Write(absl::Span<const uint8_t> bytes) {
+  if (redirect_ != nullptr) {
+    absl::Status status = redirect_->Write(bytes);
+    if (status.ok()) written_ += bytes.size();
+    return status;
+  }
   size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);

@@ -39,6 +39,11 @@ class FdSink : public ByteSink {
   uint64_t bytes_written() const override { return written_; }
 
   void set_allocation_free_errors() { allocation_free_errors_ = true; }
+  // set_redirect: Write hands the bytes to `to` instead of the descriptor
+  // (bytes_written still counts them). A fork-mode child's writer process
+  // (fork_dump.cc) takes them that way.
+  void set_redirect(ByteSink* to) { redirect_ = to; }
+  int fd() const { return fd_; }
   // The errno of the failed write (0: none), and the byte it failed at.
   int error() const { return error_; }
   uint64_t error_offset() const { return error_offset_; }
@@ -51,6 +56,7 @@ class FdSink : public ByteSink {
   const std::string what_;
   uint64_t written_ = 0;
   bool allocation_free_errors_ = false;
+  ByteSink* redirect_ = nullptr;
   int error_ = 0;
   uint64_t error_offset_ = 0;
 };

@@ -9,6 +9,16 @@
 // its open segment) and file offset the parent set up. The parent resumes
 // the world at once and waits for the child outside the safepoint.
 //
+// The child does not write the file itself: it forks a writer process and
+// hands it the bytes through two 2 MiB buffers in shared memory (mapped by
+// the parent before the fork, futex words for hand-over), so that the walk
+// and the copy into the page cache (each about half of a dump's time) run on
+// two cores without a thread in the child. The child's FdSink redirects into
+// that ring (FdSink::set_redirect); the writer's first failed write comes
+// back at the child's next write, and its errno and offset in the report.
+// If the ring cannot be mapped or the writer cannot start, the child writes
+// the file itself.
+//
 // The child is a copy of one thread of a multi-threaded process: any lock
 // another thread held at the fork stays held forever, and mimalloc's state
 // may be mid-update. So the child takes no lock and calls no allocator:
