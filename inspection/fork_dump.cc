@@ -196,6 +196,7 @@ pid_t StartWriter(SharedRing* ring, RingSink& sink, FdSink& file, int report_fd)
   std::memset(&report, 0, sizeof(report));
   report.write_errno = file.error();
   report.error_offset = file.error_offset();
+  const char* note = nullptr;  // a static message: no allocation here
   if (writer > 0) {
     ring_sink.End();
     int wstatus = 0;
@@ -206,7 +207,10 @@ pid_t StartWriter(SharedRing* ring, RingSink& sink, FdSink& file, int report_fd)
       report.error_offset = ring->error_offset;
       if (status.ok()) status = absl::Status(absl::ErrnoToStatusCode(error), "");
     } else if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
-      if (status.ok()) status = absl::InternalError("");  // the writer process died
+      if (status.ok()) {
+        status = absl::InternalError("");
+        note = "its writer process died";
+      }
     }
   }
   const HeapDumpStats stats = dumper.stats();
@@ -215,7 +219,7 @@ pid_t StartWriter(SharedRing* ring, RingSink& sink, FdSink& file, int report_fd)
   report.classes = stats.classes;
   report.roots = stats.roots;
   report.bytes = file.bytes_written();
-  const absl::string_view message = status.message();
+  const absl::string_view message = note != nullptr ? note : status.message();
   if (!message.empty()) {  // an empty view's data() may be null
     std::memcpy(report.message, message.data(),
                 std::min(message.size(), sizeof(report.message) - 1));
