@@ -109,15 +109,15 @@ absl::Status HeapShape::Build(Thread& thread) {
   return absl::OkStatus();
 }
 
-void HeapShape::Park() {
+ParkedThreads::ParkedThreads(Runtime& runtime, int count, const std::string& prefix) {
   std::atomic<int> parked{0};
-  const char* kFrames[] = {"run", "frame2", "frame3", "frame4", "frame5"};
-  for (int t = 0; t < 4; ++t) {
-    parked_.emplace_back([this, t, &parked, &kFrames] {
-      ThreadScope scope(runtime_, absl::StrCat("heapshape-parked-", t));
+  for (int t = 0; t < count; ++t) {
+    threads_.emplace_back([this, t, &runtime, &parked, &prefix] {
+      static constexpr const char* kFrames[] = {"run", "frame2", "frame3", "frame4", "frame5"};
+      ThreadScope scope(runtime, absl::StrCat(prefix, t));
       // Frames live on the C++ stack: recurse to nest five of them.
       auto park = [&](auto& self, int depth) -> void {
-        Frame frame(scope, *runtime_.FindMethod("HeapShape", kFrames[depth], "()V"));
+        Frame frame(scope, *runtime.FindMethod("HeapShape", kFrames[depth], "()V"));
         frame.set_line(10 * (depth + 1));
         if (depth + 1 < 5) {
           self(self, depth + 1);
@@ -130,12 +130,16 @@ void HeapShape::Park() {
       park(park, 0);
     });
   }
-  while (parked.load() < 4) std::this_thread::yield();
+  while (parked.load() < count) std::this_thread::yield();
 }
 
-HeapShape::~HeapShape() {
+ParkedThreads::~ParkedThreads() {
   release_.Notify();
-  for (std::thread& t : parked_) t.join();
+  for (std::thread& t : threads_) t.join();
+}
+
+void HeapShape::Park() {
+  parked_ = std::make_unique<ParkedThreads>(runtime_, 4, "heapshape-parked-");
 }
 
 }  // namespace kiln::bench

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -20,13 +21,29 @@ namespace kiln::bench {
 // HeapShapeClasses: the shape's classes, to add to RuntimeOptions::classes.
 std::vector<ClassSpec> HeapShapeClasses();
 
+// ParkedThreads starts `count` attached threads named <prefix>0, <prefix>1,
+// ..., each parked in native state (kWaiting) 5 frames deep in HeapShape's
+// methods run -> frame2 -> frame3 -> frame4 -> frame5, and returns once all
+// are parked. The runtime must have HeapShapeClasses(). The destructor
+// releases and joins them.
+class ParkedThreads {
+ public:
+  ParkedThreads(Runtime& runtime, int count, const std::string& prefix);
+  ~ParkedThreads();
+  ParkedThreads(const ParkedThreads&) = delete;
+  ParkedThreads& operator=(const ParkedThreads&) = delete;
+
+ private:
+  Notification release_;
+  std::vector<std::thread> threads_;
+};
+
 // HeapShape builds the shape on `thread` (attached, managed) and keeps it
 // alive through static fields of class HeapShape; Park starts the 4 parked
 // threads, and the destructor releases and joins them.
 class HeapShape {
  public:
   HeapShape(Runtime& runtime, int64_t n) : runtime_(runtime), n_(n) {}
-  ~HeapShape();
 
   // Build allocates the live tree, the table, the strings and the garbage
   // tree, in the documented order.
@@ -43,8 +60,7 @@ class HeapShape {
  private:
   Runtime& runtime_;
   const int64_t n_;
-  Notification release_;
-  std::vector<std::thread> parked_;
+  std::unique_ptr<ParkedThreads> parked_;
 };
 
 }  // namespace kiln::bench

@@ -92,13 +92,6 @@ bool Heap::SetMark(ObjectHeader* object) const {
   return true;
 }
 
-bool Heap::IsMarked(const ObjectHeader* object) const {
-  Chunk* chunk = ChunkOf(object);
-  if (chunk->large) return chunk->large_marked;
-  const size_t bit = (object->address() - reinterpret_cast<const char*>(chunk)) >> 3;
-  return (BitmapOf(chunk)[bit >> 6] >> (bit & 63)) & 1;
-}
-
 void Heap::ClearMarks() {
   MutexLock lock(&mu_);
   for (Chunk* chunk : chunks_) {

@@ -281,6 +281,16 @@ void Heap::ForEachObject(absl::FunctionRef<void(ObjectHeader*)> fn) {
   }
 }
 
+std::vector<Heap::Range> Heap::ParsableRanges() {
+  MutexLock lock(&mu_);
+  std::vector<Range> ranges;
+  ranges.reserve(chunks_.size());
+  for (Chunk* chunk : ChunksInAddressOrder()) {
+    if (chunk->start < chunk->top) ranges.push_back({chunk->start, chunk->top});
+  }
+  return ranges;
+}
+
 void Heap::RegisterFinalizable(ObjectHeader* object) {
   MutexLock lock(&finalization_mu_);
   finalizable_.push_back(object);

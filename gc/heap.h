@@ -167,6 +167,25 @@ class Heap {
   // address order, skipping fillers. World stopped, heap parsable.
   void ForEachObject(absl::FunctionRef<void(ObjectHeader*)> fn);
 
+  // ParsableRanges: the heap's object space as ranges in address order, for
+  // walks that may take no lock and call no allocator (a heap dump written by
+  // a forked child, which sees the heap frozen). World stopped, heap
+  // parsable; valid until the world resumes (or, in a forked child, for good).
+  struct Range {
+    char* start;
+    char* end;
+  };
+  std::vector<Range> ParsableRanges();
+  // ForEachObjectIn calls `fn` on every object in `range`, skipping fillers.
+  template <typename Fn>
+  static void ForEachObjectIn(const Range& range, Fn&& fn) {
+    for (char* p = range.start; p < range.end;) {
+      auto* object = reinterpret_cast<ObjectHeader*>(p);
+      p += object->Size();
+      if (!object->layout->IsFiller()) fn(object);
+    }
+  }
+
   // Verify checks that every reference in every object and root is null or
   // the start of an object in this heap. World stopped, heap parsable. The
   // error names the holder's address and the slot's offset.
@@ -179,7 +198,14 @@ class Heap {
   // MarkFromRoots marks everything strongly reachable from the binding's
   // roots (referents of references are not followed) and returns the count.
   size_t MarkFromRoots();
-  bool IsMarked(const ObjectHeader* object) const;
+  // IsMarked is inline: a live heap dump asks it for every object and
+  // reference. It reads the chunk header and bitmap only (no lock).
+  bool IsMarked(const ObjectHeader* object) const {
+    const Chunk* chunk = ChunkOf(object);
+    if (chunk->large) return chunk->large_marked;
+    const size_t bit = (object->address() - reinterpret_cast<const char*>(chunk)) >> 3;
+    return (BitmapOf(chunk)[bit >> 6] >> (bit & 63)) & 1;
+  }
 
   HeapStats Stats();
 
@@ -213,6 +239,9 @@ class Heap {
                                     ~(options_.chunk_size - 1));
   }
   uint64_t* BitmapOf(Chunk* chunk) const { return reinterpret_cast<uint64_t*>(chunk + 1); }
+  const uint64_t* BitmapOf(const Chunk* chunk) const {
+    return reinterpret_cast<const uint64_t*>(chunk + 1);
+  }
   size_t ChunkOverhead() const;
   // SetMark marks `object`; false if it was already marked.
   bool SetMark(ObjectHeader* object) const;

@@ -2,28 +2,40 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "base/check.h"
 
 namespace kiln {
 
 absl::Status FdSink::Write(absl::Span<const uint8_t> bytes) {
+  if (redirect_ != nullptr) {
+    absl::Status status = redirect_->Write(bytes);
+    if (status.ok()) written_ += bytes.size();
+    return status;
+  }
   size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      const int error = errno;
-      return absl::Status(absl::ErrnoToStatusCode(error),
-                          absl::StrCat("writing ", what_, " at byte ", written_ + done,
-                                       ": ", std::strerror(error)));
+      error_ = errno;
+      error_offset_ = written_ + done;
+      if (allocation_free_errors_) return absl::Status(absl::ErrnoToStatusCode(error_), "");
+      return ErrorStatus(error_, error_offset_);
     }
     done += static_cast<size_t>(n);
   }
   written_ += done;
   return absl::OkStatus();
+}
+
+absl::Status FdSink::ErrorStatus(int error, uint64_t at) const {
+  return absl::Status(absl::ErrnoToStatusCode(error),
+                      absl::StrCat("writing ", what_, " at byte ", at, ": ", std::strerror(error)));
 }
 
 absl::Status MemorySink::Write(absl::Span<const uint8_t> bytes) {
@@ -33,6 +45,74 @@ absl::Status MemorySink::Write(absl::Span<const uint8_t> bytes) {
   }
   data_.insert(data_.end(), bytes.begin(), bytes.end());
   return absl::OkStatus();
+}
+
+PipelinedSink::PipelinedSink(ByteSink* out, size_t slot_bytes, int slots)
+    : out_(out), slot_bytes_(slot_bytes), slots_(static_cast<size_t>(slots)) {
+  KILN_CHECK(slots >= 2 && slot_bytes > 0, "PipelinedSink needs 2 or more slots, not ", slots);
+  for (Slot& slot : slots_) slot.data.reset(new uint8_t[slot_bytes]);
+  thread_ = std::thread([this] { Run(); });
+}
+
+PipelinedSink::~PipelinedSink() { Close().IgnoreError(); }
+
+absl::Status PipelinedSink::Write(absl::Span<const uint8_t> bytes) {
+  while (!bytes.empty()) {
+    {
+      MutexLock lock(&mu_);
+      if (!status_.ok()) return status_;
+      KILN_CHECK(!closing_, "PipelinedSink::Write after Close");
+      while (queued_ == slots_.size() && status_.ok()) changed_.Wait(&mu_);
+      if (!status_.ok()) return status_;
+    }
+    // The slot is neither queued nor being written: the producer owns it.
+    Slot& slot = slots_[next_fill_];
+    slot.size = std::min(bytes.size(), slot_bytes_);
+    std::memcpy(slot.data.get(), bytes.data(), slot.size);
+    bytes.remove_prefix(slot.size);
+    accepted_ += slot.size;
+    next_fill_ = (next_fill_ + 1) % slots_.size();
+    MutexLock lock(&mu_);
+    ++queued_;
+    changed_.SignalAll();
+  }
+  return absl::OkStatus();
+}
+
+void PipelinedSink::Run() {
+  for (;;) {
+    size_t index;
+    {
+      MutexLock lock(&mu_);
+      while (queued_ == 0 && !closing_) changed_.Wait(&mu_);
+      if (queued_ == 0) return;  // closing, everything written
+      index = next_write_;
+      if (!status_.ok()) {  // failed before: drop the rest
+        next_write_ = (next_write_ + 1) % slots_.size();
+        --queued_;
+        changed_.SignalAll();
+        continue;
+      }
+    }
+    const Slot& slot = slots_[index];
+    absl::Status status = out_->Write(absl::MakeConstSpan(slot.data.get(), slot.size));
+    MutexLock lock(&mu_);
+    if (!status.ok() && status_.ok()) status_ = std::move(status);
+    next_write_ = (next_write_ + 1) % slots_.size();
+    --queued_;
+    changed_.SignalAll();
+  }
+}
+
+absl::Status PipelinedSink::Close() {
+  {
+    MutexLock lock(&mu_);
+    closing_ = true;
+    changed_.SignalAll();
+  }
+  if (thread_.joinable()) thread_.join();
+  MutexLock lock(&mu_);
+  return status_;
 }
 
 }  // namespace kiln

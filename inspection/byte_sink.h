@@ -1,15 +1,18 @@
 // ByteSink: where an HPROF writer's bytes go. A file descriptor (a file or a
-// pipe) or memory (tests); each reports I/O failures as a Status naming the
-// step.
+// pipe) or memory (tests), possibly through a writer thread (PipelinedSink);
+// each reports I/O failures as a Status naming the step.
 #ifndef KILN_INSPECTION_BYTE_SINK_H_
 #define KILN_INSPECTION_BYTE_SINK_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
+#include "base/mutex.h"
 
 namespace kiln {
 
@@ -24,16 +27,84 @@ class ByteSink {
 
 // FdSink writes to a file descriptor it does not own, retrying short writes
 // and EINTR. Errors name `what` (a path, or "pipe") and the errno text.
+//
+// In a forked child nothing may allocate, and a Status message does: after
+// set_allocation_free_errors(), a failed Write returns a Status with the code
+// alone and keeps errno and the offset (error(), error_offset()), from which
+// ErrorStatus rebuilds the full Status in the parent.
 class FdSink : public ByteSink {
  public:
   FdSink(int fd, std::string what) : fd_(fd), what_(std::move(what)) {}
   absl::Status Write(absl::Span<const uint8_t> bytes) override;
   uint64_t bytes_written() const override { return written_; }
 
+  void set_allocation_free_errors() { allocation_free_errors_ = true; }
+  // set_redirect: Write hands the bytes to `to` instead of the descriptor
+  // (bytes_written still counts them). A fork-mode child's writer process
+  // (fork_dump.cc) takes them that way.
+  void set_redirect(ByteSink* to) { redirect_ = to; }
+  int fd() const { return fd_; }
+  // The errno of the failed write (0: none), and the byte it failed at.
+  int error() const { return error_; }
+  uint64_t error_offset() const { return error_offset_; }
+  // ErrorStatus: the Status of a write that failed with `error` at byte `at`.
+  absl::Status ErrorStatus(int error, uint64_t at) const;
+  const std::string& what() const { return what_; }
+
  private:
   const int fd_;
   const std::string what_;
   uint64_t written_ = 0;
+  bool allocation_free_errors_ = false;
+  ByteSink* redirect_ = nullptr;
+  int error_ = 0;
+  uint64_t error_offset_ = 0;
+};
+
+// PipelinedSink hands the bytes to `out` on a thread of its own, so that the
+// producer (a heap dump's walk) and the write(2)s (for a file: the copy into
+// the page cache, about half of a dump's time) run on different cores. Write
+// copies the bytes into one of `slots` buffers of `slot_bytes` (waiting while
+// all are queued) and returns; the thread writes the buffers to `out` in
+// order. Errors are sticky: after `out` fails once, nothing more is written
+// and every Write and Close returns that error. Close waits until everything
+// is written and stops the thread; call it before using `out`'s result. The
+// thread starts at construction: build the sink before stopping the world.
+// Not for a forked child (threads do not survive fork).
+class PipelinedSink : public ByteSink {
+ public:
+  explicit PipelinedSink(ByteSink* out, size_t slot_bytes = size_t{2} << 20, int slots = 2);
+  ~PipelinedSink() override;
+  PipelinedSink(const PipelinedSink&) = delete;
+  PipelinedSink& operator=(const PipelinedSink&) = delete;
+
+  absl::Status Write(absl::Span<const uint8_t> bytes) override;
+  // bytes_written: what Write has accepted (all of it written once Close
+  // returned OK).
+  uint64_t bytes_written() const override { return accepted_; }
+  // Close: every accepted byte written (or the first error); idempotent.
+  absl::Status Close();
+
+ private:
+  struct Slot {
+    std::unique_ptr<uint8_t[]> data;
+    size_t size = 0;
+  };
+  void Run();
+
+  ByteSink* const out_;
+  const size_t slot_bytes_;
+  std::vector<Slot> slots_;
+  uint64_t accepted_ = 0;  // producer only
+  size_t next_fill_ = 0;   // producer only: the slot Write fills next
+
+  Mutex mu_;
+  CondVar changed_;
+  size_t queued_ ABSL_GUARDED_BY(mu_) = 0;      // filled slots not yet written
+  size_t next_write_ ABSL_GUARDED_BY(mu_) = 0;  // the thread's next slot
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status status_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
 };
 
 // MemorySink collects the bytes in memory; with a limit it fails like a full

@@ -9,13 +9,20 @@
 
 namespace kiln {
 
-GzipSink::GzipSink(ByteSink* out, int level) : out_(out), level_(level) {
+GzipSink::GzipSink(ByteSink* out, int level)
+    : out_(out), level_(level), stream_(std::make_unique<z_stream_s>()) {
   KILN_CHECK(level >= 1 && level <= 9, "gzip level ", level, " is not 1..9");
   block_.reserve(kBlockSize);
   compressed_.resize(compressBound(kBlockSize) + 256);
+  std::memset(stream_.get(), 0, sizeof(z_stream_s));
+  // windowBits 15 + 16: a gzip header and trailer around the deflate data.
+  stream_ready_ =
+      deflateInit2(stream_.get(), level_, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
 }
 
-GzipSink::~GzipSink() = default;
+GzipSink::~GzipSink() {
+  if (stream_ready_) deflateEnd(stream_.get());
+}
 
 absl::Status GzipSink::Write(absl::Span<const uint8_t> bytes) {
   while (!bytes.empty()) {
@@ -34,27 +41,24 @@ absl::Status GzipSink::Finish() {
 }
 
 absl::Status GzipSink::CompressBlock() {
-  z_stream stream;
-  std::memset(&stream, 0, sizeof(stream));
-  // windowBits 15 + 16: a gzip header and trailer around the deflate data.
-  if (deflateInit2(&stream, level_, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return absl::InternalError("gzip: deflateInit2 failed");
-  }
+  if (!stream_ready_) return absl::InternalError("gzip: deflateInit2 failed");
+  z_stream* stream = stream_.get();
+  if (deflateReset(stream) != Z_OK) return absl::InternalError("gzip: deflateReset failed");
+  // The first member's header carries the comment; later ones the default
+  // header (a null gz_header).
   static char kComment[] = "HPROF BLOCKSIZE=1048576";
   gz_header header;
   std::memset(&header, 0, sizeof(header));
   header.comment = reinterpret_cast<Bytef*>(kComment);
-  if (first_ && deflateSetHeader(&stream, &header) != Z_OK) {
-    deflateEnd(&stream);
+  if (deflateSetHeader(stream, first_ ? &header : Z_NULL) != Z_OK) {
     return absl::InternalError("gzip: deflateSetHeader failed");
   }
-  stream.next_in = block_.data();
-  stream.avail_in = static_cast<uInt>(block_.size());
-  stream.next_out = compressed_.data();
-  stream.avail_out = static_cast<uInt>(compressed_.size());
-  const int result = deflate(&stream, Z_FINISH);
-  const size_t produced = compressed_.size() - stream.avail_out;
-  deflateEnd(&stream);
+  stream->next_in = block_.data();
+  stream->avail_in = static_cast<uInt>(block_.size());
+  stream->next_out = compressed_.data();
+  stream->avail_out = static_cast<uInt>(compressed_.size());
+  const int result = deflate(stream, Z_FINISH);
+  const size_t produced = compressed_.size() - stream->avail_out;
   if (result != Z_STREAM_END) {
     return absl::InternalError(absl::StrCat("gzip: deflate failed (", result, ")"));
   }

@@ -3,6 +3,10 @@
 // member's header carries the comment "HPROF BLOCKSIZE=1048576", so readers
 // that know the format can seek block by block, and plain `gzip -d`
 // restores the whole file.
+//
+// One deflate stream is set up at construction and reset for every block, so
+// writing allocates nothing (zlib's state and both buffers exist up front):
+// a fork-mode dump's child may compress.
 #ifndef KILN_INSPECTION_GZIP_SINK_H_
 #define KILN_INSPECTION_GZIP_SINK_H_
 
@@ -12,6 +16,8 @@
 
 #include "absl/status/status.h"
 #include "inspection/byte_sink.h"
+
+struct z_stream_s;
 
 namespace kiln {
 
@@ -33,6 +39,8 @@ class GzipSink : public ByteSink {
 
   ByteSink* const out_;
   const int level_;
+  std::unique_ptr<z_stream_s> stream_;
+  bool stream_ready_ = false;  // deflateInit2 succeeded
   std::vector<uint8_t> block_;
   std::vector<uint8_t> compressed_;
   uint64_t accepted_ = 0;

@@ -128,11 +128,21 @@ TEST_F(HeapDumpOptionsTest, StreamsIntoAPipe) {
   EXPECT_EQ((*snapshot)->classes().size(), runtime_->classes().size());
 }
 
+// Both modes: stop-the-world writes through a PipelinedSink's thread, fork
+// mode through the child's writer process; either's failed write must come
+// back as the dump's error.
 TEST_F(HeapDumpOptionsTest, AFullDiskFailsCleanlyAndTheNextDumpWorks) {
   {
     ThreadScope scope(*runtime_, "main");
     Frame frame(scope, *runtime_->FindMethod("t.Main", "main", "()V"));
-    ASSERT_TRUE(ByteArray::New(frame, 1 << 20).ok());
+    ASSERT_TRUE(ByteArray::New(frame, 3 << 20).ok());  // more than the writers' buffers
+  }
+  for (DumpMode mode : {DumpMode::kStopTheWorld, DumpMode::kFork}) {
+    SCOPED_TRACE(mode == DumpMode::kFork ? "fork" : "stw");
+    HeapDumpOptions options;
+    options.path = dir_ + "/full.hprof";
+    options.live = false;
+    options.mode = mode;
     // RLIMIT_FSIZE stands for a disk that fills up midway: writes past it
     // fail with EFBIG (SIGXFSZ ignored).
     signal(SIGXFSZ, SIG_IGN);
@@ -141,16 +151,21 @@ TEST_F(HeapDumpOptionsTest, AFullDiskFailsCleanlyAndTheNextDumpWorks) {
     struct rlimit small = saved;
     small.rlim_cur = 256 << 10;
     ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
-    absl::Status status = VMRuntime::DumpHeap(*runtime_, dir_ + "/full.hprof", /*live=*/false);
+    absl::StatusOr<std::string> failed = VMRuntime::DumpHeap(*runtime_, options);
     setrlimit(RLIMIT_FSIZE, &saved);
-    EXPECT_FALSE(status.ok());
-    EXPECT_NE(status.message().find("File too large"), std::string::npos) << status;
-    EXPECT_NE(status.message().find("writing"), std::string::npos) << status;
+    ASSERT_FALSE(failed.ok());
+    EXPECT_NE(failed.status().message().find("File too large"), std::string::npos)
+        << failed.status();
+    EXPECT_NE(failed.status().message().find("writing"), std::string::npos) << failed.status();
+    EXPECT_TRUE(Ls(dir_).empty()) << "a failed dump left a file behind";
+    // The runtime runs on, and the next dump works.
+    absl::StatusOr<std::string> path = VMRuntime::DumpHeap(*runtime_, options);
+    ASSERT_TRUE(path.ok()) << path.status();
+    EXPECT_EQ(Ls(dir_), std::vector<std::string>{"full.hprof"});
+    auto snapshot = HprofSnapshot::Load(*path);
+    ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+    unlink(path->c_str());
   }
-  EXPECT_TRUE(Ls(dir_).empty()) << "a failed dump left a file behind";
-  // The runtime runs on, and the next dump works.
-  ASSERT_TRUE(VMRuntime::DumpHeap(*runtime_, dir_ + "/full.hprof", false).ok());
-  EXPECT_EQ(Ls(dir_), std::vector<std::string>{"full.hprof"});
 }
 
 TEST_F(HeapDumpOptionsTest, ASinkThatFailsAfterNBytesGivesItsErrorAndTheNextDumpWorks) {

@@ -6,6 +6,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
+#include "base/check.h"
+#include "inspection/heap_object_writer.h"
 #include "vm/runtime.h"
 
 namespace kiln {
@@ -29,32 +31,21 @@ std::string InternalName(const Class* cls) {
   return absl::StrReplaceAll(cls->name(), {{".", "/"}});
 }
 
-class Dumper {
+class Prologue {
  public:
-  Dumper(const StoppedWorld& world, bool live, HprofWriter& writer)
+  Prologue(const StoppedWorld& world, bool live, HprofWriter& writer)
       : world_(world), runtime_(world.runtime()), live_(live), w_(writer) {}
 
-  absl::Status Run(HeapDumpStats* stats) {
-    if (live_) runtime_.MarkLive(world_);
+  // Write writes everything before the object records.
+  void Write() {
     w_.WriteHeader(static_cast<uint64_t>(absl::ToUnixMillis(absl::Now())));
     WriteClasses();
     WriteStackTraces();
     WriteRoots();
     for (const Class* cls : runtime_.classes().classes()) WriteClassDump(cls);
-    runtime_.ForEachObject(world_, [&](Object* object) {
-      if (live_ && !runtime_.heap().IsMarked(object->header())) return;
-      WriteObject(object);
-    });
-    w_.EndHeapDump();
-    absl::Status status = w_.Finish();
-    if (stats != nullptr) {
-      stats->objects = objects_;
-      stats->classes = runtime_.classes().size();
-      stats->roots = roots_;
-      stats->bytes = w_.bytes_written();
-    }
-    return status;
   }
+
+  uint64_t roots() const { return roots_; }
 
  private:
   // StringId returns the id of `text`, writing its STRING record the first
@@ -83,9 +74,7 @@ class Dumper {
   }
 
   void WriteClasses() {
-    const auto& classes = runtime_.classes().classes();
-    values_size_.resize(classes.size());
-    for (const Class* cls : classes) {
+    for (const Class* cls : runtime_.classes().classes()) {
       const uint64_t name = StringId(InternalName(cls));  // its own record first
       w_.BeginRecord(hprof::kLoadClass);
       w_.U4(cls->id() + 1);  // class serial
@@ -93,11 +82,6 @@ class Dumper {
       w_.U4(hprof::kEmptyTraceSerial);
       w_.Id(name);
       w_.EndRecord();
-      uint32_t size = 0;
-      for (const Class* c = cls; c != nullptr; c = c->super()) {
-        for (const Field& field : c->fields()) size += FieldTypeSize(field.type());
-      }
-      values_size_[cls->id()] = size;
       for (const Field& field : cls->fields()) StringId(field.name());
       for (const Field& field : cls->static_fields()) StringId(field.name());
     }
@@ -233,69 +217,57 @@ class Dumper {
     }
   }
 
-  void WriteObject(Object* object) {
-    const Class* cls = object->GetClass();
-    if (cls == runtime_.classes().class_class()) return;  // a mirror: its CLASS_DUMP
-    ++objects_;
-    const uint64_t id = reinterpret_cast<uint64_t>(object);
-    if (cls->IsObjectArray()) {
-      const auto* array = static_cast<const ObjectArray*>(object);
-      const uint32_t length = array->length();
-      w_.BeginSubRecord(hprof::kObjectArrayDump, 1 + kIdBytes + 4 + 4 + kIdBytes +
-                                                      size_t{length} * kIdBytes);
-      w_.Id(id);
-      w_.U4(hprof::kEmptyTraceSerial);
-      w_.U4(length);
-      w_.Id(ClassId(cls));
-      for (uint32_t i = 0; i < length; ++i) w_.Id(RefId(array->Get(i)));
-      return;
-    }
-    if (cls->IsPrimitiveArray()) {
-      const uint32_t length = static_cast<const Array*>(object)->length();
-      const size_t element = FieldTypeSize(cls->component_type());
-      w_.BeginSubRecord(hprof::kPrimitiveArrayDump,
-                        1 + kIdBytes + 4 + 4 + 1 + size_t{length} * element);
-      w_.Id(id);
-      w_.U4(hprof::kEmptyTraceSerial);
-      w_.U4(length);
-      w_.U1(static_cast<uint8_t>(cls->component_type()));
-      const char* data = object->address() + gc::kHeaderSize;
-      if (element == 1) {
-        w_.Bytes(data, length);
-      } else {
-        for (uint32_t i = 0; i < length; ++i) WriteValue(cls->component_type(), data + i * element);
-      }
-      return;
-    }
-    w_.BeginSubRecord(hprof::kInstanceDump, 1 + kIdBytes + 4 + kIdBytes + 4 + values_size_[cls->id()]);
-    w_.Id(id);
-    w_.U4(hprof::kEmptyTraceSerial);
-    w_.Id(ClassId(cls));
-    w_.U4(values_size_[cls->id()]);
-    // This class's fields first, then its superclass's, up to Object.
-    for (const Class* c = cls; c != nullptr; c = c->super()) {
-      for (const Field& field : c->fields()) {
-        WriteValue(field.type(), object->address() + field.offset());
-      }
-    }
-  }
-
   const StoppedWorld& world_;
   Runtime& runtime_;
   const bool live_;
   HprofWriter& w_;
   absl::flat_hash_map<std::string, uint64_t> strings_;
   absl::flat_hash_map<const Thread*, uint32_t> thread_serials_;
-  std::vector<uint32_t> values_size_;
-  uint64_t objects_ = 0;
   uint64_t roots_ = 0;
 };
 
 }  // namespace
 
+HeapDumper::HeapDumper(const StoppedWorld& world, bool live, HprofWriter& writer)
+    : world_(world), live_(live), w_(writer) {}
+
+HeapDumper::~HeapDumper() = default;
+
+void HeapDumper::WritePrologue() {
+  Runtime& runtime = world_.runtime();
+  if (live_) runtime.MarkLive(world_);
+  runtime.heap().MakeParsable();
+  Prologue prologue(world_, live_, w_);
+  prologue.Write();
+  classes_ = runtime.classes().size();
+  roots_ = prologue.roots();
+  objects_ = std::make_unique<HeapObjectWriter>(world_, live_, w_);
+  objects_->set_stop_after_objects(stop_after_objects_);
+}
+
+absl::Status HeapDumper::WriteObjects() {
+  KILN_CHECK(objects_ != nullptr, "HeapDumper::WriteObjects before WritePrologue");
+  objects_->WriteObjects();
+  w_.EndHeapDump();
+  return w_.Finish();
+}
+
+HeapDumpStats HeapDumper::stats() const {
+  HeapDumpStats stats;
+  stats.objects = objects_ != nullptr ? objects_->objects() : 0;
+  stats.classes = classes_;
+  stats.roots = roots_;
+  stats.bytes = w_.bytes_written();
+  return stats;
+}
+
 absl::Status WriteHeapDump(const StoppedWorld& world, bool live, HprofWriter& writer,
                            HeapDumpStats* stats) {
-  return Dumper(world, live, writer).Run(stats);
+  HeapDumper dumper(world, live, writer);
+  dumper.WritePrologue();
+  absl::Status status = dumper.WriteObjects();
+  if (stats != nullptr) *stats = dumper.stats();
+  return status;
 }
 
 }  // namespace kiln

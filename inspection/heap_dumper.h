@@ -17,12 +17,21 @@
 //
 // Object ids are addresses (the heap does not move); a class's id is its
 // java.lang.Class mirror, which is therefore not dumped as an instance.
+//
+// A dump runs in two steps, so that the second can run in a forked child
+// (fork-mode dumps, inspection/fork_dump.h): WritePrologue (world stopped:
+// marks, makes the heap parsable, writes everything up to the class dumps and
+// prepares the object walk; it allocates and locks), then WriteObjects (the
+// object records, HEAP_DUMP_END and the final flush; it neither locks nor
+// allocates, see heap_object_writer.h). WriteHeapDump does both.
 #ifndef KILN_INSPECTION_HEAP_DUMPER_H_
 #define KILN_INSPECTION_HEAP_DUMPER_H_
 
 #include <cstdint>
+#include <memory>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "inspection/hprof_writer.h"
 #include "vm/safepoint.h"
 
@@ -33,11 +42,46 @@ struct HeapDumpStats {
   uint64_t classes = 0;
   uint64_t roots = 0;
   uint64_t bytes = 0;
+  // The stop-the-world pause the dump took (VMRuntime fills it in).
+  absl::Duration pause;
 };
 
-// WriteHeapDump writes the heap of `world`'s runtime to `writer`: only the
-// objects reachable from the roots if `live` (marking, no collection), every
-// object on the heap otherwise. Returns the writer's first I/O error.
+class HeapObjectWriter;
+
+class HeapDumper {
+ public:
+  // HeapDumper dumps `world`'s heap into `writer`: the objects reachable from
+  // the roots if `live` (marking, no collection), every object otherwise.
+  HeapDumper(const StoppedWorld& world, bool live, HprofWriter& writer);
+  ~HeapDumper();
+  HeapDumper(const HeapDumper&) = delete;
+  HeapDumper& operator=(const HeapDumper&) = delete;
+
+  // WritePrologue: world stopped. Everything before the object records.
+  void WritePrologue();
+  // WriteObjects: after WritePrologue, with the heap still frozen (the world
+  // stopped, or in a forked child). Writes the objects and the end, flushes,
+  // and returns the writer's first I/O error. No lock, no allocation.
+  absl::Status WriteObjects();
+
+  // stats: what was written so far (bytes: what the writer took).
+  HeapDumpStats stats() const;
+
+  // Testing: raise(SIGSTOP) after this many object records; 0: never.
+  void set_stop_after_objects(uint64_t n) { stop_after_objects_ = n; }
+
+ private:
+  const StoppedWorld& world_;
+  const bool live_;
+  HprofWriter& w_;
+  std::unique_ptr<HeapObjectWriter> objects_;
+  uint64_t classes_ = 0;
+  uint64_t roots_ = 0;
+  uint64_t stop_after_objects_ = 0;
+};
+
+// WriteHeapDump: HeapDumper's two steps at once. Returns the writer's first
+// I/O error.
 absl::Status WriteHeapDump(const StoppedWorld& world, bool live, HprofWriter& writer,
                            HeapDumpStats* stats = nullptr);
 

@@ -17,22 +17,6 @@ void HprofWriter::WriteHeader(uint64_t milliseconds) {
   U8(milliseconds);
 }
 
-void HprofWriter::U2(uint16_t v) {
-  const uint8_t bytes[2] = {static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
-  Put(bytes, 2);
-}
-
-void HprofWriter::U4(uint32_t v) {
-  const uint8_t bytes[4] = {static_cast<uint8_t>(v >> 24), static_cast<uint8_t>(v >> 16),
-                            static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
-  Put(bytes, 4);
-}
-
-void HprofWriter::U8(uint64_t v) {
-  U4(static_cast<uint32_t>(v >> 32));
-  U4(static_cast<uint32_t>(v));
-}
-
 void HprofWriter::PatchU4(size_t at, uint32_t v) {
   buffer_[at] = static_cast<uint8_t>(v >> 24);
   buffer_[at + 1] = static_cast<uint8_t>(v >> 16);
@@ -40,7 +24,7 @@ void HprofWriter::PatchU4(size_t at, uint32_t v) {
   buffer_[at + 3] = static_cast<uint8_t>(v);
 }
 
-void HprofWriter::Put(const uint8_t* data, size_t size) {
+void HprofWriter::PutSlow(const uint8_t* data, size_t size) {
   while (size > 0 && status_.ok()) {
     if (used_ == capacity_) {
       // Only streamed (oversized) sub-records may outgrow the buffer; every
@@ -103,6 +87,16 @@ void HprofWriter::BeginSubRecord(hprof::SubTag tag, size_t size) {
   }
   segment_bytes_ += size;
   U1(tag);
+}
+
+uint8_t* HprofWriter::ReserveSubRecordSlow(hprof::SubTag tag, size_t size) {
+  if (!status_.ok() || size + hprof::kRecordHeaderSize > capacity_) return nullptr;
+  if (size > capacity_ - used_) CloseSegment();  // a small buffer: start afresh
+  BeginSubRecord(tag, size);  // opens or rolls over the segment; flushes
+  KILN_CHECK(size - 1 <= capacity_ - used_, "HPROF sub-record does not fit its segment");
+  uint8_t* p = buffer_.get() + used_;
+  used_ += size - 1;
+  return p;
 }
 
 void HprofWriter::CloseSegment() {

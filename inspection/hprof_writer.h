@@ -19,12 +19,19 @@
 //   writer.EndHeapDump();
 //   absl::Status status = writer.Finish();
 //
-// The writer allocates only its buffer (native memory), at construction.
+// The writer allocates only its buffer (native memory), at construction, and
+// takes no lock: a forked child may go on writing with it (fork-mode dumps).
+//
+// Speed: U1..U8 and Bytes are inline copies into the buffer with an
+// out-of-line slow path. The heap walk goes further: ReserveSubRecord hands
+// out the whole sub-record's bytes at once, and the Store* helpers fill them
+// big-endian (one bswap and one store per value).
 #ifndef KILN_INSPECTION_HPROF_WRITER_H_
 #define KILN_INSPECTION_HPROF_WRITER_H_
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 
 #include "absl/status/status.h"
@@ -55,10 +62,60 @@ class HprofWriter {
   // EndHeapDump closes the open segment and writes HEAP_DUMP_END.
   void EndHeapDump();
 
+  // ReserveSubRecord starts a heap dump sub-record of exactly `size` bytes,
+  // tag included, like BeginSubRecord, and returns the buffer space for its
+  // size - 1 body bytes, which the caller fills at once (Store*). Returns
+  // nullptr, having written nothing, if the sub-record cannot sit whole in the
+  // buffer: then BeginSubRecord and the streaming calls write it.
+  uint8_t* ReserveSubRecord(hprof::SubTag tag, size_t size) {
+    if (segment_length_at_ != kNone && segment_bytes_ + size <= kSegmentSize &&
+        size <= capacity_ - used_) {
+      segment_bytes_ += size;
+      uint8_t* p = buffer_.get() + used_;
+      used_ += size;
+      *p = tag;
+      return p + 1;
+    }
+    return ReserveSubRecordSlow(tag, size);
+  }
+
+  // Big-endian stores into reserved space; each returns the next position.
+  static uint8_t* StoreU1(uint8_t* p, uint8_t v) {
+    *p = v;
+    return p + 1;
+  }
+  static uint8_t* StoreU2(uint8_t* p, uint16_t v) {
+    v = __builtin_bswap16(v);
+    std::memcpy(p, &v, 2);
+    return p + 2;
+  }
+  static uint8_t* StoreU4(uint8_t* p, uint32_t v) {
+    v = __builtin_bswap32(v);
+    std::memcpy(p, &v, 4);
+    return p + 4;
+  }
+  static uint8_t* StoreU8(uint8_t* p, uint64_t v) {
+    v = __builtin_bswap64(v);
+    std::memcpy(p, &v, 8);
+    return p + 8;
+  }
+
   void U1(uint8_t v) { Put(&v, 1); }
-  void U2(uint16_t v);
-  void U4(uint32_t v);
-  void U8(uint64_t v);
+  void U2(uint16_t v) {
+    uint8_t bytes[2];
+    StoreU2(bytes, v);
+    Put(bytes, 2);
+  }
+  void U4(uint32_t v) {
+    uint8_t bytes[4];
+    StoreU4(bytes, v);
+    Put(bytes, 4);
+  }
+  void U8(uint64_t v) {
+    uint8_t bytes[8];
+    StoreU8(bytes, v);
+    Put(bytes, 8);
+  }
   void Id(uint64_t id) { U8(id); }
   void Bytes(const void* data, size_t size) { Put(static_cast<const uint8_t*>(data), size); }
   void Bytes(absl::string_view text) { Bytes(text.data(), text.size()); }
@@ -69,7 +126,16 @@ class HprofWriter {
   bool ok() const { return status_.ok(); }
 
  private:
-  void Put(const uint8_t* data, size_t size);
+  void Put(const uint8_t* data, size_t size) {
+    if (size <= capacity_ - used_ && status_.ok()) {
+      std::memcpy(buffer_.get() + used_, data, size);
+      used_ += size;
+      return;
+    }
+    PutSlow(data, size);
+  }
+  void PutSlow(const uint8_t* data, size_t size);
+  uint8_t* ReserveSubRecordSlow(hprof::SubTag tag, size_t size);
   void Flush();
   void CloseSegment();
   void PatchU4(size_t at, uint32_t value);

@@ -156,5 +156,40 @@ TEST(HprofWriterTest, FirstWriteErrorIsStickyAndReturnedByFinish) {
   close(fds[1]);
 }
 
+TEST(PipelinedSinkTest, WritesTheSameBytesInOrderThroughItsThread) {
+  MemorySink direct;
+  HprofWriter same(&direct);
+  WriteDump(same, 300000, 3 << 20);  // the oversized record spans slots
+  ASSERT_TRUE(same.Finish().ok());
+
+  MemorySink out;
+  {
+    // Small slots: many hand-overs, and Writes bigger than a slot.
+    PipelinedSink pipelined(&out, /*slot_bytes=*/100000, /*slots=*/3);
+    HprofWriter writer(&pipelined);
+    WriteDump(writer, 300000, 3 << 20);
+    ASSERT_TRUE(writer.Finish().ok());
+    EXPECT_EQ(pipelined.bytes_written(), direct.data().size());
+    ASSERT_TRUE(pipelined.Close().ok());
+    EXPECT_TRUE(pipelined.Close().ok());  // idempotent
+  }
+  EXPECT_EQ(out.data(), direct.data());
+}
+
+TEST(PipelinedSinkTest, FirstErrorOfTheSinkIsStickyAndReturnedByClose) {
+  MemorySink out(/*limit=*/1500000);
+  PipelinedSink pipelined(&out, /*slot_bytes=*/64 << 10, /*slots=*/2);
+  HprofWriter writer(&pipelined);
+  WriteDump(writer, 300000, 1 << 20);
+  // The writer learns of the error at a later Write, or at Close.
+  const absl::Status finished = writer.Finish();
+  const absl::Status closed = pipelined.Close();
+  EXPECT_EQ(closed.code(), absl::StatusCode::kResourceExhausted) << closed;
+  EXPECT_NE(closed.message().find("limit of 1500000 bytes"), std::string::npos) << closed;
+  if (!finished.ok()) EXPECT_EQ(finished, closed);
+  EXPECT_LE(out.data().size(), 1500000u);
+  EXPECT_EQ(pipelined.Write(absl::MakeConstSpan(std::vector<uint8_t>(10))), closed);
+}
+
 }  // namespace
 }  // namespace kiln

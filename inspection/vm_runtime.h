@@ -5,7 +5,15 @@
 //                                                   /*live=*/true);
 //
 // One VM operation: stop the world, make the heap parsable, (live) mark what
-// the roots reach, walk, write, resume. A live dump does not collect.
+// the roots reach, walk, write, resume. A live dump does not collect. A file
+// is written through a PipelinedSink: a thread does the write(2)s while the
+// walk goes on.
+//
+// Fork mode (HeapDumpOptions::mode = DumpMode::kFork) stops the world only to
+// mark (live), write the few records before the objects and fork: a child
+// process walks its frozen copy-on-write view of the heap and writes the same
+// dump while the world runs on (inspection/fork_dump.h). It needs a file (not
+// DumpHeapTo's arbitrary sink); gzip works in both modes.
 //
 // Files are created new with mode 0600, never over an existing file and never
 // through a symlink, and written under a temporary name in the same directory
@@ -15,6 +23,8 @@
 // to stderr: "Heap dump file created [N bytes in S secs]".
 #ifndef KILN_INSPECTION_VM_RUNTIME_H_
 #define KILN_INSPECTION_VM_RUNTIME_H_
+
+#include <sys/types.h>
 
 #include <functional>
 #include <string>
@@ -27,6 +37,11 @@
 #include "vm/runtime.h"
 
 namespace kiln {
+
+enum class DumpMode {
+  kStopTheWorld,  // the VM thread writes the whole dump at the safepoint
+  kFork,          // a forked child writes it; the safepoint lasts until the fork
+};
 
 struct HeapDumpOptions {
   // heap_dump_path: a file, or a directory that gets the default name
@@ -41,6 +56,14 @@ struct HeapDumpOptions {
   bool collect_first = false;
   // 1..9: compress in HotSpot's block-gzip format (GzipSink); 0: plain.
   int gzip_level = 0;
+  DumpMode mode = DumpMode::kStopTheWorld;
+
+  // Testing, fork mode only: the child stops itself (SIGSTOP) after writing
+  // this many object records (0: never), and on_fork_child runs in the
+  // parent with the child's pid, outside the safepoint, before the parent
+  // waits for the child.
+  uint64_t fork_child_stop_after_objects = 0;
+  std::function<void(pid_t child)> on_fork_child;
 };
 
 class VMRuntime {
@@ -58,7 +81,8 @@ class VMRuntime {
                                               HeapDumpStats* stats = nullptr);
 
   // DumpHeapTo streams the dump into `sink` (a pipe, a socket, memory): no
-  // file handling, the same bytes. options.path is ignored.
+  // file handling, the same bytes. options.path is ignored. Stop-the-world
+  // only: fork mode is InvalidArgument here.
   static absl::Status DumpHeapTo(Runtime& runtime, ByteSink& sink, const HeapDumpOptions& options,
                                  HeapDumpStats* stats = nullptr);
 

@@ -1,0 +1,182 @@
+// heap_shape: heap-dump latency on the benchmark heap shape of
+// ../shared/docs/heap-shape.md, in the form `./kiln bench` compares with
+// HotSpot (benchmarks/hotspot/HeapShape.java prints the same lines).
+//
+//   bazel run -c opt //benchmarks:heap_shape -- --n=4000000 --repeat=3 \
+//       --live=false --mode=stw,fork --dir=/tmp
+//
+// Builds the shape for --n, parks its 4 threads, then takes --repeat dumps
+// per mode (modes alternate within a repetition, so that machine noise hits
+// them alike) into --dir, deleting each file once measured. One line per dump:
+//
+//   dump n=<N> live=<bool> mode=<stw|fork> seconds=<wall> pause_seconds=<stw>
+//        bytes=<file size> objects=<instance+array records>
+//
+// then one `median ...` line per mode in the same form, then one `rss ...`
+// line per mode: the most a dump added to the process's peak RSS
+// (rss_added_bytes: VmHWM after the dump minus VmRSS before it, the
+// high-water mark reset through /proc/self/clear_refs first) and, to compare
+// with, the mark bitmap's size (1/64 of the committed heap).
+//
+// seconds is the wall time of VMRuntime::DumpHeap (file created, written,
+// renamed); pause_seconds the stop-the-world part of it. No collection runs
+// before the dumps (the heap limit and the first collection's threshold are
+// far above the shape), so full dumps hold the garbage tree.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "benchmarks/heap_shape.h"
+#include "inspection/vm_runtime.h"
+#include "vm/kiln.h"
+
+ABSL_FLAG(int64_t, n, 1000000, "the shape's N");
+ABSL_FLAG(int, repeat, 3, "dumps per mode");
+ABSL_FLAG(bool, live, false, "live dumps (reachable objects only) instead of full ones");
+ABSL_FLAG(int, gz, 0, "gzip level, 0 (plain) to 9");
+ABSL_FLAG(std::string, mode, "stw", "stw, fork, or both: stw,fork");
+ABSL_FLAG(std::string, dir, "/tmp", "where the dumps go (each is deleted once measured)");
+
+namespace kiln::bench {
+namespace {
+
+struct Sample {
+  double seconds = 0;
+  double pause_seconds = 0;
+  uint64_t bytes = 0;
+  uint64_t objects = 0;
+  int64_t rss_added = 0;
+};
+
+// ProcStatusBytes: a "VmRSS:" / "VmHWM:" line of /proc/self/status, in bytes.
+int64_t ProcStatusBytes(const std::string& key) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind(key, 0) == 0) return std::stoll(line.substr(key.size())) * 1024;
+  }
+  return -1;
+}
+
+void ResetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+std::string Line(const char* kind, int64_t n, bool live, const std::string& mode,
+                 const Sample& s) {
+  return absl::StrFormat(
+      "%s n=%d live=%s mode=%s seconds=%.4f pause_seconds=%.4f bytes=%d objects=%d", kind, n,
+      live ? "true" : "false", mode, s.seconds, s.pause_seconds, s.bytes, s.objects);
+}
+
+template <typename T>
+T Median(std::vector<Sample>& samples, T Sample::*field) {
+  std::vector<T> values;
+  for (const Sample& s : samples) values.push_back(s.*field);
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+int Main() {
+  const int64_t n = absl::GetFlag(FLAGS_n);
+  const int repeat = absl::GetFlag(FLAGS_repeat);
+  const bool live = absl::GetFlag(FLAGS_live);
+  std::vector<std::string> modes = absl::StrSplit(absl::GetFlag(FLAGS_mode), ',');
+  for (const std::string& mode : modes) {
+    if (mode != "stw" && mode != "fork") {
+      std::fprintf(stderr, "heap_shape: --mode takes stw, fork or stw,fork, not '%s'\n",
+                   mode.c_str());
+      return 2;
+    }
+  }
+  if (n < 16 || repeat < 1) {
+    std::fprintf(stderr, "heap_shape: need --n >= 16 and --repeat >= 1\n");
+    return 2;
+  }
+
+  RuntimeOptions options;
+  options.heap_limit_bytes = size_t{16} << 30;
+  options.initial_heap_bytes = options.heap_limit_bytes;  // no collection at all
+  options.classes = HeapShapeClasses();
+  absl::StatusOr<std::unique_ptr<Runtime>> runtime = Runtime::Create(std::move(options));
+  if (!runtime.ok()) {
+    std::fprintf(stderr, "heap_shape: %s\n", runtime.status().ToString().c_str());
+    return 1;
+  }
+  HeapShape shape(**runtime, n);
+  {
+    ThreadScope scope(**runtime, "main");
+    if (absl::Status built = shape.Build(scope.thread()); !built.ok()) {
+      std::fprintf(stderr, "heap_shape: building: %s\n", built.ToString().c_str());
+      return 1;
+    }
+  }
+  shape.Park();
+  const uint64_t bitmap_bytes = (*runtime)->heap().Stats().committed_bytes / 64;
+
+  std::vector<std::vector<Sample>> samples(modes.size());
+  for (int r = 0; r < repeat; ++r) {
+    for (size_t m = 0; m < modes.size(); ++m) {
+      HeapDumpOptions dump;
+      dump.path = absl::StrCat(absl::GetFlag(FLAGS_dir), "/heap_shape-", getpid(), "-", r, "-",
+                               modes[m], absl::GetFlag(FLAGS_gz) > 0 ? ".hprof.gz" : ".hprof");
+      dump.live = live;
+      dump.gzip_level = absl::GetFlag(FLAGS_gz);
+      dump.mode = modes[m] == "fork" ? DumpMode::kFork : DumpMode::kStopTheWorld;
+      ResetPeakRss();
+      const int64_t rss_before = ProcStatusBytes("VmRSS:");
+      HeapDumpStats stats;
+      const absl::Time start = absl::Now();
+      absl::StatusOr<std::string> path = VMRuntime::DumpHeap(**runtime, dump, &stats);
+      const absl::Duration wall = absl::Now() - start;
+      if (!path.ok()) {
+        std::fprintf(stderr, "heap_shape: %s\n", path.status().ToString().c_str());
+        return 1;
+      }
+      Sample s;
+      s.seconds = absl::ToDoubleSeconds(wall);
+      s.pause_seconds = absl::ToDoubleSeconds(stats.pause);
+      struct stat st;
+      s.bytes = stat(path->c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+      s.objects = stats.objects;
+      s.rss_added = ProcStatusBytes("VmHWM:") - rss_before;
+      unlink(path->c_str());
+      samples[m].push_back(s);
+      std::printf("%s\n", Line("dump", n, live, modes[m], s).c_str());
+      std::fflush(stdout);
+    }
+  }
+  for (size_t m = 0; m < modes.size(); ++m) {
+    Sample median;
+    median.seconds = Median(samples[m], &Sample::seconds);
+    median.pause_seconds = Median(samples[m], &Sample::pause_seconds);
+    median.bytes = Median(samples[m], &Sample::bytes);
+    median.objects = Median(samples[m], &Sample::objects);
+    std::printf("%s\n", Line("median", n, live, modes[m], median).c_str());
+  }
+  for (size_t m = 0; m < modes.size(); ++m) {
+    int64_t most = 0;
+    for (const Sample& s : samples[m]) most = std::max(most, s.rss_added);
+    std::printf("rss n=%lld live=%s mode=%s rss_added_bytes=%lld mark_bitmap_bytes=%llu\n",
+                static_cast<long long>(n), live ? "true" : "false", modes[m].c_str(),
+                static_cast<long long>(most), static_cast<unsigned long long>(bitmap_bytes));
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace kiln::bench
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  return kiln::bench::Main();
+}

@@ -1,0 +1,69 @@
+// Fork-mode heap dumps: the world stops only long enough to fork.
+//
+// Android's Perfetto dumps ART heaps this way; the JDK has nothing like it.
+// At the safepoint the VM thread marks (live dumps), makes the heap parsable,
+// writes the dump's prologue into the writer's buffer and prepares the object
+// walk (HeapDumper::WritePrologue), then forks. The child sees the heap
+// frozen, copy-on-write, exactly as the stop-the-world dump would have seen
+// it, and writes the same bytes: it continues the very writer (its buffer,
+// its open segment) and file offset the parent set up. The parent resumes
+// the world at once and waits for the child outside the safepoint.
+//
+// The child does not write the file itself: it forks a writer process and
+// hands it the bytes through two 2 MiB buffers in shared memory (mapped by
+// the parent before the fork, futex words for hand-over), so that the walk
+// and the copy into the page cache (each about half of a dump's time) run on
+// two cores without a thread in the child. The child's FdSink redirects into
+// that ring (FdSink::set_redirect); the writer's first failed write comes
+// back at the child's next write, and its errno and offset in the report.
+// If the ring cannot be mapped or the writer cannot start, the child writes
+// the file itself.
+//
+// The child is a copy of one thread of a multi-threaded process: any lock
+// another thread held at the fork stays held forever, and mimalloc's state
+// may be mid-update. So the child takes no lock and calls no allocator:
+// HeapObjectWriter walks ranges computed beforehand, the writer's buffer and
+// the gzip stream exist already (GzipSink resets one zlib stream per block),
+// FdSink reports errors without building a message, and the child leaves with
+// _exit (no atexit handlers, no destructors, no stdio flush). It drops the
+// process's signal handlers (they would talk to the parent's dispatcher
+// through shared pipes), asks to be killed if the parent dies, and reports
+// through a pipe a fixed-size record: status code, errno and offset of a failed
+// write, counts and bytes. The parent turns that, or the child's death by a
+// signal, into a Status; the caller removes the temporary file.
+#ifndef KILN_INSPECTION_FORK_DUMP_H_
+#define KILN_INSPECTION_FORK_DUMP_H_
+
+#include <sys/types.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "inspection/byte_sink.h"
+#include "inspection/gzip_sink.h"
+#include "inspection/heap_dumper.h"
+
+namespace kiln {
+
+struct ForkDumpChild {
+  pid_t pid = -1;
+  int report_fd = -1;  // the read end of the child's report pipe
+};
+
+// StartForkDumpChild forks a child that finishes `dumper`'s dump
+// (WriteObjects, then `gzip`'s Finish if there is one) into `file` and exits;
+// it never returns in the child. Call at the safepoint, after
+// dumper.WritePrologue. The parent gets the child to pass to
+// WaitForForkDumpChild.
+absl::StatusOr<ForkDumpChild> StartForkDumpChild(HeapDumper& dumper, GzipSink* gzip,
+                                                 FdSink& file);
+
+// WaitForForkDumpChild waits for `child` (call it outside the safepoint, in
+// native state if attached) and returns its result: OK with `stats` filled in
+// (objects, classes, roots, bytes), the child's error, or an error naming the
+// signal that killed it.
+absl::Status WaitForForkDumpChild(const ForkDumpChild& child, const FdSink& file,
+                                  HeapDumpStats* stats);
+
+}  // namespace kiln
+
+#endif  // KILN_INSPECTION_FORK_DUMP_H_

@@ -1,0 +1,269 @@
+#include "inspection/heap_object_writer.h"
+
+#include <csignal>
+#include <cstring>
+
+#include "base/check.h"
+
+namespace kiln {
+namespace {
+
+constexpr size_t kIdBytes = hprof::kIdSize;
+// Record sizes before the values, tag included.
+constexpr size_t kInstanceHead = 1 + kIdBytes + 4 + kIdBytes + 4;
+constexpr size_t kObjectArrayHead = 1 + kIdBytes + 4 + 4 + kIdBytes;
+constexpr size_t kPrimitiveArrayHead = 1 + kIdBytes + 4 + 4 + 1;
+// Records that do not fit the writer's buffer stream through this much stack.
+constexpr size_t kChunkBytes = 64 << 10;
+
+uint16_t ByteSwap(uint16_t v) { return __builtin_bswap16(v); }
+uint32_t ByteSwap(uint32_t v) { return __builtin_bswap32(v); }
+uint64_t ByteSwap(uint64_t v) { return __builtin_bswap64(v); }
+
+// SwapEach copies `count` values of type T, byte-swapped (the compiler
+// vectorizes the loop).
+template <typename T>
+void SwapEach(uint8_t* out, const char* in, size_t count) {
+  for (size_t i = 0; i < count; ++i) {
+    T v;
+    std::memcpy(&v, in + sizeof(T) * i, sizeof(T));
+    v = ByteSwap(v);
+    std::memcpy(out + sizeof(T) * i, &v, sizeof(T));
+  }
+}
+
+// StoreArrayHead: an array record's id, stack trace serial and length.
+uint8_t* StoreArrayHead(uint8_t* p, const gc::ObjectHeader* object) {
+  p = HprofWriter::StoreU8(p, reinterpret_cast<uint64_t>(object));
+  p = HprofWriter::StoreU4(p, hprof::kEmptyTraceSerial);
+  return HprofWriter::StoreU4(p, object->length);
+}
+
+// SwapCopy copies `count` elements of `size` bytes from the heap into the
+// file's big-endian order.
+void SwapCopy(uint8_t* out, const char* in, size_t count, size_t size) {
+  switch (size) {
+    case 1:
+      std::memcpy(out, in, count);
+      return;
+    case 2:
+      return SwapEach<uint16_t>(out, in, count);
+    case 4:
+      return SwapEach<uint32_t>(out, in, count);
+    case 8:
+      return SwapEach<uint64_t>(out, in, count);
+  }
+  KILN_CHECK(false, "element size ", size);
+}
+
+}  // namespace
+
+HeapObjectWriter::HeapObjectWriter(const StoppedWorld& world, bool live, HprofWriter& writer)
+    : heap_(world.runtime().heap()), live_(live), w_(writer) {
+  Runtime& runtime = world.runtime();
+  ranges_ = runtime.heap().ParsableRanges();
+  const ClassTable& classes = runtime.classes();
+  plans_.resize(classes.size());
+  for (const Class* cls : classes.classes()) {
+    Plan& plan = plans_[cls->id()];
+    plan.class_id = reinterpret_cast<uint64_t>(cls->mirror());
+    if (cls == classes.class_class()) continue;  // mirrors: their CLASS_DUMP
+    if (cls->IsObjectArray()) {
+      plan.kind = Kind::kObjectArray;
+    } else if (cls->IsPrimitiveArray()) {
+      plan.kind = Kind::kPrimitiveArray;
+      plan.element_type = static_cast<uint8_t>(cls->component_type());
+      plan.element_size = static_cast<uint8_t>(FieldTypeSize(cls->component_type()));
+    } else {
+      plan.kind = Kind::kInstance;
+      plan.first_step = static_cast<uint32_t>(steps_.size());
+      for (const Class* c = cls; c != nullptr; c = c->super()) {
+        for (const Field& field : c->fields()) {
+          const bool ref = field.type() == FieldType::kObject;
+          const uint8_t size = ref ? 0 : static_cast<uint8_t>(FieldTypeSize(field.type()));
+          steps_.push_back({field.offset(), size});
+          plan.values_size += ref ? kIdBytes : size;
+        }
+      }
+      plan.num_steps = static_cast<uint32_t>(steps_.size()) - plan.first_step;
+    }
+  }
+}
+
+void HeapObjectWriter::WriteObjects() {
+  if (live_) {
+    Walk<true>();
+  } else {
+    Walk<false>();
+  }
+}
+
+template <bool kLive>
+void HeapObjectWriter::Walk() {
+  for (const gc::Heap::Range& range : ranges_) {
+    if (!w_.ok()) return;
+    gc::Heap::ForEachObjectIn(range, [&](const gc::ObjectHeader* object) {
+      if (kLive && !heap_.IsMarked(object)) return;
+      const Plan& plan = plans_[Class::From(object)->id()];
+      switch (plan.kind) {
+        case Kind::kSkip:
+          return;
+        case Kind::kInstance:
+          WriteInstance<kLive>(object, plan);
+          break;
+        case Kind::kObjectArray:
+          WriteObjectArray<kLive>(object, plan);
+          break;
+        case Kind::kPrimitiveArray:
+          WritePrimitiveArray(object, plan);
+          break;
+      }
+      Counted();
+    });
+  }
+}
+
+void HeapObjectWriter::Counted() {
+  if (++objects_ == stop_after_objects_) raise(SIGSTOP);
+}
+
+template <bool kLive>
+uint64_t HeapObjectWriter::RefId(const void* slot) const {
+  const gc::ObjectHeader* target;
+  std::memcpy(&target, slot, sizeof(target));
+  if (target == nullptr) return 0;
+  if (kLive && !heap_.IsMarked(target)) return 0;
+  return reinterpret_cast<uint64_t>(target);
+}
+
+template <bool kLive>
+uint8_t* HeapObjectWriter::FillInstance(uint8_t* p, const gc::ObjectHeader* object,
+                                        const Plan& plan) const {
+  p = HprofWriter::StoreU8(p, reinterpret_cast<uint64_t>(object));
+  p = HprofWriter::StoreU4(p, hprof::kEmptyTraceSerial);
+  p = HprofWriter::StoreU8(p, plan.class_id);
+  p = HprofWriter::StoreU4(p, plan.values_size);
+  const char* base = reinterpret_cast<const char*>(object);
+  const Step* step = steps_.data() + plan.first_step;
+  for (uint32_t i = 0; i < plan.num_steps; ++i, ++step) {
+    const char* field = base + step->offset;
+    switch (step->size) {
+      case 0:
+        p = HprofWriter::StoreU8(p, RefId<kLive>(field));
+        break;
+      case 1:
+        p = HprofWriter::StoreU1(p, static_cast<uint8_t>(*field));
+        break;
+      case 2:
+        SwapEach<uint16_t>(p, field, 1);
+        p += 2;
+        break;
+      case 4:
+        SwapEach<uint32_t>(p, field, 1);
+        p += 4;
+        break;
+      case 8:
+        SwapEach<uint64_t>(p, field, 1);
+        p += 8;
+        break;
+    }
+  }
+  return p;
+}
+
+template <bool kLive>
+void HeapObjectWriter::WriteInstance(const gc::ObjectHeader* object, const Plan& plan) {
+  const size_t size = kInstanceHead + plan.values_size;
+  if (uint8_t* p = w_.ReserveSubRecord(hprof::kInstanceDump, size)) {
+    FillInstance<kLive>(p, object, plan);
+    return;
+  }
+  // An instance bigger than the writer's buffer: build it on the stack, out
+  // of the hot path (the writer may stream but not reserve it).
+  WriteInstanceStreamed<kLive>(object, plan);
+}
+
+template <bool kLive>
+void HeapObjectWriter::WriteInstanceStreamed(const gc::ObjectHeader* object, const Plan& plan) {
+  uint8_t record[kChunkBytes];
+  KILN_CHECK(kInstanceHead + plan.values_size <= sizeof(record), "instance of ",
+             plan.values_size, " bytes of fields");
+  w_.BeginSubRecord(hprof::kInstanceDump, kInstanceHead + plan.values_size);
+  const uint8_t* end = FillInstance<kLive>(record, object, plan);
+  w_.Bytes(record, static_cast<size_t>(end - record));
+}
+
+template <bool kLive>
+void HeapObjectWriter::WriteObjectArray(const gc::ObjectHeader* object, const Plan& plan) {
+  const uint32_t length = object->length;
+  const size_t size = kObjectArrayHead + size_t{length} * kIdBytes;
+  const char* elements = reinterpret_cast<const char*>(object) + gc::kHeaderSize;
+  if (uint8_t* p = w_.ReserveSubRecord(hprof::kObjectArrayDump, size)) {
+    p = StoreArrayHead(p, object);
+    p = HprofWriter::StoreU8(p, plan.class_id);
+    for (uint32_t i = 0; i < length; ++i) {
+      p = HprofWriter::StoreU8(p, RefId<kLive>(elements + size_t{i} * kIdBytes));
+    }
+    return;
+  }
+  StreamObjectArray<kLive>(object, plan);
+}
+
+template <bool kLive>
+void HeapObjectWriter::StreamObjectArray(const gc::ObjectHeader* object, const Plan& plan) {
+  const uint32_t length = object->length;
+  const char* elements = reinterpret_cast<const char*>(object) + gc::kHeaderSize;
+  w_.BeginSubRecord(hprof::kObjectArrayDump, kObjectArrayHead + size_t{length} * kIdBytes);
+  w_.Id(reinterpret_cast<uint64_t>(object));
+  w_.U4(hprof::kEmptyTraceSerial);
+  w_.U4(length);
+  w_.Id(plan.class_id);
+  uint8_t chunk[kChunkBytes];
+  for (uint32_t i = 0; i < length;) {
+    uint8_t* p = chunk;
+    const uint32_t n = std::min<uint32_t>(length - i, kChunkBytes / kIdBytes);
+    for (uint32_t j = 0; j < n; ++j) {
+      p = HprofWriter::StoreU8(p, RefId<kLive>(elements + size_t{i + j} * kIdBytes));
+    }
+    w_.Bytes(chunk, static_cast<size_t>(p - chunk));
+    i += n;
+  }
+}
+
+void HeapObjectWriter::WritePrimitiveArray(const gc::ObjectHeader* object, const Plan& plan) {
+  const uint32_t length = object->length;
+  const size_t element = plan.element_size;
+  const size_t size = kPrimitiveArrayHead + size_t{length} * element;
+  const char* data = reinterpret_cast<const char*>(object) + gc::kHeaderSize;
+  if (uint8_t* p = w_.ReserveSubRecord(hprof::kPrimitiveArrayDump, size)) {
+    p = StoreArrayHead(p, object);
+    p = HprofWriter::StoreU1(p, plan.element_type);
+    SwapCopy(p, data, length, element);
+    return;
+  }
+  StreamPrimitiveArray(object, plan);
+}
+
+void HeapObjectWriter::StreamPrimitiveArray(const gc::ObjectHeader* object, const Plan& plan) {
+  const uint32_t length = object->length;
+  const size_t element = plan.element_size;
+  const char* data = reinterpret_cast<const char*>(object) + gc::kHeaderSize;
+  w_.BeginSubRecord(hprof::kPrimitiveArrayDump, kPrimitiveArrayHead + size_t{length} * element);
+  w_.Id(reinterpret_cast<uint64_t>(object));
+  w_.U4(hprof::kEmptyTraceSerial);
+  w_.U4(length);
+  w_.U1(plan.element_type);
+  if (element == 1) {
+    w_.Bytes(data, length);
+    return;
+  }
+  uint8_t chunk[kChunkBytes];
+  for (size_t i = 0; i < length;) {
+    const size_t n = std::min<size_t>(length - i, kChunkBytes / element);
+    SwapCopy(chunk, data + i * element, n, element);
+    w_.Bytes(chunk, n * element);
+    i += n;
+  }
+}
+
+}  // namespace kiln

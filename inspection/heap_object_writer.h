@@ -1,0 +1,104 @@
+// HeapObjectWriter: the object phase of a heap dump, one INSTANCE_DUMP,
+// OBJ_ARRAY_DUMP or PRIM_ARRAY_DUMP record per object, in address order.
+//
+// It is apart from the rest of the dump (heap_dumper.cc) for two reasons.
+// It is the hot loop: millions of records, where a per-value virtual call or
+// buffer check shows. And it must be able to run where nothing may take a
+// lock or call the allocator: in the child of a fork-mode dump, whose only
+// thread is a copy of the VM thread while the other threads' locks (and
+// mimalloc's state) were copied in whatever state they were. So the
+// constructor (world stopped; it allocates) computes everything the walk
+// needs: the heap's ranges (gc::Heap::ParsableRanges) and, per class, a plan:
+// the record's size and, in dump order (the class's own fields first, then its
+// superclass's), each field's offset and width. Writing an instance is then a
+// loop over its plan into space reserved whole in the writer's buffer
+// (HprofWriter::ReserveSubRecord). Primitive arrays are byte-swapped in bulk
+// (byte and boolean arrays are a memcpy). Records too big for the buffer
+// stream through a fixed stack buffer. WriteObjects neither locks nor
+// allocates.
+//
+// Object ids are addresses. In a live dump (marks set by the caller) only
+// marked objects are written, and references to unmarked ones (only the
+// referent of a weak or phantom reference can be one) are written as null.
+// A class's java.lang.Class mirror is its CLASS_DUMP, never an instance.
+#ifndef KILN_INSPECTION_HEAP_OBJECT_WRITER_H_
+#define KILN_INSPECTION_HEAP_OBJECT_WRITER_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "gc/heap.h"
+#include "inspection/hprof_writer.h"
+#include "vm/runtime.h"
+
+namespace kiln {
+
+class HeapObjectWriter {
+ public:
+  // HeapObjectWriter prepares a walk of `world`'s heap, which must be
+  // parsable (and marked, if `live`) and stay frozen until WriteObjects
+  // returns: the world stays stopped, or WriteObjects runs in a forked child.
+  HeapObjectWriter(const StoppedWorld& world, bool live, HprofWriter& writer);
+  HeapObjectWriter(const HeapObjectWriter&) = delete;
+  HeapObjectWriter& operator=(const HeapObjectWriter&) = delete;
+
+  // WriteObjects writes every object's record (a live dump: every marked
+  // object's). Errors stay in the writer (sticky).
+  void WriteObjects();
+
+  // objects: records written so far.
+  uint64_t objects() const { return objects_; }
+
+  // Testing: stop the calling process (raise(SIGSTOP)) once this many
+  // objects are written; 0 never. Fork-mode tests kill the child there.
+  void set_stop_after_objects(uint64_t n) { stop_after_objects_ = n; }
+
+ private:
+  enum class Kind : uint8_t { kSkip, kInstance, kObjectArray, kPrimitiveArray };
+  // One instance field, in dump order. size 0: a reference.
+  struct Step {
+    uint32_t offset;
+    uint8_t size;
+  };
+  struct Plan {
+    Kind kind = Kind::kSkip;
+    uint8_t element_type = 0;  // primitive arrays: the HPROF basic type
+    uint8_t element_size = 0;  // primitive arrays: bytes per element
+    uint32_t values_size = 0;  // instances: field bytes in the record
+    uint32_t first_step = 0;   // instances: their steps in steps_
+    uint32_t num_steps = 0;
+    uint64_t class_id = 0;     // the class's mirror
+  };
+
+  template <bool kLive>
+  void Walk();
+  template <bool kLive>
+  uint64_t RefId(const void* slot) const;
+  template <bool kLive>
+  uint8_t* FillInstance(uint8_t* p, const gc::ObjectHeader* object, const Plan& plan) const;
+  template <bool kLive>
+  void WriteInstance(const gc::ObjectHeader* object, const Plan& plan);
+  template <bool kLive>
+  [[gnu::noinline]] void WriteInstanceStreamed(const gc::ObjectHeader* object, const Plan& plan);
+  template <bool kLive>
+  void WriteObjectArray(const gc::ObjectHeader* object, const Plan& plan);
+  void WritePrimitiveArray(const gc::ObjectHeader* object, const Plan& plan);
+  // The streamed (bigger than the buffer) part of an array record.
+  template <bool kLive>
+  [[gnu::noinline]] void StreamObjectArray(const gc::ObjectHeader* object, const Plan& plan);
+  [[gnu::noinline]] void StreamPrimitiveArray(const gc::ObjectHeader* object, const Plan& plan);
+  void Counted();
+
+  const gc::Heap& heap_;
+  const bool live_;
+  HprofWriter& w_;
+  std::vector<gc::Heap::Range> ranges_;
+  std::vector<Plan> plans_;  // by class id
+  std::vector<Step> steps_;
+  uint64_t objects_ = 0;
+  uint64_t stop_after_objects_ = 0;
+};
+
+}  // namespace kiln
+
+#endif  // KILN_INSPECTION_HEAP_OBJECT_WRITER_H_
