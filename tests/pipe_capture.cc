@@ -44,6 +44,16 @@ void PipeCapture::CloseWriteEnd() {
   write_fd_ = -1;
 }
 
+bool PipeCapture::WaitForEof(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  MutexLock lock(&mu_);
+  while (!closed_) {
+    if (absl::Now() >= deadline) return false;
+    cv_.WaitWithTimeout(&mu_, absl::Milliseconds(100));
+  }
+  return true;
+}
+
 bool PipeCapture::WaitFor(absl::string_view needle, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   const std::string wanted(needle);

@@ -32,6 +32,9 @@ class PipeCapture {
   // WaitFor: true once the text holds `needle` followed (at some point) by a
   // newline; false after `timeout` or once every writer closed without it.
   bool WaitFor(absl::string_view needle, absl::Duration timeout = absl::Seconds(120));
+  // WaitForEof: true once every writer closed its end and all was read;
+  // false after `timeout`.
+  bool WaitForEof(absl::Duration timeout = absl::Seconds(120));
   std::string text();
 
  private:

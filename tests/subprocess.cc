@@ -68,6 +68,7 @@ int Subprocess::Wait() {
   while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }
   exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  stdout_.WaitForEof(absl::Seconds(30));
   return exit_code_;
 }
 
