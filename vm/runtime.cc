@@ -1,5 +1,7 @@
 #include "vm/runtime.h"
 
+#include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -169,17 +171,43 @@ absl::StatusOr<SafepointTiming> Runtime::RunAtSafepoint(
 
 absl::Status Runtime::StartDaemonThread(std::string name,
                                         std::function<void(Thread&)> body) {
-  MutexLock lock(&lifecycle_mu_);
-  if (shutting_down_) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("daemon thread ", name, ": the runtime is shutting down"));
+  // The daemon reports its attach (which allocates its Thread object, and so
+  // may collect) before StartDaemonThread returns: what happens on the heap
+  // afterwards is the caller's alone, and the daemon shows in thread dumps.
+  struct Attached {
+    Mutex mu;
+    CondVar cv;
+    std::optional<absl::Status> status ABSL_GUARDED_BY(mu);
+  };
+  auto attached = std::make_shared<Attached>();
+  {
+    MutexLock lock(&lifecycle_mu_);
+    if (shutting_down_) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("daemon thread ", name, ": the runtime is shutting down"));
+    }
+    daemons_.emplace_back([this, attached, name, body = std::move(body)] {
+      absl::StatusOr<Thread*> thread = AttachCurrentThread(name, {.daemon = true});
+      {
+        MutexLock lock(&attached->mu);
+        attached->status = thread.status();
+        attached->cv.SignalAll();
+      }
+      if (!thread.ok()) return;  // shutdown began before the thread could start
+      body(**thread);
+      DetachCurrentThread(*thread);
+    });
   }
-  daemons_.emplace_back([this, name = std::move(name), body = std::move(body)] {
-    absl::StatusOr<Thread*> thread = AttachCurrentThread(name, {.daemon = true});
-    if (!thread.ok()) return;  // shutdown began before the thread could start
-    body(**thread);
-    DetachCurrentThread(*thread);
-  });
+  // A managed caller waits in native: the attach may need a safepoint.
+  Thread* self = Thread::CurrentFor(this);
+  std::optional<ScopedNative> waiting;
+  if (self != nullptr && self->IsManaged()) waiting.emplace(*self, ThreadStatus::kWaiting);
+  MutexLock lock(&attached->mu);
+  while (!attached->status.has_value()) attached->cv.Wait(&attached->mu);
+  if (!attached->status->ok()) {
+    return absl::Status(attached->status->code(),
+                        absl::StrCat("daemon thread ", name, ": ", attached->status->message()));
+  }
   return absl::OkStatus();
 }
 

@@ -151,7 +151,8 @@ class Runtime {
   size_t MarkLive(const StoppedWorld& world);
 
   // StartDaemonThread starts a runtime-owned daemon thread running `body`
-  // attached as `name`. `body` should return soon after its thread is
+  // attached as `name`, and returns once it is attached (a managed caller
+  // waits in native). `body` should return soon after its thread is
   // interrupted (Sleep returns Cancelled); the runtime interrupts and joins
   // its daemon threads when it shuts down.
   absl::Status StartDaemonThread(std::string name, std::function<void(Thread&)> body);
