@@ -1,30 +1,15 @@
 // Running kiln-heap from the end-to-end tests.
 #include "tests/kiln_heap_runner.h"
 
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 
 namespace kiln::testing {
-namespace {
-
-std::string Quote(const std::string& arg) {
-  std::string quoted = "'";
-  for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
-}
-
-}  // namespace
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -33,30 +18,8 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
-ToolResult RunCommand(const std::vector<std::string>& argv) {
-  std::string command;
-  for (const std::string& arg : argv) absl::StrAppend(&command, command.empty() ? "" : " ", Quote(arg));
-  const std::string err_path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/stderr-", getpid());
-  absl::StrAppend(&command, " 2>", Quote(err_path));
-  ToolResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) {
-    ADD_FAILURE() << "popen failed: " << command;
-    return result;
-  }
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.out.append(buffer, n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.err = ReadFile(err_path);
-  return result;
-}
-
 ToolResult RunKilnHeap(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {absl::StrCat(std::getenv("TEST_SRCDIR"), "/",
-                                                std::getenv("TEST_WORKSPACE"),
-                                                "/inspection/analysis/kiln_heap")};
+  std::vector<std::string> argv = {RunfilePath("inspection/analysis/kiln_heap")};
   argv.insert(argv.end(), args.begin(), args.end());
   return RunCommand(argv);
 }

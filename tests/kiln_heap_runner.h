@@ -1,5 +1,4 @@
-// Running kiln-heap (and other programs) from the end-to-end tests, and
-// reading its tables back.
+// Running kiln-heap from the end-to-end tests, and reading its tables back.
 //
 //   ToolResult r = RunKilnHeap({"histogram", dump, "--reachable"});
 //   std::map<std::string, HistogramCounts> rows = HistogramRows(r.out);
@@ -12,17 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "tests/subprocess.h"
+
 namespace kiln::testing {
-
-struct ToolResult {
-  int exit_code = -1;  // 128 + signal if killed
-  std::string out;
-  std::string err;
-};
-
-// RunCommand runs `argv` (quoted for the shell) with stdout and stderr kept
-// apart; stderr goes through a file in $TEST_TMPDIR.
-ToolResult RunCommand(const std::vector<std::string>& argv);
 
 // RunKilnHeap runs the kiln_heap binary from the test's runfiles.
 ToolResult RunKilnHeap(const std::vector<std::string>& args);

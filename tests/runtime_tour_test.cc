@@ -1,39 +1,14 @@
 // End to end: runs the runtime_tour sample as a process and checks what it
 // reports against what it built (3 builders x 2000 items, 7 threads).
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "tests/subprocess.h"
 
 namespace {
-
-std::string BinaryPath() {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const char* workspace = std::getenv("TEST_WORKSPACE");
-  EXPECT_NE(srcdir, nullptr);
-  EXPECT_NE(workspace, nullptr);
-  return std::string(srcdir) + "/" + workspace + "/samples/runtime_tour";
-}
-
-// RunCommand returns the process's stdout; `exit_code` gets its exit status.
-std::string RunCommand(const std::string& command, int* exit_code) {
-  std::string output;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return output;
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return output;
-}
 
 // CensusCount: the object count on the census line for `class_name`.
 long CensusCount(const std::string& output, const std::string& class_name) {
@@ -59,9 +34,10 @@ long LiveAfterCollection(const std::string& output) {
 }
 
 TEST(RuntimeTourTest, ReportsTheThreadsAndObjectsItMade) {
-  int exit_code = -1;
-  const std::string output = RunCommand(BinaryPath(), &exit_code);
-  ASSERT_EQ(exit_code, 0) << output;
+  const kiln::testing::ToolResult tour =
+      kiln::testing::RunCommand({kiln::testing::RunfilePath("samples/runtime_tour")});
+  const std::string& output = tour.out;
+  ASSERT_EQ(tour.exit_code, 0) << output << tour.err;
   for (const char* thread : {"\"main\" #1", "\"builder-0\"", "\"builder-1\"", "\"builder-2\"",
                              "\"host-caller\"", "\"sleeper\"", "\"ticker\" #"}) {
     EXPECT_TRUE(absl::StrContains(output, thread)) << thread << "\n" << output;

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -20,7 +21,8 @@ extern char** environ;
 namespace kiln::testing {
 
 Subprocess::Subprocess(std::vector<std::string> argv, const std::string& dir,
-                       std::vector<std::string> env) {
+                       std::vector<std::string> env, Stderr stderr_mode) {
+  if (stderr_mode == Stderr::kCapture) stderr_.emplace();
   // Everything the child needs is built before fork: no allocation after it.
   std::vector<char*> args;
   for (std::string& arg : argv) args.push_back(arg.data());
@@ -46,11 +48,13 @@ Subprocess::Subprocess(std::vector<std::string> argv, const std::string& dir,
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     if (dup2(stdout_.write_fd(), STDOUT_FILENO) < 0) _exit(126);
+    if (stderr_.has_value() && dup2(stderr_->write_fd(), STDERR_FILENO) < 0) _exit(126);
     if (!dir.empty() && chdir(dir.c_str()) != 0) _exit(126);
-    execve(args[0], args.data(), envp.data());
+    execvpe(args[0], args.data(), envp.data());
     _exit(127);
   }
   stdout_.CloseWriteEnd();
+  if (stderr_.has_value()) stderr_->CloseWriteEnd();
 }
 
 Subprocess::~Subprocess() {
@@ -69,15 +73,27 @@ int Subprocess::Wait() {
   }
   exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   stdout_.WaitForEof(absl::Seconds(30));
+  if (stderr_.has_value()) stderr_->WaitForEof(absl::Seconds(30));
   return exit_code_;
 }
 
-std::string SampleBinary(const std::string& name) {
+ToolResult RunCommand(std::vector<std::string> argv) {
+  Subprocess child(std::move(argv), "", {}, Subprocess::Stderr::kCapture);
+  ToolResult result;
+  result.exit_code = child.Wait();
+  result.out = child.output();
+  result.err = child.error_output();
+  return result;
+}
+
+std::string RunfilePath(absl::string_view path) {
   const char* srcdir = std::getenv("TEST_SRCDIR");
   const char* workspace = std::getenv("TEST_WORKSPACE");
   KILN_CHECK(srcdir != nullptr && workspace != nullptr, "not run by bazel test");
-  return absl::StrCat(srcdir, "/", workspace, "/samples/", name);
+  return absl::StrCat(srcdir, "/", workspace, "/", path);
 }
+
+std::string SampleBinary(const std::string& name) { return RunfilePath(absl::StrCat("samples/", name)); }
 
 std::string MakeTempDir(const std::string& prefix) {
   const char* base = std::getenv("TEST_TMPDIR");

@@ -1,18 +1,21 @@
 // Subprocess: a program run by an end-to-end test, with its standard output
-// captured as it arrives (a thread drains the pipe), so the test can wait for
-// a line, send signals, and collect the exit status.
+// (and, if asked, its standard error) captured as it arrives (a thread
+// drains each pipe), so the test can wait for a line, send signals, and
+// collect the exit status. RunCommand runs one to completion.
 //
 //   Subprocess child({SampleBinary("svm_heap_dump"), "--runs=50"}, dir);
 //   ASSERT_TRUE(child.WaitForOutput("Starting thread!"));
 //   child.Signal(SIGUSR1);
 //   EXPECT_EQ(child.Wait(), 0);
+//
+//   ToolResult javac = RunCommand({"javac", "-d", dir, source});
 #ifndef KILN_TESTS_SUBPROCESS_H_
 #define KILN_TESTS_SUBPROCESS_H_
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/string_view.h"
@@ -23,10 +26,13 @@ namespace kiln::testing {
 
 class Subprocess {
  public:
-  // Starts `argv` in `dir` (empty: the test's), with `env` ("NAME=value")
-  // added to the environment; stderr goes to the test's stderr.
+  enum class Stderr { kInherit, kCapture };
+
+  // Starts `argv` (argv[0] looked up on PATH unless it holds a slash) in
+  // `dir` (empty: the test's), with `env` ("NAME=value") added to the
+  // environment; stderr goes to the test's stderr, or is captured.
   Subprocess(std::vector<std::string> argv, const std::string& dir,
-             std::vector<std::string> env = {});
+             std::vector<std::string> env = {}, Stderr stderr_mode = Stderr::kInherit);
   ~Subprocess();  // kills the process if it still runs
 
   pid_t pid() const { return pid_; }
@@ -42,13 +48,27 @@ class Subprocess {
   // behind still holds it), so that output() then holds all it wrote.
   int Wait();
   std::string output() { return stdout_.text(); }
+  // error_output: what it wrote to stderr (Stderr::kCapture only).
+  std::string error_output() { return stderr_.has_value() ? stderr_->text() : ""; }
 
  private:
   PipeCapture stdout_;
+  std::optional<PipeCapture> stderr_;
   pid_t pid_ = -1;
   int exit_code_ = -1;
 };
 
+struct ToolResult {
+  int exit_code = -1;  // 128 + signal if killed
+  std::string out;
+  std::string err;
+};
+
+// RunCommand runs `argv` to its end, stdout and stderr kept apart.
+ToolResult RunCommand(std::vector<std::string> argv);
+
+// RunfilePath: `path` (as "samples/runtime_tour") in the test's runfiles.
+std::string RunfilePath(absl::string_view path);
 // SampleBinary: the path of //samples:<name> in the test's runfiles.
 std::string SampleBinary(const std::string& name);
 // MakeTempDir: a new empty directory under TEST_TMPDIR.

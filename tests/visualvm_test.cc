@@ -3,13 +3,8 @@
 // harness (visualvm/HeapCheck.java, compiled here with the machine's JDK).
 // The harness's view must match the heap this test built: instance counts,
 // sizes, a string's value, the GC roots, and each thread's stack.
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <array>
 #include <atomic>
-#include <cstdio>
-#include <cstdlib>
+#include <string>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -17,6 +12,7 @@
 #include "base/notification.h"
 #include "gtest/gtest.h"
 #include "inspection/vm_runtime.h"
+#include "tests/subprocess.h"
 #include "vm/kiln.h"
 
 namespace kiln {
@@ -25,39 +21,23 @@ namespace {
 constexpr char kHeapJar[] =
     "/usr/share/visualvm/visualvm/modules/org-graalvm-visualvm-lib-jfluid-heap.jar";
 
-std::string RunCommand(const std::string& command, int* status) {
-  std::string output;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
-  *status = pclose(pipe);
-  return output;
-}
-
 class VisualVmTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    dir_ = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/visualvm-", getpid());
-    mkdir(dir_.c_str(), 0700);
-    const std::string source = absl::StrCat(std::getenv("TEST_SRCDIR"), "/",
-                                            std::getenv("TEST_WORKSPACE"),
-                                            "/tests/visualvm/HeapCheck.java");
-    int status;
-    const std::string out =
-        RunCommand(absl::StrCat("javac -cp ", kHeapJar, " -d ", dir_, " ", source), &status);
-    ASSERT_EQ(status, 0) << "javac failed (is the visualvm package installed?):\n" << out;
+    dir_ = testing::MakeTempDir("visualvm");
+    const testing::ToolResult javac = testing::RunCommand(
+        {"javac", "-cp", kHeapJar, "-d", dir_, testing::RunfilePath("tests/visualvm/HeapCheck.java")});
+    ASSERT_EQ(javac.exit_code, 0) << "javac failed (is the visualvm package installed?):\n"
+                                  << javac.out << javac.err;
   }
 
   std::string Check(const std::string& dump) {
-    int status;
-    std::string out = RunCommand(absl::StrCat("java -cp ", kHeapJar, ":", dir_, " HeapCheck ", dump,
-                                       " test.Holder greeting test.Holder java.lang.Object "
-                                       "java.lang.Thread java.lang.String int[]"),
-                          &status);
-    EXPECT_EQ(status, 0) << out;
-    return out;
+    const testing::ToolResult check = testing::RunCommand(
+        {"java", "-cp", absl::StrCat(kHeapJar, ":", dir_), "HeapCheck", dump, "test.Holder",
+         "greeting", "test.Holder", "java.lang.Object", "java.lang.Thread", "java.lang.String",
+         "int[]"});
+    EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+    return check.out;
   }
 
   std::string dir_;
@@ -107,12 +87,10 @@ TEST_F(VisualVmTest, OpensKilnDumpsAndSeesWhatWasBuilt) {
   }
   release.Notify();
   sleeper.join();
-  int status;
-  RunCommand(absl::StrCat("gzip -dc ", dir_, "/compressed.hprof.gz > ", dir_, "/gunzipped.hprof"),
-      &status);
-  ASSERT_EQ(status, 0);
+  // gzip -dk leaves compressed.hprof beside the .gz.
+  ASSERT_EQ(testing::RunCommand({"gzip", "-dk", dir_ + "/compressed.hprof.gz"}).exit_code, 0);
 
-  for (const char* file : {"plain.hprof", "gunzipped.hprof"}) {
+  for (const char* file : {"plain.hprof", "compressed.hprof"}) {
     SCOPED_TRACE(file);
     const std::string out = Check(absl::StrCat(dir_, "/", file));
     EXPECT_TRUE(absl::StrContains(out, "count test.Holder 5\n")) << out;
