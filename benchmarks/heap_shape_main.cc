@@ -18,6 +18,9 @@
 // high-water mark reset through /proc/self/clear_refs first) and, to compare
 // with, the mark bitmap's size (1/64 of the committed heap).
 //
+// With --out=PATH it takes one dump (--repeat=1, one mode) to PATH and
+// keeps it: the analyzer's benchmark reads the shape that way.
+//
 // seconds is the wall time of VMRuntime::DumpHeap (file created, written,
 // renamed); pause_seconds the stop-the-world part of it. No collection runs
 // before the dumps (the heap limit and the first collection's threshold are
@@ -47,6 +50,7 @@ ABSL_FLAG(bool, live, false, "live dumps (reachable objects only) instead of ful
 ABSL_FLAG(int, gz, 0, "gzip level, 0 (plain) to 9");
 ABSL_FLAG(std::string, mode, "stw", "stw, fork, or both: stw,fork");
 ABSL_FLAG(std::string, dir, "/tmp", "where the dumps go (each is deleted once measured)");
+ABSL_FLAG(std::string, out, "", "write one dump here and keep it (needs --repeat=1, one mode)");
 
 namespace kiln::bench {
 namespace {
@@ -102,6 +106,11 @@ int Main() {
     std::fprintf(stderr, "heap_shape: need --n >= 16 and --repeat >= 1\n");
     return 2;
   }
+  const std::string out = absl::GetFlag(FLAGS_out);
+  if (!out.empty() && (repeat != 1 || modes.size() != 1)) {
+    std::fprintf(stderr, "heap_shape: --out takes one dump: --repeat=1 and one --mode\n");
+    return 2;
+  }
 
   RuntimeOptions options;
   options.heap_limit_bytes = size_t{16} << 30;
@@ -127,8 +136,10 @@ int Main() {
   for (int r = 0; r < repeat; ++r) {
     for (size_t m = 0; m < modes.size(); ++m) {
       HeapDumpOptions dump;
-      dump.path = absl::StrCat(absl::GetFlag(FLAGS_dir), "/heap_shape-", getpid(), "-", r, "-",
-                               modes[m], absl::GetFlag(FLAGS_gz) > 0 ? ".hprof.gz" : ".hprof");
+      dump.path = !out.empty() ? out
+                               : absl::StrCat(absl::GetFlag(FLAGS_dir), "/heap_shape-", getpid(),
+                                              "-", r, "-", modes[m],
+                                              absl::GetFlag(FLAGS_gz) > 0 ? ".hprof.gz" : ".hprof");
       dump.live = live;
       dump.gzip_level = absl::GetFlag(FLAGS_gz);
       dump.mode = modes[m] == "fork" ? DumpMode::kFork : DumpMode::kStopTheWorld;
@@ -149,7 +160,7 @@ int Main() {
       s.bytes = stat(path->c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
       s.objects = stats.objects;
       s.rss_added = ProcStatusBytes("VmHWM:") - rss_before;
-      unlink(path->c_str());
+      if (out.empty()) unlink(path->c_str());
       samples[m].push_back(s);
       std::printf("%s\n", Line("dump", n, live, modes[m], s).c_str());
       std::fflush(stdout);

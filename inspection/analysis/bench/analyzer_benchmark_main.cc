@@ -4,7 +4,7 @@
 //   bazel run -c opt //inspection/analysis/bench:analyzer_benchmark -- [N] [RUNS] [DUMP]
 //
 // It writes a full dump of the shape at N (default 4,000,000) with Kiln
-// (heap_shape_dump), unless DUMP names an existing file, then alternates
+// (//benchmarks:heap_shape --out), unless DUMP names an existing file, then alternates
 // RUNS times (default 5): `kiln-heap histogram DUMP` (and, for scale,
 // `--reachable`, which builds the whole graph) and VisualVM opening
 // DUMP and computing its class histogram (VisualVmHistogram.java; its
@@ -141,10 +141,11 @@ int Main(int argc, char** argv) {
   const std::string kiln_heap = "inspection/analysis/kiln_heap";
   if (own_dump) {
     std::printf("writing the heap shape at N = %lld ...\n", static_cast<long long>(n));
-    const Sample made = Spawn({"inspection/analysis/bench/heap_shape_dump", absl::StrCat(n), dump},
+    const Sample made = Spawn({"benchmarks/heap_shape", absl::StrCat("--n=", n), "--repeat=1",
+                               "--mode=stw", absl::StrCat("--out=", dump)},
                               dir + "/dump.out");
     if (made.status != 0) {
-      std::fprintf(stderr, "heap_shape_dump failed (%d)\n", made.status);
+      std::fprintf(stderr, "heap_shape failed (%d)\n", made.status);
       return 1;
     }
   }

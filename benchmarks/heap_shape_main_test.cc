@@ -1,0 +1,106 @@
+// //benchmarks:heap_shape run as `./kiln bench` runs it: exactly one `dump`
+// line per dump and one `median` line per mode, in the form the script
+// parses, with every file deleted once measured; and --out, which keeps one
+// dump (the analyzer's benchmark reads it) holding the shape.
+#include <map>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "inspection/hprof_snapshot.h"
+#include "tests/subprocess.h"
+
+namespace kiln::bench {
+namespace {
+
+using testing::ListDir;
+using testing::MakeTempDir;
+using testing::RunCommand;
+using testing::RunfilePath;
+using testing::ToolResult;
+
+constexpr int64_t kN = 1600;
+
+struct Line {
+  std::string kind;  // dump or median
+  std::string mode;
+  uint64_t bytes = 0;
+  uint64_t objects = 0;
+};
+
+// Lines: the dump and median lines of `out`; any other line but `rss ...`
+// is a failure.
+std::vector<Line> Lines(const std::string& out, bool live) {
+  const std::regex form(absl::StrCat(
+      "(dump|median) n=", kN, " live=", live ? "true" : "false",
+      " mode=(stw|fork) seconds=[0-9]+\\.[0-9]{4} pause_seconds=[0-9]+\\.[0-9]{4}"
+      " bytes=([0-9]+) objects=([0-9]+)"));
+  std::vector<Line> lines;
+  for (absl::string_view text : absl::StrSplit(out, '\n', absl::SkipEmpty())) {
+    const std::string s(text);
+    std::smatch match;
+    if (std::regex_match(s, match, form)) {
+      Line line{match[1], match[2]};
+      EXPECT_TRUE(absl::SimpleAtoi(match[3].str(), &line.bytes));
+      EXPECT_TRUE(absl::SimpleAtoi(match[4].str(), &line.objects));
+      lines.push_back(line);
+    } else {
+      EXPECT_EQ(s.rfind("rss ", 0), 0u) << "unexpected line: " << s;
+    }
+  }
+  return lines;
+}
+
+TEST(HeapShapeMainTest, OneLinePerDumpAMedianPerModeAndNoFileLeft) {
+  const std::string dir = MakeTempDir("heap-shape");
+  const ToolResult run = RunCommand({RunfilePath("benchmarks/heap_shape"),
+                                     absl::StrCat("--n=", kN), "--repeat=2", "--mode=stw,fork",
+                                     absl::StrCat("--dir=", dir)});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::map<std::string, int> count;
+  const std::vector<Line> lines = Lines(run.out, /*live=*/false);
+  ASSERT_FALSE(lines.empty()) << run.out;
+  for (const Line& line : lines) {
+    ++count[absl::StrCat(line.kind, " ", line.mode)];
+    // The same frozen heap every time, in both modes: the same dump.
+    EXPECT_EQ(line.bytes, lines[0].bytes);
+    EXPECT_EQ(line.objects, lines[0].objects);
+  }
+  EXPECT_EQ(count, (std::map<std::string, int>{
+                       {"dump fork", 2}, {"dump stw", 2}, {"median fork", 1}, {"median stw", 1}}));
+  // A full dump holds the live and the garbage Nodes at least.
+  EXPECT_GT(lines[0].objects, static_cast<uint64_t>(kN + kN / 4));
+  EXPECT_TRUE(ListDir(dir).empty());
+}
+
+TEST(HeapShapeMainTest, OutKeepsOneDumpThatHoldsTheShape) {
+  const std::string path = MakeTempDir("heap-shape-out") + "/shape.hprof";
+  const ToolResult run =
+      RunCommand({RunfilePath("benchmarks/heap_shape"), absl::StrCat("--n=", kN), "--repeat=1",
+                  "--mode=fork", "--live=true", absl::StrCat("--out=", path)});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::vector<Line> lines = Lines(run.out, /*live=*/true);
+  ASSERT_EQ(lines.size(), 2u) << run.out;
+  absl::StatusOr<std::unique_ptr<HprofSnapshot>> dump = HprofSnapshot::Load(path);
+  ASSERT_TRUE(dump.ok()) << dump.status();
+  EXPECT_EQ((*dump)->InstancesOf("Node").size(), static_cast<size_t>(kN));
+  EXPECT_EQ(lines[0].objects, (*dump)->instances().size() + (*dump)->object_arrays().size() +
+                                  (*dump)->primitive_arrays().size());
+}
+
+TEST(HeapShapeMainTest, OutTakesExactlyOneDump) {
+  const std::string dir = MakeTempDir("heap-shape-usage");
+  const ToolResult run =
+      RunCommand({RunfilePath("benchmarks/heap_shape"), absl::StrCat("--n=", kN), "--repeat=2",
+                  absl::StrCat("--out=", dir, "/shape.hprof")});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find("--out takes one dump"), std::string::npos) << run.err;
+  EXPECT_TRUE(ListDir(dir).empty());
+}
+
+}  // namespace
+}  // namespace kiln::bench
