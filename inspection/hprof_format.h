@@ -44,6 +44,16 @@ enum SubTag : uint8_t {
   kInstanceDump = 0x21,
   kObjectArrayDump = 0x22,
   kPrimitiveArrayDump = 0x23,
+  // Android's HPROF 1.0.3 additions (read, never written).
+  kRootInternedString = 0x89,
+  kRootFinalizing = 0x8A,
+  kRootDebugger = 0x8B,
+  kRootReferenceCleanup = 0x8C,
+  kRootVmInternal = 0x8D,
+  kRootJniMonitor = 0x8E,
+  kRootUnreachable = 0x90,
+  kPrimitiveArrayNoData = 0xC3,
+  kHeapDumpInfo = 0xFE,
 };
 
 // Basic types (the same numbers as kiln::FieldType).

@@ -49,15 +49,15 @@ const char* HprofSubRecordName(uint8_t tag) {
     case hprof::kInstanceDump: return "INSTANCE_DUMP";
     case hprof::kObjectArrayDump: return "OBJ_ARRAY_DUMP";
     case hprof::kPrimitiveArrayDump: return "PRIM_ARRAY_DUMP";
-    case 0x89: return "ROOT_INTERNED_STRING";
-    case 0x8A: return "ROOT_FINALIZING";
-    case 0x8B: return "ROOT_DEBUGGER";
-    case 0x8C: return "ROOT_REFERENCE_CLEANUP";
-    case 0x8D: return "ROOT_VM_INTERNAL";
-    case 0x8E: return "ROOT_JNI_MONITOR";
-    case 0x90: return "ROOT_UNREACHABLE";
-    case 0xFE: return "HEAP_DUMP_INFO";
-    case 0xC3: return "PRIMITIVE_ARRAY_NODATA";
+    case hprof::kRootInternedString: return "ROOT_INTERNED_STRING";
+    case hprof::kRootFinalizing: return "ROOT_FINALIZING";
+    case hprof::kRootDebugger: return "ROOT_DEBUGGER";
+    case hprof::kRootReferenceCleanup: return "ROOT_REFERENCE_CLEANUP";
+    case hprof::kRootVmInternal: return "ROOT_VM_INTERNAL";
+    case hprof::kRootJniMonitor: return "ROOT_JNI_MONITOR";
+    case hprof::kRootUnreachable: return "ROOT_UNREACHABLE";
+    case hprof::kHeapDumpInfo: return "HEAP_DUMP_INFO";
+    case hprof::kPrimitiveArrayNoData: return "PRIMITIVE_ARRAY_NODATA";
     default: return "sub-record";
   }
 }
@@ -305,7 +305,9 @@ absl::Status HprofReader::ParseHeapDump(uint64_t begin, uint64_t end, HprofVisit
     ++counts_.sub_records[tag];
     switch (tag) {
       case hprof::kRootUnknown: case hprof::kRootStickyClass: case hprof::kRootMonitorUsed:
-      case 0x89: case 0x8A: case 0x8B: case 0x8C: case 0x8D: case 0x90: {
+      case hprof::kRootInternedString: case hprof::kRootFinalizing: case hprof::kRootDebugger:
+      case hprof::kRootReferenceCleanup: case hprof::kRootVmInternal:
+      case hprof::kRootUnreachable: {
         const uint64_t id = c.Id();
         RETURN_IF_ERROR(c.status());
         RETURN_IF_ERROR(visitor.OnRoot(tag, id, 0, -1, 0));
@@ -318,7 +320,7 @@ absl::Status HprofReader::ParseHeapDump(uint64_t begin, uint64_t end, HprofVisit
         RETURN_IF_ERROR(visitor.OnRoot(tag, id, 0, -1, 0));
         break;
       }
-      case hprof::kRootJniLocal: case hprof::kRootJavaFrame: case 0x8E: {
+      case hprof::kRootJniLocal: case hprof::kRootJavaFrame: case hprof::kRootJniMonitor: {
         const uint64_t id = c.Id();
         const uint32_t thread = c.U4();
         const auto depth = static_cast<int32_t>(c.U4());
@@ -340,11 +342,11 @@ absl::Status HprofReader::ParseHeapDump(uint64_t begin, uint64_t end, HprofVisit
         RETURN_IF_ERROR(visitor.OnRoot(tag, id, thread, -1, trace));
         break;
       }
-      case 0xFE:  // Android HEAP_DUMP_INFO: heap id, name string id
+      case hprof::kHeapDumpInfo:  // Android HEAP_DUMP_INFO: heap id, name string id
         c.U4();
         c.Id();
         break;
-      case 0xC3:  // Android PRIMITIVE_ARRAY_NODATA
+      case hprof::kPrimitiveArrayNoData:  // Android PRIMITIVE_ARRAY_NODATA
         c.Id(); c.U4(); c.U4(); c.U1();
         break;
       case hprof::kClassDump: {

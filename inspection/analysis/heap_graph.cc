@@ -18,25 +18,8 @@ constexpr uint32_t kArrayIndexBit = uint32_t{1} << 31;
 }  // namespace
 
 const char* RootTypeName(RootType type) {
-  switch (type) {
-    case RootType::kUnknown: return "ROOT_UNKNOWN";
-    case RootType::kJniGlobal: return "ROOT_JNI_GLOBAL";
-    case RootType::kJniLocal: return "ROOT_JNI_LOCAL";
-    case RootType::kJavaFrame: return "ROOT_JAVA_FRAME";
-    case RootType::kNativeStack: return "ROOT_NATIVE_STACK";
-    case RootType::kStickyClass: return "ROOT_STICKY_CLASS";
-    case RootType::kThreadBlock: return "ROOT_THREAD_BLOCK";
-    case RootType::kMonitorUsed: return "ROOT_MONITOR_USED";
-    case RootType::kThreadObject: return "ROOT_THREAD_OBJECT";
-    case RootType::kInternedString: return "ROOT_INTERNED_STRING";
-    case RootType::kFinalizing: return "ROOT_FINALIZING";
-    case RootType::kDebugger: return "ROOT_DEBUGGER";
-    case RootType::kReferenceCleanup: return "ROOT_REFERENCE_CLEANUP";
-    case RootType::kVmInternal: return "ROOT_VM_INTERNAL";
-    case RootType::kJniMonitor: return "ROOT_JNI_MONITOR";
-    case RootType::kUnreachable: return "ROOT_UNREACHABLE";
-  }
-  return "ROOT_UNKNOWN";
+  // RootType's values are the HPROF tags, whose names Perfetto uses too.
+  return HprofSubRecordName(static_cast<uint8_t>(type));
 }
 
 HeapGraph::~HeapGraph() = default;

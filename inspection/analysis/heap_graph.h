@@ -34,6 +34,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "base/check.h"
+#include "inspection/hprof_format.h"
 #include "inspection/hprof_reader.h"
 
 namespace kiln::analysis {
@@ -44,22 +45,22 @@ inline constexpr uint32_t kNoType = ~uint32_t{0};
 // RootType: HPROF root kinds, named as Perfetto names them (RootTypeName).
 // The values are the HPROF sub-record tags (Android's 1.0.3 kinds included).
 enum class RootType : uint8_t {
-  kUnknown = 0xFF,
-  kJniGlobal = 0x01,
-  kJniLocal = 0x02,
-  kJavaFrame = 0x03,
-  kNativeStack = 0x04,
-  kStickyClass = 0x05,
-  kThreadBlock = 0x06,
-  kMonitorUsed = 0x07,
-  kThreadObject = 0x08,
-  kInternedString = 0x89,
-  kFinalizing = 0x8A,
-  kDebugger = 0x8B,
-  kReferenceCleanup = 0x8C,
-  kVmInternal = 0x8D,
-  kJniMonitor = 0x8E,
-  kUnreachable = 0x90,
+  kUnknown = hprof::kRootUnknown,
+  kJniGlobal = hprof::kRootJniGlobal,
+  kJniLocal = hprof::kRootJniLocal,
+  kJavaFrame = hprof::kRootJavaFrame,
+  kNativeStack = hprof::kRootNativeStack,
+  kStickyClass = hprof::kRootStickyClass,
+  kThreadBlock = hprof::kRootThreadBlock,
+  kMonitorUsed = hprof::kRootMonitorUsed,
+  kThreadObject = hprof::kRootThreadObject,
+  kInternedString = hprof::kRootInternedString,
+  kFinalizing = hprof::kRootFinalizing,
+  kDebugger = hprof::kRootDebugger,
+  kReferenceCleanup = hprof::kRootReferenceCleanup,
+  kVmInternal = hprof::kRootVmInternal,
+  kJniMonitor = hprof::kRootJniMonitor,
+  kUnreachable = hprof::kRootUnreachable,
 };
 
 // RootTypeName: "ROOT_JAVA_FRAME", "ROOT_JNI_GLOBAL", ... (Perfetto's
