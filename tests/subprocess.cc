@@ -93,7 +93,9 @@ std::string RunfilePath(absl::string_view path) {
   return absl::StrCat(srcdir, "/", workspace, "/", path);
 }
 
-std::string SampleBinary(const std::string& name) { return RunfilePath(absl::StrCat("samples/", name)); }
+std::string SampleBinary(const std::string& name) {
+  return RunfilePath(absl::StrCat("samples/", name));
+}
 
 std::string MakeTempDir(const std::string& prefix) {
   const char* base = std::getenv("TEST_TMPDIR");

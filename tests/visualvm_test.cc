@@ -25,8 +25,9 @@ class VisualVmTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = testing::MakeTempDir("visualvm");
-    const testing::ToolResult javac = testing::RunCommand(
-        {"javac", "-cp", kHeapJar, "-d", dir_, testing::RunfilePath("tests/visualvm/HeapCheck.java")});
+    const std::string source = testing::RunfilePath("tests/visualvm/HeapCheck.java");
+    const testing::ToolResult javac =
+        testing::RunCommand({"javac", "-cp", kHeapJar, "-d", dir_, source});
     ASSERT_EQ(javac.exit_code, 0) << "javac failed (is the visualvm package installed?):\n"
                                   << javac.out << javac.err;
   }
