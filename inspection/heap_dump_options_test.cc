@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "inspection/hprof_snapshot.h"
 #include "inspection/vm_runtime.h"
+#include "tests/subprocess.h"
 #include "vm/kiln.h"
 
 namespace kiln {
@@ -26,27 +27,9 @@ RuntimeOptions Options() {
   return options;
 }
 
-std::string TempDir() {
-  const char* env = std::getenv("TEST_TMPDIR");
-  std::string dir =
-      absl::StrCat(env != nullptr ? env : "/tmp", "/opts-", getpid(), "-", std::rand());
-  mkdir(dir.c_str(), 0700);
-  return dir;
-}
+using testing::ListDir;
 
-std::vector<std::string> Ls(const std::string& dir) {
-  std::vector<std::string> names;
-  std::string command = absl::StrCat("ls -A ", dir);
-  FILE* pipe = popen(command.c_str(), "r");
-  char line[4096];
-  while (fgets(line, sizeof(line), pipe) != nullptr) {
-    std::string name(line);
-    if (!name.empty() && name.back() == '\n') name.pop_back();
-    names.push_back(name);
-  }
-  pclose(pipe);
-  return names;
-}
+std::string TempDir() { return testing::MakeTempDir("opts"); }
 
 class HeapDumpOptionsTest : public ::testing::Test {
  protected:
@@ -92,9 +75,8 @@ TEST_F(HeapDumpOptionsTest, GzipIsHotSpotsBlockFormatAndGunzipsToAValidDump) {
   EXPECT_EQ(static_cast<uint8_t>(bytes[1]), 0x8b);
   EXPECT_TRUE(bytes[3] & 0x10) << "no FCOMMENT flag";
   EXPECT_EQ(std::string(bytes.c_str() + 10), "HPROF BLOCKSIZE=1048576");
-  ASSERT_EQ(std::system(absl::StrCat("gzip -dc ", dir_, "/dump.hprof.gz > ", dir_,
-                                     "/dump.hprof").c_str()),
-            0);
+  // gzip -dk leaves dump.hprof beside the .gz.
+  ASSERT_EQ(testing::RunCommand({"gzip", "-dk", dir_ + "/dump.hprof.gz"}).exit_code, 0);
   auto snapshot = HprofSnapshot::Load(dir_ + "/dump.hprof");
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
   EXPECT_TRUE((*snapshot)->CheckReferences().ok());
@@ -157,11 +139,11 @@ TEST_F(HeapDumpOptionsTest, AFullDiskFailsCleanlyAndTheNextDumpWorks) {
     EXPECT_NE(failed.status().message().find("File too large"), std::string::npos)
         << failed.status();
     EXPECT_NE(failed.status().message().find("writing"), std::string::npos) << failed.status();
-    EXPECT_TRUE(Ls(dir_).empty()) << "a failed dump left a file behind";
+    EXPECT_TRUE(ListDir(dir_).empty()) << "a failed dump left a file behind";
     // The runtime runs on, and the next dump works.
     absl::StatusOr<std::string> path = VMRuntime::DumpHeap(*runtime_, options);
     ASSERT_TRUE(path.ok()) << path.status();
-    EXPECT_EQ(Ls(dir_), std::vector<std::string>{"full.hprof"});
+    EXPECT_EQ(ListDir(dir_), std::vector<std::string>{"full.hprof"});
     auto snapshot = HprofSnapshot::Load(*path);
     ASSERT_TRUE(snapshot.ok()) << snapshot.status();
     unlink(path->c_str());
@@ -199,7 +181,7 @@ TEST(HeapDumpOnOutOfMemoryTest, DumpsOnceThenTheAllocationStillFails) {
   EXPECT_EQ(failure.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(LongArray::New(frame, 10000).status().code(), absl::StatusCode::kResourceExhausted);
   const std::string path = absl::StrCat(dir, "/svm-heapdump-", getpid(), "-OOME.hprof");
-  EXPECT_EQ(Ls(dir), std::vector<std::string>{absl::StrCat("svm-heapdump-", getpid(),
+  EXPECT_EQ(ListDir(dir), std::vector<std::string>{absl::StrCat("svm-heapdump-", getpid(),
                                                            "-OOME.hprof")});
   auto snapshot = HprofSnapshot::Load(path);
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
