@@ -2,6 +2,7 @@
 // finalizer processing, sweeping into free ranges, and the heap verifier.
 // gc/COLLECTOR.md explains the design and lists the invariants.
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -9,73 +10,17 @@
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
 #include "gc/heap.h"
+#include "gc/marker.h"
 #include "mimalloc.h"
 
 namespace kiln::gc {
 namespace {
 
-ObjectHeader* LoadSlot(const char* object, uint32_t offset) {
-  return *reinterpret_cast<ObjectHeader* const*>(object + offset);
-}
-
 ObjectHeader** SlotAt(char* object, uint32_t offset) {
   return reinterpret_cast<ObjectHeader**>(object + offset);
 }
 
-// ForEachReferenceSlot calls `fn(offset)` for every strong reference slot of
-// `object` (not the referent of a reference object).
-template <typename Fn>
-void ForEachReferenceSlot(const ObjectHeader* object, Fn&& fn) {
-  const Layout* layout = object->layout;
-  if (layout->kind == LayoutKind::kInstance) {
-    for (uint32_t i = 0; i < layout->num_ref_offsets; ++i) fn(layout->ref_offsets[i]);
-  } else if (layout->kind == LayoutKind::kObjectArray) {
-    for (uint32_t i = 0; i < object->length; ++i) {
-      fn(static_cast<uint32_t>(kHeaderSize + i * sizeof(ObjectHeader*)));
-    }
-  }
-}
-
 }  // namespace
-
-// Marker: a depth-first marker with an explicit stack in native memory.
-// Reference objects are "discovered" rather than followed through their
-// referent.
-class Heap::Marker {
- public:
-  explicit Marker(const Heap& heap) : heap_(heap) {}
-
-  void Mark(ObjectHeader* object) {
-    if (object != nullptr && heap_.SetMark(object)) stack_.push_back(object);
-  }
-
-  void Drain() {
-    while (!stack_.empty()) {
-      ObjectHeader* object = stack_.back();
-      stack_.pop_back();
-      ++objects_;
-      bytes_ += object->Size();
-      const char* base = object->address();
-      ForEachReferenceSlot(object, [&](uint32_t offset) { Mark(LoadSlot(base, offset)); });
-      const Layout* layout = object->layout;
-      if (layout->reference_kind != ReferenceKind::kNone &&
-          LoadSlot(base, layout->referent_offset) != nullptr) {
-        discovered_.push_back(object);
-      }
-    }
-  }
-
-  const std::vector<ObjectHeader*>& discovered() const { return discovered_; }
-  size_t objects() const { return objects_; }
-  size_t bytes() const { return bytes_; }
-
- private:
-  const Heap& heap_;
-  std::vector<ObjectHeader*> stack_;
-  std::vector<ObjectHeader*> discovered_;
-  size_t objects_ = 0;
-  size_t bytes_ = 0;
-};
 
 bool Heap::SetMark(ObjectHeader* object) const {
   Chunk* chunk = ChunkOf(object);
@@ -92,23 +37,17 @@ bool Heap::SetMark(ObjectHeader* object) const {
   return true;
 }
 
-void Heap::ClearMarks() {
-  MutexLock lock(&mu_);
-  for (Chunk* chunk : chunks_) {
-    if (chunk->large) {
-      chunk->large_marked = false;
-    } else {
-      std::memset(BitmapOf(chunk), 0, options_.chunk_size / 64);
-    }
+void Heap::ClearMarks(Chunk* chunk) const {
+  if (chunk->large) {
+    chunk->large_marked = false;
+  } else {
+    std::memset(BitmapOf(chunk), 0, options_.chunk_size / 64);
   }
 }
 
-size_t Heap::MarkFromRoots() {
-  ClearMarks();
-  Marker marker(*this);
-  binding_->VisitRoots([&](ObjectHeader** slot) { marker.Mark(*slot); });
-  marker.Drain();
-  return marker.objects();
+void Heap::ClearMarks() {
+  MutexLock lock(&mu_);
+  for (Chunk* chunk : chunks_) ClearMarks(chunk);
 }
 
 CollectionStats Heap::Collect(GcCause cause, uint64_t observed_collections) {
@@ -130,14 +69,16 @@ CollectionStats Heap::Collect(GcCause cause, uint64_t observed_collections) {
     for (Tlab* tlab = tlabs_; tlab != nullptr; tlab = tlab->next_) RetireTlab(*tlab);
   }
   ClearMarks();
-  Marker marker(*this);
+  GrowableMarkStack stack;
+  std::vector<ObjectHeader*> discovered;
+  Marker<GrowableMarkStack> marker(*this, stack, &discovered);
   binding_->VisitRoots([&](ObjectHeader** slot) { marker.Mark(*slot); });
   marker.Drain();
 
   // Weak references whose referents are not strongly reachable are cleared
   // before finalizers resurrect anything (Java's order).
   auto clear_weak = [&] {
-    for (ObjectHeader* reference : marker.discovered()) {
+    for (ObjectHeader* reference : discovered) {
       if (reference->layout->reference_kind != ReferenceKind::kWeak) continue;
       ObjectHeader** slot = SlotAt(reference->address(), reference->layout->referent_offset);
       if (*slot != nullptr && !IsMarked(*slot)) {
@@ -165,7 +106,7 @@ CollectionStats Heap::Collect(GcCause cause, uint64_t observed_collections) {
   clear_weak();  // weak references discovered while resurrecting
 
   std::vector<ClearedReference> cleared;
-  for (ObjectHeader* reference : marker.discovered()) {
+  for (ObjectHeader* reference : discovered) {
     if (reference->layout->reference_kind != ReferenceKind::kPhantom) continue;
     ObjectHeader** slot = SlotAt(reference->address(), reference->layout->referent_offset);
     if (*slot != nullptr && !IsMarked(*slot)) {

@@ -1,5 +1,8 @@
 // The collector against a fake VM (gc/fake_binding.h): what survives, what
 // is freed, references, finalizers, stress mode and the verifier.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <set>
 #include <vector>
 
@@ -208,6 +211,75 @@ TEST_F(CollectorTest, VerifierNamesADanglingReference) {
   vm_.roots.push_back(reinterpret_cast<ObjectHeader*>(not_an_object + 8));
   EXPECT_NE(heap_->Verify().message().find("root refers to"), std::string::npos);
   vm_.roots.pop_back();
+}
+
+TEST_F(CollectorTest, SnapshotMarkingMarksTheStronglyReachableFromTheRootsItRecorded) {
+  ObjectHeader* root = New();
+  ObjectHeader* child = New();
+  Slot(root, 16) = child;
+  // A large object array (a chunk of its own) whose elements are all live:
+  // each is pushed on the mark stack at once.
+  constexpr uint32_t kElements = 150000;
+  ObjectHeader* array = NewArray(kRefArray, kElements);
+  std::vector<ObjectHeader*> elements;
+  for (uint32_t i = 0; i < kElements; ++i) {
+    elements.push_back(New());
+    Slot(array, 16 + 8 * i) = elements.back();
+  }
+  ObjectHeader* weak = New(kWeak);
+  ObjectHeader* weakly_reachable = New();
+  Slot(weak, 16) = weakly_reachable;
+  Slot(child, 24) = weak;
+  ObjectHeader* garbage = New();
+  Slot(garbage, 16) = root;  // garbage pointing at live objects
+  vm_.roots = {root, array, root};
+  ASSERT_EQ(heap_->Stats().large_objects, 1u);
+
+  absl::StatusOr<std::unique_ptr<Heap::SnapshotMarking>> marking =
+      heap_->PrepareSnapshotMarking();
+  ASSERT_TRUE(marking.ok()) << marking.status();
+  vm_.roots.clear();  // Mark uses the roots Prepare recorded
+  EXPECT_EQ((*marking)->Mark(), 4u + kElements);
+  for (ObjectHeader* live : {root, child, array, weak}) EXPECT_TRUE(heap_->IsMarked(live));
+  size_t unmarked = 0;
+  for (ObjectHeader* element : elements) unmarked += !heap_->IsMarked(element);
+  EXPECT_EQ(unmarked, 0u);
+  EXPECT_FALSE(heap_->IsMarked(weakly_reachable));  // referents are not followed
+  EXPECT_FALSE(heap_->IsMarked(garbage));
+  // Marking again starts from clear bits: the same answer.
+  Slot(child, 24) = nullptr;
+  EXPECT_EQ((*marking)->Mark(), 3u + kElements);
+  EXPECT_FALSE(heap_->IsMarked(weak));
+  // Nothing was collected.
+  EXPECT_EQ(Objects().count(garbage), 1u);
+}
+
+TEST_F(CollectorTest, SnapshotMarkingInAForkedChildLeavesTheParentsBitsAlone) {
+  ObjectHeader* old_live = New();
+  vm_.roots = {old_live};
+  Collect();  // the parent's bits: old_live marked
+  ObjectHeader* young = New();  // allocated since: unmarked
+  Slot(old_live, 16) = young;
+  ObjectHeader* garbage = New();
+  absl::StatusOr<std::unique_ptr<Heap::SnapshotMarking>> marking =
+      heap_->PrepareSnapshotMarking();
+  ASSERT_TRUE(marking.ok()) << marking.status();
+
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // The child: no gtest here, an exit code for each way to fail.
+    if ((*marking)->Mark() != 2) _exit(1);
+    if (!heap_->IsMarked(old_live) || !heap_->IsMarked(young)) _exit(2);
+    if (heap_->IsMarked(garbage)) _exit(3);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_TRUE(heap_->IsMarked(old_live));
+  EXPECT_FALSE(heap_->IsMarked(young)) << "the child's marking reached the parent";
 }
 
 class StressCollectorTest : public CollectorTest {

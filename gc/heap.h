@@ -191,15 +191,22 @@ class Heap {
   // error names the holder's address and the slot's offset.
   absl::Status Verify();
 
-  // Mark bits, for marking outside a collection (a live heap dump marks
-  // without collecting). World stopped. ClearMarks, then MarkFromRoots;
-  // IsMarked is valid until the next collection or ClearMarks.
-  void ClearMarks();
-  // MarkFromRoots marks everything strongly reachable from the binding's
-  // roots (referents of references are not followed) and returns the count.
-  size_t MarkFromRoots();
-  // IsMarked is inline: a live heap dump asks it for every object and
-  // reference. It reads the chunk header and bitmap only (no lock).
+  // SnapshotMarking: the mark bits of a live heap dump, which marks without
+  // collecting. It marks in two steps, so that the marking can run in a
+  // forked child (a live fork-mode dump stops the world only to fork):
+  // PrepareSnapshotMarking (world stopped) records the binding's strong roots
+  // and the chunks, and maps a mark stack with room for every object the
+  // heap holds (address space, touched only as deep as the marking goes);
+  // Mark runs later on the frozen heap, taking no lock and calling no
+  // allocator.
+  class SnapshotMarking;
+  // PrepareSnapshotMarking: world stopped. ResourceExhausted if the mark
+  // stack cannot be mapped.
+  absl::StatusOr<std::unique_ptr<SnapshotMarking>> PrepareSnapshotMarking();
+
+  // IsMarked: after a collection's marking or SnapshotMarking::Mark. Inline:
+  // a live heap dump asks it for every object and reference. It reads the
+  // chunk header and bitmap only (no lock).
   bool IsMarked(const ObjectHeader* object) const {
     const Chunk* chunk = ChunkOf(object);
     if (chunk->large) return chunk->large_marked;
@@ -222,7 +229,8 @@ class Heap {
     char* start;
     size_t size;
   };
-  class Marker;
+  template <typename Stack>
+  class Marker;  // gc/marker.h
 
   Heap(const HeapOptions& options, VmBinding* binding) : options_(options), binding_(binding) {}
 
@@ -243,6 +251,9 @@ class Heap {
     return reinterpret_cast<const uint64_t*>(chunk + 1);
   }
   size_t ChunkOverhead() const;
+  // ClearMarks clears every chunk's mark bits (a collection's first step).
+  void ClearMarks();
+  void ClearMarks(Chunk* chunk) const;
   // SetMark marks `object`; false if it was already marked.
   bool SetMark(ObjectHeader* object) const;
 
@@ -288,6 +299,31 @@ class Heap {
   Mutex finalization_mu_;
   std::vector<ObjectHeader*> finalizable_ ABSL_GUARDED_BY(finalization_mu_);
   std::vector<ObjectHeader*> pending_finalization_ ABSL_GUARDED_BY(finalization_mu_);
+};
+
+class Heap::SnapshotMarking {
+ public:
+  ~SnapshotMarking();
+  SnapshotMarking(const SnapshotMarking&) = delete;
+  SnapshotMarking& operator=(const SnapshotMarking&) = delete;
+
+  // Mark: the heap exactly as Prepare saw it (the world still stopped, or
+  // in a process forked at that safepoint). Clears the mark bits and marks
+  // everything strongly reachable from the recorded roots (referents of
+  // references are not followed); returns how many objects. IsMarked is
+  // then valid until the next collection.
+  size_t Mark();
+
+ private:
+  friend class Heap;
+  explicit SnapshotMarking(const Heap& heap) : heap_(heap) {}
+
+  const Heap& heap_;
+  std::vector<Chunk*> chunks_;
+  std::vector<ObjectHeader*> roots_;
+  ObjectHeader** stack_ = nullptr;
+  size_t stack_entries_ = 0;
+  size_t mapped_bytes_ = 0;
 };
 
 // FillGap writes a filler object over [start, start + size); size is a

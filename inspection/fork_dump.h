@@ -1,13 +1,15 @@
 // Fork-mode heap dumps: the world stops only long enough to fork.
 //
 // Android's Perfetto dumps ART heaps this way; the JDK has nothing like it.
-// At the safepoint the VM thread marks (live dumps), makes the heap parsable,
-// writes the dump's prologue into the writer's buffer and prepares the object
-// walk (HeapDumper::WritePrologue), then forks. The child sees the heap
-// frozen, copy-on-write, exactly as the stop-the-world dump would have seen
-// it, and writes the same bytes: it continues the very writer (its buffer,
-// its open segment) and file offset the parent set up. The parent resumes
-// the world at once and waits for the child outside the safepoint.
+// At the safepoint the VM thread records a live dump's roots, makes the heap
+// parsable, writes the dump's prologue into the writer's buffer and prepares
+// the object walk (HeapDumper::WritePrologue), then forks. The child sees the
+// heap frozen, copy-on-write, exactly as the stop-the-world dump would have
+// seen it, marks it (live dumps: in its own copy of the mark bitmaps, see
+// gc::Heap::SnapshotMarking) and writes the same bytes: it continues the very
+// writer (its buffer, its open segment) and file offset the parent set up.
+// The parent resumes the world at once and waits for the child outside the
+// safepoint; its mark bits are untouched.
 //
 // The child does not write the file itself: it forks a writer process and
 // hands it the bytes through two 2 MiB buffers in shared memory (mapped by

@@ -1,9 +1,8 @@
-// Fork-mode dumps when things go wrong: the child killed midway, a sink that
-// is not a file. The happy path (the same dump as stop-the-world) is
-// benchmarks/heap_shape_dump_test.
-#include <dirent.h>
+// Fork-mode dumps: the child killed midway, a sink that is not a file, gzip,
+// and a live dump marking in the child rather than in the pause. The shape's
+// counts in both modes are benchmarks/heap_shape_dump_test; live dumps with
+// garbage and weak references in both modes, heap_dump_test.
 #include <signal.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,29 +14,14 @@
 #include "gtest/gtest.h"
 #include "inspection/hprof_snapshot.h"
 #include "inspection/vm_runtime.h"
+#include "tests/subprocess.h"
 #include "vm/kiln.h"
 
 namespace kiln {
 namespace {
 
-std::string FreshDir(const std::string& name) {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  const std::string dir = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", name);
-  mkdir(dir.c_str(), 0700);
-  return dir;
-}
-
-std::vector<std::string> Files(const std::string& dir) {
-  std::vector<std::string> names;
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return names;
-  while (dirent* e = readdir(d)) {
-    const std::string name = e->d_name;
-    if (name != "." && name != "..") names.push_back(name);
-  }
-  closedir(d);
-  return names;
-}
+using ::kiln::testing::ListDir;
+using ::kiln::testing::MakeTempDir;
 
 class ForkDumpTest : public ::testing::Test {
  protected:
@@ -76,7 +60,7 @@ class ForkDumpTest : public ::testing::Test {
 
 TEST_F(ForkDumpTest, ChildKilledMidwayIsAClearErrorAndTheRuntimeRunsOn) {
   Allocate(1000);
-  const std::string dir = FreshDir("killed");
+  const std::string dir = MakeTempDir("killed");
   HeapDumpOptions options;
   options.path = dir + "/killed.hprof";
   options.live = false;
@@ -99,7 +83,7 @@ TEST_F(ForkDumpTest, ChildKilledMidwayIsAClearErrorAndTheRuntimeRunsOn) {
   EXPECT_EQ(path.status().code(), absl::StatusCode::kAborted);
   EXPECT_NE(path.status().message().find("killed by signal 9 (SIGKILL"), std::string::npos)
       << path.status();
-  EXPECT_TRUE(Files(dir).empty()) << "left behind: " << Files(dir).front();
+  EXPECT_TRUE(ListDir(dir).empty()) << "left behind: " << ListDir(dir).front();
 
   // The runtime runs on: it allocates, and the next dumps (both modes) work.
   Allocate(10);
@@ -118,7 +102,7 @@ TEST_F(ForkDumpTest, ChildKilledMidwayIsAClearErrorAndTheRuntimeRunsOn) {
 
 TEST_F(ForkDumpTest, ForkModeWithGzipWritesTheSameBytesAsStopTheWorld) {
   Allocate(3000);
-  const std::string dir = FreshDir("gzip");
+  const std::string dir = MakeTempDir("gzip");
   HeapDumpOptions options;
   options.live = true;
   options.gzip_level = 1;
@@ -136,6 +120,42 @@ TEST_F(ForkDumpTest, ForkModeWithGzipWritesTheSameBytesAsStopTheWorld) {
   const std::string cmp = absl::StrCat("cmp -s <(gzip -dc ", dir, "/fork.hprof.gz | tail -c +32) ",
                                        "<(gzip -dc ", dir, "/stw.hprof.gz | tail -c +32)");
   EXPECT_EQ(std::system(absl::StrCat("bash -c '", cmp, "'").c_str()), 0);
+}
+
+TEST_F(ForkDumpTest, LiveForkDumpMarksInTheChildNotInThePause) {
+  Allocate(100);
+  ASSERT_TRUE(runtime_->CollectGarbage().ok());  // the parent's bits: these 100
+  Allocate(50);                                  // younger, unmarked
+  const Object* youngest = head_->get();
+  auto parent_marked_youngest = [&] {
+    bool marked = false;
+    EXPECT_TRUE(runtime_
+                    ->RunAtSafepoint("mark bit",
+                                     [&](StoppedWorld&) {
+                                       marked = runtime_->heap().IsMarked(youngest->header());
+                                     })
+                    .ok());
+    return marked;
+  };
+  ASSERT_FALSE(parent_marked_youngest());
+
+  const std::string dir = MakeTempDir("live-fork");
+  HeapDumpOptions options;
+  options.path = dir + "/fork.hprof";
+  options.live = true;
+  options.mode = DumpMode::kFork;
+  absl::StatusOr<std::string> path = VMRuntime::DumpHeap(*runtime_, options);
+  ASSERT_TRUE(path.ok()) << path.status();
+  absl::StatusOr<std::unique_ptr<HprofSnapshot>> snapshot = HprofSnapshot::Load(*path);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_EQ((*snapshot)->InstancesOf("test.Item").size(), 150u);
+  EXPECT_FALSE(parent_marked_youngest()) << "the fork-mode dump marked in the parent";
+
+  // A stop-the-world live dump marks in the parent: the check above can fail.
+  options.mode = DumpMode::kStopTheWorld;
+  options.path = dir + "/stw.hprof";
+  ASSERT_TRUE(VMRuntime::DumpHeap(*runtime_, options).ok());
+  EXPECT_TRUE(parent_marked_youngest());
 }
 
 TEST_F(ForkDumpTest, ForkModeNeedsAFile) {

@@ -63,9 +63,14 @@ class HeapDumpTest : public ::testing::Test {
     main_ = *runtime_->FindMethod("test.AllTypes", "main", "([Ljava/lang/String;)V");
   }
 
-  std::unique_ptr<HprofSnapshot> Dump(bool live, const std::string& name) {
+  std::unique_ptr<HprofSnapshot> Dump(bool live, const std::string& name,
+                                      DumpMode mode = DumpMode::kStopTheWorld) {
     const std::string path = dir_ + "/" + name;
-    absl::Status status = VMRuntime::DumpHeap(*runtime_, path, live);
+    HeapDumpOptions options;
+    options.path = path;
+    options.live = live;
+    options.mode = mode;
+    absl::Status status = VMRuntime::DumpHeap(*runtime_, options).status();
     EXPECT_TRUE(status.ok()) << status;
     struct stat st;
     EXPECT_EQ(lstat(path.c_str(), &st), 0);
@@ -309,23 +314,28 @@ TEST_F(HeapDumpTest, LiveDumpHoldsExactlyTheReachableSetAndFullAddsTheGarbage) {
     Local<Object> target = *Object::New(only_weak, all_);
     kept->SetRef(*all_->FindField("ref"), WeakReference::New(only_weak, target)->get());
   }
-  auto full = Dump(false, "full.hprof");
-  auto live = Dump(true, "live.hprof");
-  ASSERT_NE(full, nullptr);
-  ASSERT_NE(live, nullptr);
-  EXPECT_EQ(full->InstancesOf("test.AllTypes").size(), 4u);  // kept, a, b, weak target
-  EXPECT_EQ(live->InstancesOf("test.AllTypes").size(), 1u);
-  EXPECT_EQ(full->InstancesOf("java.lang.String").size(),
-            live->InstancesOf("java.lang.String").size() + 20);
-  // In the live dump the weakly reachable target is gone and its referent
-  // slot reads null; the reference object itself is there.
-  uint64_t weak_to_dead = (*live->Fields(reinterpret_cast<uint64_t>(kept.get())))["ref"].bits;
-  ASSERT_NE(weak_to_dead, 0u);
-  EXPECT_EQ((*live->Fields(weak_to_dead))["referent"].bits, 0u);
-  EXPECT_EQ((*live->Fields(reinterpret_cast<uint64_t>(weak.get())))["referent"].bits,
-            reinterpret_cast<uint64_t>(kept.get()));
-  // A live dump does not collect: the garbage is still on the heap.
-  EXPECT_EQ(Dump(false, "full-again.hprof")->InstancesOf("test.AllTypes").size(), 4u);
+  // Both modes: a fork-mode dump marks in its child, and must agree.
+  for (DumpMode mode : {DumpMode::kStopTheWorld, DumpMode::kFork}) {
+    SCOPED_TRACE(mode == DumpMode::kFork ? "fork mode" : "stop-the-world");
+    const std::string suffix = mode == DumpMode::kFork ? "-fork.hprof" : "-stw.hprof";
+    auto full = Dump(false, "full" + suffix, mode);
+    auto live = Dump(true, "live" + suffix, mode);
+    ASSERT_NE(full, nullptr);
+    ASSERT_NE(live, nullptr);
+    EXPECT_EQ(full->InstancesOf("test.AllTypes").size(), 4u);  // kept, a, b, weak target
+    EXPECT_EQ(live->InstancesOf("test.AllTypes").size(), 1u);
+    EXPECT_EQ(full->InstancesOf("java.lang.String").size(),
+              live->InstancesOf("java.lang.String").size() + 20);
+    // In the live dump the weakly reachable target is gone and its referent
+    // slot reads null; the reference object itself is there.
+    uint64_t weak_to_dead = (*live->Fields(reinterpret_cast<uint64_t>(kept.get())))["ref"].bits;
+    ASSERT_NE(weak_to_dead, 0u);
+    EXPECT_EQ((*live->Fields(weak_to_dead))["referent"].bits, 0u);
+    EXPECT_EQ((*live->Fields(reinterpret_cast<uint64_t>(weak.get())))["referent"].bits,
+              reinterpret_cast<uint64_t>(kept.get()));
+    // A live dump does not collect: the garbage is still on the heap.
+    EXPECT_EQ(Dump(false, "full-again" + suffix)->InstancesOf("test.AllTypes").size(), 4u);
+  }
 }
 
 TEST_F(HeapDumpTest, ConsistentWhileFourThreadsMutate) {

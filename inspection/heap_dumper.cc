@@ -33,8 +33,8 @@ std::string InternalName(const Class* cls) {
 
 class Prologue {
  public:
-  Prologue(const StoppedWorld& world, bool live, HprofWriter& writer)
-      : world_(world), runtime_(world.runtime()), live_(live), w_(writer) {}
+  Prologue(const StoppedWorld& world, HprofWriter& writer)
+      : world_(world), runtime_(world.runtime()), w_(writer) {}
 
   // Write writes everything before the object records.
   void Write() {
@@ -65,13 +65,10 @@ class Prologue {
     return cls == nullptr ? 0 : reinterpret_cast<uint64_t>(cls->mirror());
   }
 
-  uint64_t RefId(const Object* object) const {
-    if (object == nullptr) return 0;
-    // A live dump drops references to unreachable objects (only the referent
-    // of a weak or phantom reference can be one).
-    if (live_ && !runtime_.heap().IsMarked(object->header())) return 0;
-    return reinterpret_cast<uint64_t>(object);
-  }
+  // RefId: a root's or a static field's target. Every one is a strong root,
+  // so a live dump keeps it: the prologue needs no mark bits (a live
+  // fork-mode dump marks only later, in the child).
+  static uint64_t RefId(const Object* object) { return reinterpret_cast<uint64_t>(object); }
 
   void WriteClasses() {
     for (const Class* cls : runtime_.classes().classes()) {
@@ -219,7 +216,6 @@ class Prologue {
 
   const StoppedWorld& world_;
   Runtime& runtime_;
-  const bool live_;
   HprofWriter& w_;
   absl::flat_hash_map<std::string, uint64_t> strings_;
   absl::flat_hash_map<const Thread*, uint32_t> thread_serials_;
@@ -233,20 +229,27 @@ HeapDumper::HeapDumper(const StoppedWorld& world, bool live, HprofWriter& writer
 
 HeapDumper::~HeapDumper() = default;
 
-void HeapDumper::WritePrologue() {
+absl::Status HeapDumper::WritePrologue() {
   Runtime& runtime = world_.runtime();
-  if (live_) runtime.MarkLive(world_);
+  if (live_) {
+    absl::StatusOr<std::unique_ptr<gc::Heap::SnapshotMarking>> marking =
+        runtime.PrepareLiveMarking(world_);
+    if (!marking.ok()) return marking.status();
+    marking_ = *std::move(marking);
+  }
   runtime.heap().MakeParsable();
-  Prologue prologue(world_, live_, w_);
+  Prologue prologue(world_, w_);
   prologue.Write();
   classes_ = runtime.classes().size();
   roots_ = prologue.roots();
   objects_ = std::make_unique<HeapObjectWriter>(world_, live_, w_);
   objects_->set_stop_after_objects(stop_after_objects_);
+  return absl::OkStatus();
 }
 
 absl::Status HeapDumper::WriteObjects() {
   KILN_CHECK(objects_ != nullptr, "HeapDumper::WriteObjects before WritePrologue");
+  if (marking_ != nullptr) marking_->Mark();
   objects_->WriteObjects();
   w_.EndHeapDump();
   return w_.Finish();
@@ -264,8 +267,8 @@ HeapDumpStats HeapDumper::stats() const {
 absl::Status WriteHeapDump(const StoppedWorld& world, bool live, HprofWriter& writer,
                            HeapDumpStats* stats) {
   HeapDumper dumper(world, live, writer);
-  dumper.WritePrologue();
-  absl::Status status = dumper.WriteObjects();
+  absl::Status status = dumper.WritePrologue();
+  if (status.ok()) status = dumper.WriteObjects();
   if (stats != nullptr) *stats = dumper.stats();
   return status;
 }

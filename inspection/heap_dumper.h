@@ -20,10 +20,13 @@
 //
 // A dump runs in two steps, so that the second can run in a forked child
 // (fork-mode dumps, inspection/fork_dump.h): WritePrologue (world stopped:
-// marks, makes the heap parsable, writes everything up to the class dumps and
-// prepares the object walk; it allocates and locks), then WriteObjects (the
-// object records, HEAP_DUMP_END and the final flush; it neither locks nor
-// allocates, see heap_object_writer.h). WriteHeapDump does both.
+// records a live dump's roots for marking, makes the heap parsable, writes
+// everything up to the class dumps and prepares the object walk; it
+// allocates and locks), then WriteObjects (a live dump's marking, the object
+// records, HEAP_DUMP_END and the final flush; it neither locks nor allocates,
+// see gc::Heap::SnapshotMarking and heap_object_writer.h). So a live
+// fork-mode dump marks in the child, not in the pause. WriteHeapDump does
+// both.
 #ifndef KILN_INSPECTION_HEAP_DUMPER_H_
 #define KILN_INSPECTION_HEAP_DUMPER_H_
 
@@ -32,6 +35,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "gc/heap.h"
 #include "inspection/hprof_writer.h"
 #include "vm/safepoint.h"
 
@@ -58,10 +62,13 @@ class HeapDumper {
   HeapDumper& operator=(const HeapDumper&) = delete;
 
   // WritePrologue: world stopped. Everything before the object records.
-  void WritePrologue();
+  // Fails (nothing written) only if a live dump's mark stack cannot be
+  // mapped.
+  absl::Status WritePrologue();
   // WriteObjects: after WritePrologue, with the heap still frozen (the world
-  // stopped, or in a forked child). Writes the objects and the end, flushes,
-  // and returns the writer's first I/O error. No lock, no allocation.
+  // stopped, or in a forked child). Marks (a live dump), writes the objects
+  // and the end, flushes, and returns the writer's first I/O error. No lock,
+  // no allocation.
   absl::Status WriteObjects();
 
   // stats: what was written so far (bytes: what the writer took).
@@ -74,6 +81,7 @@ class HeapDumper {
   const StoppedWorld& world_;
   const bool live_;
   HprofWriter& w_;
+  std::unique_ptr<gc::Heap::SnapshotMarking> marking_;  // live dumps
   std::unique_ptr<HeapObjectWriter> objects_;
   uint64_t classes_ = 0;
   uint64_t roots_ = 0;

@@ -36,8 +36,9 @@ namespace kiln {
 class HeapObjectWriter {
  public:
   // HeapObjectWriter prepares a walk of `world`'s heap, which must be
-  // parsable (and marked, if `live`) and stay frozen until WriteObjects
-  // returns: the world stays stopped, or WriteObjects runs in a forked child.
+  // parsable and stay frozen until WriteObjects returns: the world stays
+  // stopped, or WriteObjects runs in a forked child. A live dump's marks must
+  // be set before WriteObjects (not before the constructor).
   HeapObjectWriter(const StoppedWorld& world, bool live, HprofWriter& writer);
   HeapObjectWriter(const HeapObjectWriter&) = delete;
   HeapObjectWriter& operator=(const HeapObjectWriter&) = delete;

@@ -109,12 +109,14 @@ gc::CollectionStats Runtime::RunCollection(const StoppedWorld& world, gc::GcCaus
   return stats;
 }
 
-size_t Runtime::MarkLive(const StoppedWorld& world) {
+absl::StatusOr<std::unique_ptr<gc::Heap::SnapshotMarking>> Runtime::PrepareLiveMarking(
+    const StoppedWorld& world) {
   KILN_CHECK(&world.runtime() == this, "StoppedWorld of another runtime");
-  gc_binding_.world = &world;
-  const size_t marked = heap_->MarkFromRoots();
+  gc_binding_.world = &world;  // the roots are visited now
+  absl::StatusOr<std::unique_ptr<gc::Heap::SnapshotMarking>> marking =
+      heap_->PrepareSnapshotMarking();
   gc_binding_.world = nullptr;
-  return marked;
+  return marking;
 }
 
 void Runtime::GcBinding::RequestCollection(gc::GcCause cause, uint64_t observed) {

@@ -146,9 +146,11 @@ class Runtime {
   // stopped the world. `observed` as in gc::Heap::Collect.
   gc::CollectionStats RunCollection(const StoppedWorld& world, gc::GcCause cause,
                                     uint64_t observed = gc::Heap::kAlways);
-  // MarkLive marks every object reachable from the roots without collecting
-  // (gc::Heap::IsMarked then tells); returns how many.
-  size_t MarkLive(const StoppedWorld& world);
+  // PrepareLiveMarking: the first step of marking the objects reachable from
+  // the roots without collecting (gc::Heap::SnapshotMarking; its Mark sets
+  // the bits gc::Heap::IsMarked reads, later, possibly in a forked child).
+  absl::StatusOr<std::unique_ptr<gc::Heap::SnapshotMarking>> PrepareLiveMarking(
+      const StoppedWorld& world);
 
   // StartDaemonThread starts a runtime-owned daemon thread running `body`
   // attached as `name`, and returns once it is attached (a managed caller

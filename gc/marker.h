@@ -1,0 +1,114 @@
+// Heap::Marker: depth-first marking with mark-on-push, shared by the
+// collector (collector.cc) and the snapshot marking of live heap dumps
+// (snapshot_marking.cc). Internal to gc/.
+//
+// The marker is a template on its stack: a collection grows a std::vector; a
+// snapshot marking, which may run in a forked child where no allocator may be
+// called, uses a FixedMarkStack in memory mapped beforehand. Mark-on-push
+// pushes each object at most once, so a stack with one entry per object the
+// heap can hold never overflows.
+#ifndef KILN_GC_MARKER_H_
+#define KILN_GC_MARKER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "base/check.h"
+#include "gc/heap.h"
+
+namespace kiln::gc {
+
+inline ObjectHeader* LoadSlot(const char* object, uint32_t offset) {
+  return *reinterpret_cast<ObjectHeader* const*>(object + offset);
+}
+
+// ForEachReferenceSlot calls `fn(offset)` for every strong reference slot of
+// `object` (not the referent of a reference object).
+template <typename Fn>
+void ForEachReferenceSlot(const ObjectHeader* object, Fn&& fn) {
+  const Layout* layout = object->layout;
+  if (layout->kind == LayoutKind::kInstance) {
+    for (uint32_t i = 0; i < layout->num_ref_offsets; ++i) fn(layout->ref_offsets[i]);
+  } else if (layout->kind == LayoutKind::kObjectArray) {
+    for (uint32_t i = 0; i < object->length; ++i) {
+      fn(static_cast<uint32_t>(kHeaderSize + i * sizeof(ObjectHeader*)));
+    }
+  }
+}
+
+// GrowableMarkStack: a collection's mark stack.
+class GrowableMarkStack {
+ public:
+  void Push(ObjectHeader* object) { stack_.push_back(object); }
+  bool Empty() const { return stack_.empty(); }
+  ObjectHeader* Pop() {
+    ObjectHeader* object = stack_.back();
+    stack_.pop_back();
+    return object;
+  }
+
+ private:
+  std::vector<ObjectHeader*> stack_;
+};
+
+// FixedMarkStack: a mark stack in the caller's memory, `capacity` entries;
+// never allocates. Running out is a bug (the capacity bounds the objects).
+class FixedMarkStack {
+ public:
+  FixedMarkStack(ObjectHeader** base, size_t capacity) : base_(base), capacity_(capacity) {}
+  void Push(ObjectHeader* object) {
+    KILN_CHECK(size_ < capacity_, "snapshot mark stack overflow at ", capacity_, " entries");
+    base_[size_++] = object;
+  }
+  bool Empty() const { return size_ == 0; }
+  ObjectHeader* Pop() { return base_[--size_]; }
+
+ private:
+  ObjectHeader** const base_;
+  const size_t capacity_;
+  size_t size_ = 0;
+};
+
+template <typename Stack>
+class Heap::Marker {
+ public:
+  // Reference objects with a referent are "discovered" into `discovered`
+  // (a collection processes them after marking) rather than followed through
+  // their referent; nullptr: not recorded.
+  Marker(const Heap& heap, Stack& stack, std::vector<ObjectHeader*>* discovered)
+      : heap_(heap), stack_(stack), discovered_(discovered) {}
+
+  void Mark(ObjectHeader* object) {
+    if (object != nullptr && heap_.SetMark(object)) stack_.Push(object);
+  }
+
+  void Drain() {
+    while (!stack_.Empty()) {
+      ObjectHeader* object = stack_.Pop();
+      ++objects_;
+      bytes_ += object->Size();
+      const char* base = object->address();
+      ForEachReferenceSlot(object, [&](uint32_t offset) { Mark(LoadSlot(base, offset)); });
+      const Layout* layout = object->layout;
+      if (discovered_ != nullptr && layout->reference_kind != ReferenceKind::kNone &&
+          LoadSlot(base, layout->referent_offset) != nullptr) {
+        discovered_->push_back(object);
+      }
+    }
+  }
+
+  size_t objects() const { return objects_; }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  const Heap& heap_;
+  Stack& stack_;
+  std::vector<ObjectHeader*>* const discovered_;
+  size_t objects_ = 0;
+  size_t bytes_ = 0;
+};
+
+}  // namespace kiln::gc
+
+#endif  // KILN_GC_MARKER_H_
