@@ -40,8 +40,8 @@ class FdSink : public ByteSink {
 
   void set_allocation_free_errors() { allocation_free_errors_ = true; }
   // set_redirect: Write hands the bytes to `to` instead of the descriptor
-  // (bytes_written still counts them). A fork-mode child's writer process
-  // (fork_dump.cc) takes them that way.
+  // (bytes_written still counts them). A fork-mode child hands its bytes to
+  // the parent that way (fork_dump.cc).
   void set_redirect(ByteSink* to) { redirect_ = to; }
   int fd() const { return fd_; }
   // The errno of the failed write (0: none), and the byte it failed at.

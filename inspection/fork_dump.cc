@@ -61,24 +61,26 @@ void DropSignalHandlers() {
 }
 
 // SharedRing: buffers in memory shared (MAP_SHARED) by the child, which
-// fills them, and its writer process, which writes them to the file in order.
-// Each slot's state is a futex word: kFree, kFull, or kEnd (no more data).
+// fills them, and the parent's waiting thread, which writes them to the file
+// in order. Each slot's state is a futex word: kFree, kFull, or kEnd (no more
+// data).
 struct SharedRing {
   static constexpr int kSlots = 2;
   static constexpr size_t kSlotBytes = size_t{2} << 20;
   static constexpr uint32_t kFree = 0, kFull = 1, kEnd = 2;
   std::atomic<uint32_t> state[kSlots];
   uint64_t size[kSlots];
-  std::atomic<int32_t> write_errno;  // the writer's first failed write, or 0
-  uint64_t error_offset;             // where it failed
+  std::atomic<int32_t> write_errno;  // the parent's failed write, or 0
   alignas(4096) uint8_t data[kSlots][kSlotBytes];
 };
 static_assert(std::atomic<uint32_t>::is_always_lock_free &&
               sizeof(std::atomic<uint32_t>) == sizeof(uint32_t));
 
 // Futex waits and wakes across processes (the words are in shared memory).
-void FutexWait(std::atomic<uint32_t>& word, uint32_t expected) {
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT, expected, nullptr,
+// FutexWait returns after a wake, a signal, or `timeout` if given.
+void FutexWait(std::atomic<uint32_t>& word, uint32_t expected,
+               const struct timespec* timeout = nullptr) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT, expected, timeout,
           nullptr, 0);
 }
 void FutexWake(std::atomic<uint32_t>& word) {
@@ -87,8 +89,8 @@ void FutexWake(std::atomic<uint32_t>& word) {
 }
 
 // RingSink: the child's FdSink redirects into it (FdSink::set_redirect). Write
-// copies into the next free slot and returns; a failed write of the writer
-// process comes back as a Status with the code alone (no allocation).
+// copies into the next free slot and returns; a failed write of the parent's
+// comes back as a Status with the code alone (no allocation).
 class RingSink : public ByteSink {
  public:
   explicit RingSink(SharedRing* ring) : ring_(ring) {}
@@ -112,7 +114,7 @@ class RingSink : public ByteSink {
   }
   uint64_t bytes_written() const override { return written_; }
 
-  // End: no more data; the writer process exits once it wrote everything.
+  // End: no more data; the parent stops reading once it wrote everything.
   void End() {
     std::atomic<uint32_t>& state = ring_->state[next_];
     WaitWhileFull(state);
@@ -132,52 +134,34 @@ class RingSink : public ByteSink {
   uint64_t written_ = 0;
 };
 
-// RunWriter: the writer process. Writes the slots to `fd` in order until the
-// end mark; after a failed write it records errno and offset and drops the
-// rest (the child sees the error at its next Write).
-[[noreturn]] void RunWriter(SharedRing* ring, int fd, uint64_t offset) {
+// Exited: `pid` has exited or was killed (it is not reaped).
+bool Exited(pid_t pid) {
+  siginfo_t info;
+  std::memset(&info, 0, sizeof(info));
+  return waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+         info.si_pid == pid;
+}
+
+// DrainRing: the parent's side. Writes the slots to `file` in order until the
+// child's end mark, or until the child is gone (it looks every 100 ms while
+// no slot is full). After a failed write it tells the child and goes on
+// emptying slots without writing them, so that the child finishes.
+void DrainRing(SharedRing* ring, FdSink& file, pid_t child) {
+  constexpr struct timespec kPoll = {0, 100 * 1000 * 1000};
   for (int i = 0;; i = (i + 1) % SharedRing::kSlots) {
     std::atomic<uint32_t>& state = ring->state[i];
     uint32_t now;
     while ((now = state.load(std::memory_order_acquire)) == SharedRing::kFree) {
-      FutexWait(state, SharedRing::kFree);
+      FutexWait(state, SharedRing::kFree, &kPoll);
+      if (state.load(std::memory_order_acquire) == SharedRing::kFree && Exited(child)) return;
     }
-    if (now == SharedRing::kEnd) _exit(0);
-    const uint8_t* p = ring->data[i];
-    size_t left = ring->size[i];
-    while (left > 0 && ring->write_errno.load(std::memory_order_relaxed) == 0) {
-      const ssize_t n = write(fd, p, left);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        ring->error_offset = offset;
-        ring->write_errno.store(errno, std::memory_order_release);
-        break;
-      }
-      p += n;
-      left -= static_cast<size_t>(n);
-      offset += static_cast<uint64_t>(n);
+    if (now == SharedRing::kEnd) return;
+    if (file.error() == 0 && !file.Write(absl::MakeConstSpan(ring->data[i], ring->size[i])).ok()) {
+      ring->write_errno.store(file.error(), std::memory_order_release);
     }
     state.store(SharedRing::kFree, std::memory_order_release);
     FutexWake(state);
   }
-}
-
-// StartWriter forks the child's writer process (it writes while the child
-// walks: each is about half of a dump's time) and redirects `file` into the
-// ring. Returns its pid, or -1 if it could not start: then the child writes
-// the file itself.
-pid_t StartWriter(SharedRing* ring, RingSink& sink, FdSink& file, int report_fd) {
-  if (ring == nullptr) return -1;
-  const pid_t child = getpid();
-  const pid_t pid = fork();
-  if (pid == 0) {
-    close(report_fd);  // the parent sees EOF when the child dies, not later
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != child) _exit(2);
-    RunWriter(ring, file.fd(), file.bytes_written());
-  }
-  if (pid > 0) file.set_redirect(&sink);
-  return pid;
 }
 
 [[noreturn]] void RunChild(HeapDumper& dumper, GzipSink* gzip, FdSink& file, pid_t parent,
@@ -187,39 +171,23 @@ pid_t StartWriter(SharedRing* ring, RingSink& sink, FdSink& file, int report_fd)
   if (getppid() != parent) _exit(2);  // the parent died before the prctl
   file.set_allocation_free_errors();
   RingSink ring_sink(ring);
-  const pid_t writer = StartWriter(ring, ring_sink, file, report_fd);
+  if (ring != nullptr) file.set_redirect(&ring_sink);
 
   absl::Status status = dumper.WriteObjects();
   if (status.ok() && gzip != nullptr) status = gzip->Finish();
+  if (ring != nullptr) ring_sink.End();
 
   ChildReport report;
   std::memset(&report, 0, sizeof(report));
-  report.write_errno = file.error();
+  report.write_errno = file.error();  // its own writes (no ring) only
   report.error_offset = file.error_offset();
-  const char* note = nullptr;  // a static message: no allocation here
-  if (writer > 0) {
-    ring_sink.End();
-    int wstatus = 0;
-    while (waitpid(writer, &wstatus, 0) < 0 && errno == EINTR) {
-    }
-    if (const int error = ring->write_errno.load(std::memory_order_acquire); error != 0) {
-      report.write_errno = error;
-      report.error_offset = ring->error_offset;
-      if (status.ok()) status = absl::Status(absl::ErrnoToStatusCode(error), "");
-    } else if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
-      if (status.ok()) {
-        status = absl::InternalError("");
-        note = "its writer process died";
-      }
-    }
-  }
   const HeapDumpStats stats = dumper.stats();
   report.code = static_cast<int32_t>(status.code());
   report.objects = stats.objects;
   report.classes = stats.classes;
   report.roots = stats.roots;
   report.bytes = file.bytes_written();
-  const absl::string_view message = note != nullptr ? note : status.message();
+  const absl::string_view message = status.message();
   if (!message.empty()) {  // an empty view's data() may be null
     std::memcpy(report.message, message.data(),
                 std::min(message.size(), sizeof(report.message) - 1));
@@ -242,8 +210,8 @@ absl::StatusOr<ForkDumpChild> StartForkDumpChild(HeapDumper& dumper, GzipSink* g
                                                  FdSink& file) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return Errno("creating the report pipe");
-  // The ring for the child and its writer process; without it (mmap failed)
-  // the child writes the file itself.
+  // The ring between the child and the parent's waiting thread; without it
+  // (mmap failed) the child writes the file itself.
   void* shared = mmap(nullptr, sizeof(SharedRing), PROT_READ | PROT_WRITE,
                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   SharedRing* ring = shared == MAP_FAILED ? nullptr : new (shared) SharedRing;
@@ -253,21 +221,26 @@ absl::StatusOr<ForkDumpChild> StartForkDumpChild(HeapDumper& dumper, GzipSink* g
     close(fds[0]);
     RunChild(dumper, gzip, file, parent, fds[1], ring);
   }
-  absl::Status status = pid < 0 ? Errno("fork") : absl::OkStatus();
-  if (ring != nullptr) munmap(shared, sizeof(SharedRing));  // the child's alone
-  if (!status.ok()) {
+  if (pid < 0) {
+    absl::Status status = Errno("fork");
+    if (ring != nullptr) munmap(shared, sizeof(SharedRing));
     close(fds[0]);
     close(fds[1]);
     return status;
   }
   close(fds[1]);
-  return ForkDumpChild{pid, fds[0]};
+  return ForkDumpChild{pid, fds[0], ring};
 }
 
-absl::Status WaitForForkDumpChild(const ForkDumpChild& child, const FdSink& file,
+absl::Status WaitForForkDumpChild(const ForkDumpChild& child, FdSink& file,
                                   HeapDumpStats* stats) {
-  // The report first: it arrives when the file is complete, before the
-  // child's address space is torn down.
+  if (child.ring != nullptr) {
+    auto* ring = static_cast<SharedRing*>(child.ring);
+    DrainRing(ring, file, child.pid);
+    munmap(ring, sizeof(SharedRing));
+  }
+  // The report: it arrives when the file is complete, before the child's
+  // address space is torn down.
   ChildReport report;
   size_t got = 0;
   while (got < sizeof(report)) {
@@ -285,6 +258,7 @@ absl::Status WaitForForkDumpChild(const ForkDumpChild& child, const FdSink& file
 
   const std::string who = absl::StrCat("heap dump (fork mode): the child process ", child.pid,
                                        " writing ", file.what());
+  if (file.error() != 0) return file.ErrorStatus(file.error(), file.error_offset());
   if (WIFSIGNALED(wstatus)) {
     const int sig = WTERMSIG(wstatus);
     const char* abbrev = sigabbrev_np(sig);

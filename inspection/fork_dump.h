@@ -6,20 +6,21 @@
 // the object walk (HeapDumper::WritePrologue), then forks. The child sees the
 // heap frozen, copy-on-write, exactly as the stop-the-world dump would have
 // seen it, marks it (live dumps: in its own copy of the mark bitmaps, see
-// gc::Heap::SnapshotMarking) and writes the same bytes: it continues the very
+// gc::Heap::SnapshotMarking) and produces the same bytes: it continues the very
 // writer (its buffer, its open segment) and file offset the parent set up.
 // The parent resumes the world at once and waits for the child outside the
 // safepoint; its mark bits are untouched.
 //
-// The child does not write the file itself: it forks a writer process and
-// hands it the bytes through two 2 MiB buffers in shared memory (mapped by
-// the parent before the fork, futex words for hand-over), so that the walk
-// and the copy into the page cache (each about half of a dump's time) run on
-// two cores without a thread in the child. The child's FdSink redirects into
-// that ring (FdSink::set_redirect); the writer's first failed write comes
-// back at the child's next write, and its errno and offset in the report.
-// If the ring cannot be mapped or the writer cannot start, the child writes
-// the file itself.
+// The child does not call write(2) on the file: it hands the bytes to the
+// parent's waiting thread (the caller of the dump, blocked on it anyway)
+// through two 2 MiB buffers in shared memory (mapped before the fork, futex
+// words for hand-over), so that the walk and the copy into the page cache
+// (each about half of a dump's time) run on two cores without a thread in the
+// child and without a third process (whose fork would copy the heap's page
+// tables again). The child's FdSink redirects into that ring
+// (FdSink::set_redirect); a failed write of the parent's is reported with its
+// errno and offset, and the child sees it at its next write and writes no
+// more. If the ring cannot be mapped, the child writes the file itself.
 //
 // The child is a copy of one thread of a multi-threaded process: any lock
 // another thread held at the fork stays held forever, and mimalloc's state
@@ -48,7 +49,8 @@ namespace kiln {
 
 struct ForkDumpChild {
   pid_t pid = -1;
-  int report_fd = -1;  // the read end of the child's report pipe
+  int report_fd = -1;     // the read end of the child's report pipe
+  void* ring = nullptr;   // the shared ring (fork_dump.cc), or nullptr
 };
 
 // StartForkDumpChild forks a child that finishes `dumper`'s dump
@@ -59,11 +61,12 @@ struct ForkDumpChild {
 absl::StatusOr<ForkDumpChild> StartForkDumpChild(HeapDumper& dumper, GzipSink* gzip,
                                                  FdSink& file);
 
-// WaitForForkDumpChild waits for `child` (call it outside the safepoint, in
-// native state if attached) and returns its result: OK with `stats` filled in
-// (objects, classes, roots, bytes), the child's error, or an error naming the
-// signal that killed it.
-absl::Status WaitForForkDumpChild(const ForkDumpChild& child, const FdSink& file,
+// WaitForForkDumpChild writes what `child` produces to `file` and waits for
+// it (call it exactly once, outside the safepoint, in native state if
+// attached). Returns the result: OK with `stats` filled in (objects,
+// classes, roots, bytes), a failed write naming the file and offset, the
+// child's error, or an error naming the signal that killed it.
+absl::Status WaitForForkDumpChild(const ForkDumpChild& child, FdSink& file,
                                   HeapDumpStats* stats);
 
 }  // namespace kiln

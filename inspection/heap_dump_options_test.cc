@@ -111,7 +111,7 @@ TEST_F(HeapDumpOptionsTest, StreamsIntoAPipe) {
 }
 
 // Both modes: stop-the-world writes through a PipelinedSink's thread, fork
-// mode through the child's writer process; either's failed write must come
+// mode through the parent's waiting thread; either's failed write must come
 // back as the dump's error.
 TEST_F(HeapDumpOptionsTest, AFullDiskFailsCleanlyAndTheNextDumpWorks) {
   {
