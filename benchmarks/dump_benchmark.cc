@@ -165,8 +165,9 @@ std::string TempDir() {
   return dir != nullptr && *dir != '\0' ? dir : "/tmp";
 }
 
-// BM_DumpHeapShapeFile/N/fork: the full dump to a file, stop-the-world or
-// fork mode; the file is deleted after each dump.
+// BM_DumpHeapShapeFile/N/live/fork: a dump to a file, stop-the-world or fork
+// mode (pause_ms: the safepoint; a live fork-mode dump marks in the child);
+// the file is deleted after each dump.
 void BM_DumpHeapShapeFile(benchmark::State& state) {
   ShapeRuntime* shape = SharedShape(state.range(0));
   if (shape == nullptr) {
@@ -174,8 +175,8 @@ void BM_DumpHeapShapeFile(benchmark::State& state) {
     return;
   }
   HeapDumpOptions options;
-  options.live = false;
-  options.mode = state.range(1) != 0 ? DumpMode::kFork : DumpMode::kStopTheWorld;
+  options.live = state.range(1) != 0;
+  options.mode = state.range(2) != 0 ? DumpMode::kFork : DumpMode::kStopTheWorld;
   HeapDumpStats stats;
   double pause_ms = 0;
   absl::Duration wall;
@@ -198,9 +199,8 @@ void BM_DumpHeapShapeFile(benchmark::State& state) {
   state.counters["pause_ms"] = pause_ms / static_cast<double>(state.iterations());
 }
 BENCHMARK(BM_DumpHeapShapeFile)
-    ->Args({1000000, 0})->Args({1000000, 1})
-    ->Args({4000000, 0})->Args({4000000, 1})
-    ->ArgNames({"n", "fork"})
+    ->ArgsProduct({{1000000, 4000000}, {0, 1}, {0, 1}})
+    ->ArgNames({"n", "live", "fork"})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->Iterations(5);

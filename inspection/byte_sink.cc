@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "base/status_macros.h"
 
 namespace kiln {
 
@@ -33,9 +34,25 @@ absl::Status FdSink::Write(absl::Span<const uint8_t> bytes) {
   return absl::OkStatus();
 }
 
+absl::Span<uint8_t> FdSink::LendBuffer(size_t min_bytes) {
+  return redirect_ != nullptr ? redirect_->LendBuffer(min_bytes) : absl::Span<uint8_t>();
+}
+
+absl::Status FdSink::SubmitBuffer(size_t used) {
+  KILN_CHECK(redirect_ != nullptr, "FdSink::SubmitBuffer without a lent buffer");
+  absl::Status status = redirect_->SubmitBuffer(used);
+  if (status.ok()) written_ += used;
+  return status;
+}
+
 absl::Status FdSink::ErrorStatus(int error, uint64_t at) const {
   return absl::Status(absl::ErrnoToStatusCode(error),
                       absl::StrCat("writing ", what_, " at byte ", at, ": ", std::strerror(error)));
+}
+
+absl::Status ByteSink::SubmitBuffer(size_t) {
+  KILN_CHECK(false, "SubmitBuffer on a sink that lends no buffers");
+  return absl::InternalError("unreachable");
 }
 
 absl::Status MemorySink::Write(absl::Span<const uint8_t> bytes) {
@@ -56,26 +73,48 @@ PipelinedSink::PipelinedSink(ByteSink* out, size_t slot_bytes, int slots)
 
 PipelinedSink::~PipelinedSink() { Close().IgnoreError(); }
 
+absl::Status PipelinedSink::WaitForFreeSlot() {
+  MutexLock lock(&mu_);
+  if (!status_.ok()) return status_;
+  KILN_CHECK(!closing_, "PipelinedSink written after Close");
+  while (queued_ == slots_.size() && status_.ok()) changed_.Wait(&mu_);
+  return status_;
+}
+
+void PipelinedSink::Queue(size_t size) {
+  slots_[next_fill_].size = size;
+  accepted_ += size;
+  next_fill_ = (next_fill_ + 1) % slots_.size();
+  MutexLock lock(&mu_);
+  ++queued_;
+  changed_.SignalAll();
+}
+
 absl::Status PipelinedSink::Write(absl::Span<const uint8_t> bytes) {
   while (!bytes.empty()) {
-    {
-      MutexLock lock(&mu_);
-      if (!status_.ok()) return status_;
-      KILN_CHECK(!closing_, "PipelinedSink::Write after Close");
-      while (queued_ == slots_.size() && status_.ok()) changed_.Wait(&mu_);
-      if (!status_.ok()) return status_;
-    }
+    RETURN_IF_ERROR(WaitForFreeSlot());
     // The slot is neither queued nor being written: the producer owns it.
-    Slot& slot = slots_[next_fill_];
-    slot.size = std::min(bytes.size(), slot_bytes_);
-    std::memcpy(slot.data.get(), bytes.data(), slot.size);
-    bytes.remove_prefix(slot.size);
-    accepted_ += slot.size;
-    next_fill_ = (next_fill_ + 1) % slots_.size();
-    MutexLock lock(&mu_);
-    ++queued_;
-    changed_.SignalAll();
+    const size_t n = std::min(bytes.size(), slot_bytes_);
+    std::memcpy(slots_[next_fill_].data.get(), bytes.data(), n);
+    bytes.remove_prefix(n);
+    Queue(n);
   }
+  return absl::OkStatus();
+}
+
+absl::Span<uint8_t> PipelinedSink::LendBuffer(size_t min_bytes) {
+  if (min_bytes > slot_bytes_ || !WaitForFreeSlot().ok()) return {};
+  return absl::MakeSpan(slots_[next_fill_].data.get(), slot_bytes_);
+}
+
+absl::Status PipelinedSink::SubmitBuffer(size_t used) {
+  KILN_CHECK(used <= slot_bytes_, "PipelinedSink: ", used, " bytes submitted in a slot of ",
+             slot_bytes_);
+  {
+    MutexLock lock(&mu_);
+    if (!status_.ok()) return status_;
+  }
+  if (used > 0) Queue(used);
   return absl::OkStatus();
 }
 

@@ -21,8 +21,19 @@ class ByteSink {
   virtual ~ByteSink() = default;
   // Write writes all of `bytes` or fails.
   virtual absl::Status Write(absl::Span<const uint8_t> bytes) = 0;
-  // bytes_written: what Write has accepted so far.
+  // bytes_written: what Write (and SubmitBuffer) accepted so far.
   virtual uint64_t bytes_written() const = 0;
+
+  // Buffer lending, optional: a sink that writes from buffers of its own
+  // (PipelinedSink, a fork-mode child's ring) lends one to the producer
+  // (HprofWriter), which fills it in place and submits it, saving Write's
+  // copy. LendBuffer returns a buffer of at least `min_bytes`, or an empty
+  // span if the sink does not lend (or has failed): then use Write. While a
+  // buffer is lent, the producer calls SubmitBuffer (the first `used` bytes
+  // are the next output; the buffer is the sink's again) before anything
+  // else; it returns what Write would.
+  virtual absl::Span<uint8_t> LendBuffer(size_t min_bytes) { return {}; }
+  virtual absl::Status SubmitBuffer(size_t used);
 };
 
 // FdSink writes to a file descriptor it does not own, retrying short writes
@@ -37,6 +48,9 @@ class FdSink : public ByteSink {
   FdSink(int fd, std::string what) : fd_(fd), what_(std::move(what)) {}
   absl::Status Write(absl::Span<const uint8_t> bytes) override;
   uint64_t bytes_written() const override { return written_; }
+  // A redirected FdSink lends what its target lends.
+  absl::Span<uint8_t> LendBuffer(size_t min_bytes) override;
+  absl::Status SubmitBuffer(size_t used) override;
 
   void set_allocation_free_errors() { allocation_free_errors_ = true; }
   // set_redirect: Write hands the bytes to `to` instead of the descriptor
@@ -79,9 +93,12 @@ class PipelinedSink : public ByteSink {
   PipelinedSink& operator=(const PipelinedSink&) = delete;
 
   absl::Status Write(absl::Span<const uint8_t> bytes) override;
-  // bytes_written: what Write has accepted (all of it written once Close
-  // returned OK).
+  // bytes_written: what Write and SubmitBuffer accepted (all of it written
+  // once Close returned OK).
   uint64_t bytes_written() const override { return accepted_; }
+  // Lends the next slot (waiting while all are queued); SubmitBuffer queues it.
+  absl::Span<uint8_t> LendBuffer(size_t min_bytes) override;
+  absl::Status SubmitBuffer(size_t used) override;
   // Close: every accepted byte written (or the first error); idempotent.
   absl::Status Close();
 
@@ -91,6 +108,11 @@ class PipelinedSink : public ByteSink {
     size_t size = 0;
   };
   void Run();
+  // WaitForFreeSlot: the producer's next slot is neither queued nor being
+  // written (or the first error).
+  absl::Status WaitForFreeSlot();
+  // Queue: the producer's slot holds `size` bytes; the thread may write it.
+  void Queue(size_t size);
 
   ByteSink* const out_;
   const size_t slot_bytes_;

@@ -88,9 +88,10 @@ void FutexWake(std::atomic<uint32_t>& word) {
           nullptr, 0);
 }
 
-// RingSink: the child's FdSink redirects into it (FdSink::set_redirect). Write
-// copies into the next free slot and returns; a failed write of the parent's
-// comes back as a Status with the code alone (no allocation).
+// RingSink: the child's FdSink redirects into it (FdSink::set_redirect). It
+// lends the HprofWriter its next free slot to fill in place; Write (gzip's
+// output, the bytes before the first lend) copies into it. A failed write of
+// the parent's comes back as a Status with the code alone (no allocation).
 class RingSink : public ByteSink {
  public:
   explicit RingSink(SharedRing* ring) : ring_(ring) {}
@@ -103,16 +104,28 @@ class RingSink : public ByteSink {
       }
       const size_t n = std::min(bytes.size(), SharedRing::kSlotBytes);
       std::memcpy(ring_->data[next_], bytes.data(), n);
-      ring_->size[next_] = n;
-      state.store(SharedRing::kFull, std::memory_order_release);
-      FutexWake(state);
       bytes.remove_prefix(n);
-      written_ += n;
-      next_ = (next_ + 1) % SharedRing::kSlots;
+      Hand(n);
     }
     return absl::OkStatus();
   }
   uint64_t bytes_written() const override { return written_; }
+
+  // The writer fills the next free slot in place (no copy), unless the
+  // parent's write failed.
+  absl::Span<uint8_t> LendBuffer(size_t min_bytes) override {
+    if (min_bytes > SharedRing::kSlotBytes) return {};
+    WaitWhileFull(ring_->state[next_]);
+    if (ring_->write_errno.load(std::memory_order_acquire) != 0) return {};
+    return absl::MakeSpan(ring_->data[next_], SharedRing::kSlotBytes);
+  }
+  absl::Status SubmitBuffer(size_t used) override {
+    if (used > 0) Hand(used);
+    if (const int error = ring_->write_errno.load(std::memory_order_acquire); error != 0) {
+      return absl::Status(absl::ErrnoToStatusCode(error), "");
+    }
+    return absl::OkStatus();
+  }
 
   // End: no more data; the parent stops reading once it wrote everything.
   void End() {
@@ -123,6 +136,16 @@ class RingSink : public ByteSink {
   }
 
  private:
+  // Hand: the next slot holds `size` bytes; the parent may write it.
+  void Hand(size_t size) {
+    std::atomic<uint32_t>& state = ring_->state[next_];
+    ring_->size[next_] = size;
+    state.store(SharedRing::kFull, std::memory_order_release);
+    FutexWake(state);
+    written_ += size;
+    next_ = (next_ + 1) % SharedRing::kSlots;
+  }
+
   static void WaitWhileFull(std::atomic<uint32_t>& state) {
     while (state.load(std::memory_order_acquire) == SharedRing::kFull) {
       FutexWait(state, SharedRing::kFull);

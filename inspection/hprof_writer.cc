@@ -7,7 +7,7 @@
 namespace kiln {
 
 HprofWriter::HprofWriter(ByteSink* sink, size_t buffer_size)
-    : sink_(sink), capacity_(buffer_size), buffer_(new uint8_t[buffer_size]) {
+    : sink_(sink), capacity_(buffer_size), own_(new uint8_t[buffer_size]), buf_(own_.get()) {
   KILN_CHECK(buffer_size >= (64 << 10), "HPROF buffer of ", buffer_size, " bytes is too small");
 }
 
@@ -18,10 +18,10 @@ void HprofWriter::WriteHeader(uint64_t milliseconds) {
 }
 
 void HprofWriter::PatchU4(size_t at, uint32_t v) {
-  buffer_[at] = static_cast<uint8_t>(v >> 24);
-  buffer_[at + 1] = static_cast<uint8_t>(v >> 16);
-  buffer_[at + 2] = static_cast<uint8_t>(v >> 8);
-  buffer_[at + 3] = static_cast<uint8_t>(v);
+  buf_[at] = static_cast<uint8_t>(v >> 24);
+  buf_[at + 1] = static_cast<uint8_t>(v >> 16);
+  buf_[at + 2] = static_cast<uint8_t>(v >> 8);
+  buf_[at + 3] = static_cast<uint8_t>(v);
 }
 
 void HprofWriter::PutSlow(const uint8_t* data, size_t size) {
@@ -35,7 +35,7 @@ void HprofWriter::PutSlow(const uint8_t* data, size_t size) {
       continue;
     }
     const size_t n = std::min(size, capacity_ - used_);
-    std::memcpy(buffer_.get() + used_, data, n);
+    std::memcpy(buf_ + used_, data, n);
     used_ += n;
     data += n;
     size -= n;
@@ -44,9 +44,25 @@ void HprofWriter::PutSlow(const uint8_t* data, size_t size) {
 
 void HprofWriter::Flush() {
   if (used_ == 0 || !status_.ok()) return;
-  status_ = sink_->Write(absl::MakeConstSpan(buffer_.get(), used_));
-  flushed_ += used_;
-  used_ = 0;
+  Submit();
+  const absl::Span<uint8_t> lent =
+      status_.ok() ? sink_->LendBuffer(capacity_) : absl::Span<uint8_t>();
+  if (!lent.empty()) {
+    lent_ = true;
+    buf_ = lent.data();
+  }
+}
+
+void HprofWriter::Submit() {
+  if (status_.ok() && (used_ > 0 || lent_)) {
+    status_ = lent_ ? sink_->SubmitBuffer(used_) : sink_->Write(absl::MakeConstSpan(buf_, used_));
+    flushed_ += used_;
+    used_ = 0;
+  }
+  // Never fill a buffer we do not hold (the fast paths write even after an
+  // error).
+  lent_ = false;
+  buf_ = own_.get();
 }
 
 void HprofWriter::BeginRecord(hprof::Tag tag) {
@@ -94,7 +110,7 @@ uint8_t* HprofWriter::ReserveSubRecordSlow(hprof::SubTag tag, size_t size) {
   if (size > capacity_ - used_) CloseSegment();  // a small buffer: start afresh
   BeginSubRecord(tag, size);  // opens or rolls over the segment; flushes
   KILN_CHECK(size - 1 <= capacity_ - used_, "HPROF sub-record does not fit its segment");
-  uint8_t* p = buffer_.get() + used_;
+  uint8_t* p = buf_ + used_;
   used_ += size - 1;
   return p;
 }
@@ -116,7 +132,7 @@ void HprofWriter::EndHeapDump() {
 absl::Status HprofWriter::Finish() {
   KILN_CHECK(record_length_at_ == kNone && segment_length_at_ == kNone,
              "HPROF writer finished inside a record");
-  Flush();
+  Submit();  // a lent buffer goes back, even empty
   return status_;
 }
 

@@ -21,6 +21,9 @@
 //
 // The writer allocates only its buffer (native memory), at construction, and
 // takes no lock: a forked child may go on writing with it (fork-mode dumps).
+// A sink that lends buffers (ByteSink::LendBuffer: PipelinedSink, the fork
+// child's ring) is filled in place after the first flush, so the bytes are
+// not copied again on their way to the write(2)s.
 //
 // Speed: U1..U8 and Bytes are inline copies into the buffer with an
 // out-of-line slow path. The heap walk goes further: ReserveSubRecord hands
@@ -71,7 +74,7 @@ class HprofWriter {
     if (segment_length_at_ != kNone && segment_bytes_ + size <= kSegmentSize &&
         size <= capacity_ - used_) {
       segment_bytes_ += size;
-      uint8_t* p = buffer_.get() + used_;
+      uint8_t* p = buf_ + used_;
       used_ += size;
       *p = tag;
       return p + 1;
@@ -128,7 +131,7 @@ class HprofWriter {
  private:
   void Put(const uint8_t* data, size_t size) {
     if (size <= capacity_ - used_ && status_.ok()) {
-      std::memcpy(buffer_.get() + used_, data, size);
+      std::memcpy(buf_ + used_, data, size);
       used_ += size;
       return;
     }
@@ -136,13 +139,20 @@ class HprofWriter {
   }
   void PutSlow(const uint8_t* data, size_t size);
   uint8_t* ReserveSubRecordSlow(hprof::SubTag tag, size_t size);
+  // Flush hands the bytes to the sink (Submit), then fills a buffer the sink
+  // lends (ByteSink::LendBuffer) if it lends one, else our own.
   void Flush();
+  // Submit: the bytes to the sink (a lent buffer goes back, even empty);
+  // then our own buffer is current.
+  void Submit();
   void CloseSegment();
   void PatchU4(size_t at, uint32_t value);
 
   ByteSink* const sink_;
   const size_t capacity_;
-  std::unique_ptr<uint8_t[]> buffer_;
+  std::unique_ptr<uint8_t[]> own_;
+  uint8_t* buf_;        // the buffer being filled: own_, or the sink's
+  bool lent_ = false;   // buf_ is the sink's: Flush submits it
   size_t used_ = 0;
   uint64_t flushed_ = 0;
   absl::Status status_;

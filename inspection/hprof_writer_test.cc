@@ -156,6 +156,55 @@ TEST(HprofWriterTest, FirstWriteErrorIsStickyAndReturnedByFinish) {
   close(fds[1]);
 }
 
+// LendingSink lends buffers of its own (ByteSink::LendBuffer) and keeps what
+// is submitted or written, in order.
+class LendingSink : public ByteSink {
+ public:
+  absl::Status Write(absl::Span<const uint8_t> bytes) override {
+    EXPECT_FALSE(lent_) << "Write while a buffer is lent";
+    data_.insert(data_.end(), bytes.begin(), bytes.end());
+    return absl::OkStatus();
+  }
+  uint64_t bytes_written() const override { return data_.size(); }
+  absl::Span<uint8_t> LendBuffer(size_t min_bytes) override {
+    EXPECT_FALSE(lent_) << "lent twice";
+    buffer_.assign(min_bytes + 100, 0xEE);
+    lent_ = true;
+    ++lends_;
+    return absl::MakeSpan(buffer_);
+  }
+  absl::Status SubmitBuffer(size_t used) override {
+    EXPECT_TRUE(lent_) << "submitted without a lend";
+    data_.insert(data_.end(), buffer_.begin(), buffer_.begin() + used);
+    lent_ = false;
+    return absl::OkStatus();
+  }
+  const std::vector<uint8_t>& data() const { return data_; }
+  int lends() const { return lends_; }
+  bool lent() const { return lent_; }
+
+ private:
+  std::vector<uint8_t> data_;
+  std::vector<uint8_t> buffer_;
+  bool lent_ = false;
+  int lends_ = 0;
+};
+
+TEST(HprofWriterTest, FillsTheSinksLentBuffersInPlaceWithTheSameBytes) {
+  MemorySink direct;
+  HprofWriter same(&direct);
+  WriteDump(same, 300000, 3 << 20);
+  ASSERT_TRUE(same.Finish().ok());
+
+  LendingSink lending;
+  HprofWriter writer(&lending);
+  WriteDump(writer, 300000, 3 << 20);
+  ASSERT_TRUE(writer.Finish().ok());
+  EXPECT_FALSE(lending.lent()) << "Finish kept a lent buffer";
+  EXPECT_GT(lending.lends(), 5);  // every flush after the first
+  EXPECT_EQ(lending.data(), direct.data());
+}
+
 TEST(PipelinedSinkTest, WritesTheSameBytesInOrderThroughItsThread) {
   MemorySink direct;
   HprofWriter same(&direct);
@@ -176,19 +225,60 @@ TEST(PipelinedSinkTest, WritesTheSameBytesInOrderThroughItsThread) {
   EXPECT_EQ(out.data(), direct.data());
 }
 
-TEST(PipelinedSinkTest, FirstErrorOfTheSinkIsStickyAndReturnedByClose) {
-  MemorySink out(/*limit=*/1500000);
-  PipelinedSink pipelined(&out, /*slot_bytes=*/64 << 10, /*slots=*/2);
+TEST(PipelinedSinkTest, LentSlotsAndWritesComeOutInOrder) {
+  MemorySink out;
+  PipelinedSink pipelined(&out, /*slot_bytes=*/4096, /*slots=*/2);
+  EXPECT_TRUE(pipelined.LendBuffer(4097).empty());  // bigger than a slot
+  std::vector<uint8_t> expected;
+  for (int round = 0; round < 50; ++round) {
+    absl::Span<uint8_t> slot = pipelined.LendBuffer(100);
+    ASSERT_EQ(slot.size(), 4096u);
+    const size_t used = 1 + round * 37 % 4000;
+    for (size_t i = 0; i < used; ++i) slot[i] = static_cast<uint8_t>(round + i);
+    expected.insert(expected.end(), slot.begin(), slot.begin() + used);
+    ASSERT_TRUE(pipelined.SubmitBuffer(used).ok());
+    const std::vector<uint8_t> copied(round + 1, static_cast<uint8_t>(0xC0 + round % 16));
+    ASSERT_TRUE(pipelined.Write(absl::MakeConstSpan(copied)).ok());
+    expected.insert(expected.end(), copied.begin(), copied.end());
+  }
+  EXPECT_EQ(pipelined.bytes_written(), expected.size());
+  ASSERT_TRUE(pipelined.Close().ok());
+  EXPECT_EQ(out.data(), expected);
+}
+
+TEST(PipelinedSinkTest, TheWriterFillsSlotsAsBigAsItsBufferInPlace) {
+  MemorySink direct;
+  HprofWriter same(&direct);
+  WriteDump(same, 300000, 3 << 20);
+  ASSERT_TRUE(same.Finish().ok());
+  MemorySink out;
+  PipelinedSink pipelined(&out);  // 2 MiB slots: the writer borrows them
   HprofWriter writer(&pipelined);
-  WriteDump(writer, 300000, 1 << 20);
-  // The writer learns of the error at a later Write, or at Close.
-  const absl::Status finished = writer.Finish();
-  const absl::Status closed = pipelined.Close();
-  EXPECT_EQ(closed.code(), absl::StatusCode::kResourceExhausted) << closed;
-  EXPECT_NE(closed.message().find("limit of 1500000 bytes"), std::string::npos) << closed;
-  if (!finished.ok()) EXPECT_EQ(finished, closed);
-  EXPECT_LE(out.data().size(), 1500000u);
-  EXPECT_EQ(pipelined.Write(absl::MakeConstSpan(std::vector<uint8_t>(10))), closed);
+  WriteDump(writer, 300000, 3 << 20);
+  ASSERT_TRUE(writer.Finish().ok());
+  ASSERT_TRUE(pipelined.Close().ok());
+  EXPECT_EQ(out.data(), direct.data());
+}
+
+TEST(PipelinedSinkTest, FirstErrorOfTheSinkIsStickyAndReturnedByClose) {
+  // Small slots (the writer copies into them) and big ones (it fills them).
+  for (size_t slot_bytes : {size_t{64} << 10, size_t{2} << 20}) {
+    SCOPED_TRACE(slot_bytes);
+    MemorySink out(/*limit=*/1500000);
+    PipelinedSink pipelined(&out, slot_bytes, /*slots=*/2);
+    HprofWriter writer(&pipelined);
+    WriteDump(writer, 300000, 1 << 20);
+    // The writer learns of the error at a later Write or submit, or at Close.
+    const absl::Status finished = writer.Finish();
+    const absl::Status closed = pipelined.Close();
+    EXPECT_EQ(closed.code(), absl::StatusCode::kResourceExhausted) << closed;
+    EXPECT_NE(closed.message().find("limit of 1500000 bytes"), std::string::npos) << closed;
+    if (!finished.ok()) {
+      EXPECT_EQ(finished, closed);
+    }
+    EXPECT_LE(out.data().size(), 1500000u);
+    EXPECT_EQ(pipelined.Write(absl::MakeConstSpan(std::vector<uint8_t>(10))), closed);
+  }
 }
 
 }  // namespace

@@ -10,10 +10,12 @@
 // walk goes on.
 //
 // Fork mode (HeapDumpOptions::mode = DumpMode::kFork) stops the world only to
-// mark (live), write the few records before the objects and fork: a child
-// process walks its frozen copy-on-write view of the heap and writes the same
-// dump while the world runs on (inspection/fork_dump.h). It needs a file (not
-// DumpHeapTo's arbitrary sink); gzip works in both modes.
+// record the roots, write the few records before the objects and fork: a
+// child process marks (live) and walks its frozen copy-on-write view of the
+// heap and produces the same dump while the world runs on; the caller's
+// thread, waiting for the dump, copies the child's bytes into the file
+// (inspection/fork_dump.h). It needs a file (not DumpHeapTo's arbitrary
+// sink); gzip works in both modes.
 //
 // Files are created new with mode 0600, never over an existing file and never
 // through a symlink, and written under a temporary name in the same directory
@@ -40,7 +42,7 @@ namespace kiln {
 
 enum class DumpMode {
   kStopTheWorld,  // the VM thread writes the whole dump at the safepoint
-  kFork,          // a forked child writes it; the safepoint lasts until the fork
+  kFork,          // a forked child walks the heap; the safepoint lasts until the fork
 };
 
 struct HeapDumpOptions {
