@@ -83,18 +83,26 @@ class Heap::Marker {
     if (object != nullptr && heap_.SetMark(object)) stack_.Push(object);
   }
 
+  // Drain scans until the stack is empty. Marking is bound by cache misses
+  // on the objects themselves (the bitmap is small and warm): a popped object
+  // waits in a short FIFO behind a prefetch of its header, so that its memory
+  // is on its way by the time it is scanned.
   void Drain() {
-    while (!stack_.Empty()) {
-      ObjectHeader* object = stack_.Pop();
-      ++objects_;
-      bytes_ += object->Size();
-      const char* base = object->address();
-      ForEachReferenceSlot(object, [&](uint32_t offset) { Mark(LoadSlot(base, offset)); });
-      const Layout* layout = object->layout;
-      if (discovered_ != nullptr && layout->reference_kind != ReferenceKind::kNone &&
-          LoadSlot(base, layout->referent_offset) != nullptr) {
-        discovered_->push_back(object);
+    static constexpr size_t kPrefetchDepth = 16;
+    ObjectHeader* fifo[kPrefetchDepth];
+    size_t head = 0;
+    size_t count = 0;
+    for (;;) {
+      while (count < kPrefetchDepth && !stack_.Empty()) {
+        ObjectHeader* object = stack_.Pop();
+        __builtin_prefetch(object);
+        fifo[(head + count++) % kPrefetchDepth] = object;
       }
+      if (count == 0) return;
+      ObjectHeader* object = fifo[head];
+      head = (head + 1) % kPrefetchDepth;
+      --count;
+      Scan(object);
     }
   }
 
@@ -102,6 +110,18 @@ class Heap::Marker {
   size_t bytes() const { return bytes_; }
 
  private:
+  void Scan(ObjectHeader* object) {
+    ++objects_;
+    bytes_ += object->Size();
+    const char* base = object->address();
+    ForEachReferenceSlot(object, [&](uint32_t offset) { Mark(LoadSlot(base, offset)); });
+    const Layout* layout = object->layout;
+    if (discovered_ != nullptr && layout->reference_kind != ReferenceKind::kNone &&
+        LoadSlot(base, layout->referent_offset) != nullptr) {
+      discovered_->push_back(object);
+    }
+  }
+
   const Heap& heap_;
   Stack& stack_;
   std::vector<ObjectHeader*>* const discovered_;

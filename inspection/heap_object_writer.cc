@@ -80,7 +80,11 @@ HeapObjectWriter::HeapObjectWriter(const StoppedWorld& world, bool live, HprofWr
       for (const Class* c = cls; c != nullptr; c = c->super()) {
         for (const Field& field : c->fields()) {
           const bool ref = field.type() == FieldType::kObject;
-          const uint8_t size = ref ? 0 : static_cast<uint8_t>(FieldTypeSize(field.type()));
+          const bool referent = ref && cls->reference_kind != gc::ReferenceKind::kNone &&
+                                field.offset() == cls->referent_offset;
+          const uint8_t size = referent ? kReferent
+                               : ref    ? 0
+                                        : static_cast<uint8_t>(FieldTypeSize(field.type()));
           steps_.push_back({field.offset(), size});
           plan.values_size += ref ? kIdBytes : size;
         }
@@ -109,10 +113,10 @@ void HeapObjectWriter::Walk() {
         case Kind::kSkip:
           return;
         case Kind::kInstance:
-          WriteInstance<kLive>(object, plan);
+          WriteInstance(object, plan);
           break;
         case Kind::kObjectArray:
-          WriteObjectArray<kLive>(object, plan);
+          WriteObjectArray(object, plan);
           break;
         case Kind::kPrimitiveArray:
           WritePrimitiveArray(object, plan);
@@ -127,16 +131,19 @@ void HeapObjectWriter::Counted() {
   if (++objects_ == stop_after_objects_) raise(SIGSTOP);
 }
 
-template <bool kLive>
-uint64_t HeapObjectWriter::RefId(const void* slot) const {
+uint64_t HeapObjectWriter::RefId(const void* slot) {
+  uint64_t target;
+  std::memcpy(&target, slot, sizeof(target));
+  return target;
+}
+
+uint64_t HeapObjectWriter::ReferentId(const void* slot) const {
   const gc::ObjectHeader* target;
   std::memcpy(&target, slot, sizeof(target));
-  if (target == nullptr) return 0;
-  if (kLive && !heap_.IsMarked(target)) return 0;
+  if (target == nullptr || (live_ && !heap_.IsMarked(target))) return 0;
   return reinterpret_cast<uint64_t>(target);
 }
 
-template <bool kLive>
 uint8_t* HeapObjectWriter::FillInstance(uint8_t* p, const gc::ObjectHeader* object,
                                         const Plan& plan) const {
   p = HprofWriter::StoreU8(p, reinterpret_cast<uint64_t>(object));
@@ -149,7 +156,10 @@ uint8_t* HeapObjectWriter::FillInstance(uint8_t* p, const gc::ObjectHeader* obje
     const char* field = base + step->offset;
     switch (step->size) {
       case 0:
-        p = HprofWriter::StoreU8(p, RefId<kLive>(field));
+        p = HprofWriter::StoreU8(p, RefId(field));
+        break;
+      case kReferent:
+        p = HprofWriter::StoreU8(p, ReferentId(field));
         break;
       case 1:
         p = HprofWriter::StoreU1(p, static_cast<uint8_t>(*field));
@@ -171,29 +181,26 @@ uint8_t* HeapObjectWriter::FillInstance(uint8_t* p, const gc::ObjectHeader* obje
   return p;
 }
 
-template <bool kLive>
 void HeapObjectWriter::WriteInstance(const gc::ObjectHeader* object, const Plan& plan) {
   const size_t size = kInstanceHead + plan.values_size;
   if (uint8_t* p = w_.ReserveSubRecord(hprof::kInstanceDump, size)) {
-    FillInstance<kLive>(p, object, plan);
+    FillInstance(p, object, plan);
     return;
   }
   // An instance bigger than the writer's buffer: build it on the stack, out
   // of the hot path (the writer may stream but not reserve it).
-  WriteInstanceStreamed<kLive>(object, plan);
+  WriteInstanceStreamed(object, plan);
 }
 
-template <bool kLive>
 void HeapObjectWriter::WriteInstanceStreamed(const gc::ObjectHeader* object, const Plan& plan) {
   uint8_t record[kChunkBytes];
   KILN_CHECK(kInstanceHead + plan.values_size <= sizeof(record), "instance of ",
              plan.values_size, " bytes of fields");
   w_.BeginSubRecord(hprof::kInstanceDump, kInstanceHead + plan.values_size);
-  const uint8_t* end = FillInstance<kLive>(record, object, plan);
+  const uint8_t* end = FillInstance(record, object, plan);
   w_.Bytes(record, static_cast<size_t>(end - record));
 }
 
-template <bool kLive>
 void HeapObjectWriter::WriteObjectArray(const gc::ObjectHeader* object, const Plan& plan) {
   const uint32_t length = object->length;
   const size_t size = kObjectArrayHead + size_t{length} * kIdBytes;
@@ -202,14 +209,13 @@ void HeapObjectWriter::WriteObjectArray(const gc::ObjectHeader* object, const Pl
     p = StoreArrayHead(p, object);
     p = HprofWriter::StoreU8(p, plan.class_id);
     for (uint32_t i = 0; i < length; ++i) {
-      p = HprofWriter::StoreU8(p, RefId<kLive>(elements + size_t{i} * kIdBytes));
+      p = HprofWriter::StoreU8(p, RefId(elements + size_t{i} * kIdBytes));
     }
     return;
   }
-  StreamObjectArray<kLive>(object, plan);
+  StreamObjectArray(object, plan);
 }
 
-template <bool kLive>
 void HeapObjectWriter::StreamObjectArray(const gc::ObjectHeader* object, const Plan& plan) {
   const uint32_t length = object->length;
   const char* elements = reinterpret_cast<const char*>(object) + gc::kHeaderSize;
@@ -223,7 +229,7 @@ void HeapObjectWriter::StreamObjectArray(const gc::ObjectHeader* object, const P
     uint8_t* p = chunk;
     const uint32_t n = std::min<uint32_t>(length - i, kChunkBytes / kIdBytes);
     for (uint32_t j = 0; j < n; ++j) {
-      p = HprofWriter::StoreU8(p, RefId<kLive>(elements + size_t{i + j} * kIdBytes));
+      p = HprofWriter::StoreU8(p, RefId(elements + size_t{i + j} * kIdBytes));
     }
     w_.Bytes(chunk, static_cast<size_t>(p - chunk));
     i += n;

@@ -18,8 +18,10 @@
 // allocates.
 //
 // Object ids are addresses. In a live dump (marks set by the caller) only
-// marked objects are written, and references to unmarked ones (only the
-// referent of a weak or phantom reference can be one) are written as null.
+// marked objects are written, and a reference to an unmarked object is
+// written as null. Only the referent of a weak or phantom reference can be
+// one (marking follows every other reference of a marked object), so only
+// referents are checked: the plan marks them.
 // A class's java.lang.Class mirror is its CLASS_DUMP, never an instance.
 #ifndef KILN_INSPECTION_HEAP_OBJECT_WRITER_H_
 #define KILN_INSPECTION_HEAP_OBJECT_WRITER_H_
@@ -56,7 +58,9 @@ class HeapObjectWriter {
 
  private:
   enum class Kind : uint8_t { kSkip, kInstance, kObjectArray, kPrimitiveArray };
-  // One instance field, in dump order. size 0: a reference.
+  // One instance field, in dump order. size 0: a reference; kReferent: a
+  // Reference's referent.
+  static constexpr uint8_t kReferent = 0xFF;
   struct Step {
     uint32_t offset;
     uint8_t size;
@@ -73,19 +77,17 @@ class HeapObjectWriter {
 
   template <bool kLive>
   void Walk();
-  template <bool kLive>
-  uint64_t RefId(const void* slot) const;
-  template <bool kLive>
+  // RefId: a reference's id. A marked object's references all point to
+  // marked objects, but for a Reference's referent: ReferentId, null in a
+  // live dump if the referent is not marked.
+  static uint64_t RefId(const void* slot);
+  uint64_t ReferentId(const void* slot) const;
   uint8_t* FillInstance(uint8_t* p, const gc::ObjectHeader* object, const Plan& plan) const;
-  template <bool kLive>
   void WriteInstance(const gc::ObjectHeader* object, const Plan& plan);
-  template <bool kLive>
   [[gnu::noinline]] void WriteInstanceStreamed(const gc::ObjectHeader* object, const Plan& plan);
-  template <bool kLive>
   void WriteObjectArray(const gc::ObjectHeader* object, const Plan& plan);
   void WritePrimitiveArray(const gc::ObjectHeader* object, const Plan& plan);
   // The streamed (bigger than the buffer) part of an array record.
-  template <bool kLive>
   [[gnu::noinline]] void StreamObjectArray(const gc::ObjectHeader* object, const Plan& plan);
   [[gnu::noinline]] void StreamPrimitiveArray(const gc::ObjectHeader* object, const Plan& plan);
   void Counted();
