@@ -22,21 +22,6 @@ ObjectHeader** SlotAt(char* object, uint32_t offset) {
 
 }  // namespace
 
-bool Heap::SetMark(ObjectHeader* object) const {
-  Chunk* chunk = ChunkOf(object);
-  if (chunk->large) {
-    if (chunk->large_marked) return false;
-    chunk->large_marked = true;
-    return true;
-  }
-  const size_t bit = (object->address() - reinterpret_cast<char*>(chunk)) >> 3;
-  uint64_t& word = BitmapOf(chunk)[bit >> 6];
-  const uint64_t mask = uint64_t{1} << (bit & 63);
-  if (word & mask) return false;
-  word |= mask;
-  return true;
-}
-
 void Heap::ClearMarks(Chunk* chunk) const {
   if (chunk->large) {
     chunk->large_marked = false;

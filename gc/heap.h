@@ -254,8 +254,22 @@ class Heap {
   // ClearMarks clears every chunk's mark bits (a collection's first step).
   void ClearMarks();
   void ClearMarks(Chunk* chunk) const;
-  // SetMark marks `object`; false if it was already marked.
-  bool SetMark(ObjectHeader* object) const;
+  // SetMark marks `object`; false if it was already marked. Inline: the
+  // marker calls it for every reference.
+  bool SetMark(ObjectHeader* object) const {
+    Chunk* chunk = ChunkOf(object);
+    if (chunk->large) {
+      if (chunk->large_marked) return false;
+      chunk->large_marked = true;
+      return true;
+    }
+    const size_t bit = (object->address() - reinterpret_cast<char*>(chunk)) >> 3;
+    uint64_t& word = BitmapOf(chunk)[bit >> 6];
+    const uint64_t mask = uint64_t{1} << (bit & 63);
+    if (word & mask) return false;
+    word |= mask;
+    return true;
+  }
 
   enum class Limit { kSoft, kHard };
   absl::StatusOr<ObjectHeader*> AllocateSlow(Tlab& tlab, const Layout* layout, size_t size,
