@@ -276,7 +276,10 @@ absl::Status WaitForForkDumpChild(const ForkDumpChild& child, FdSink& file,
   close(child.report_fd);
   int wstatus = 0;
   while (waitpid(child.pid, &wstatus, 0) < 0) {
-    if (errno != EINTR) return Errno(absl::StrCat("waiting for the child ", child.pid));
+    if (errno == EINTR) continue;
+    // SIGCHLD set to SIG_IGN reaps the child for us: its report tells all.
+    if (errno == ECHILD && got == sizeof(report)) break;
+    return Errno(absl::StrCat("waiting for the child ", child.pid));
   }
 
   const std::string who = absl::StrCat("heap dump (fork mode): the child process ", child.pid,

@@ -158,6 +158,25 @@ TEST_F(ForkDumpTest, LiveForkDumpMarksInTheChildNotInThePause) {
   EXPECT_TRUE(parent_marked_youngest());
 }
 
+TEST_F(ForkDumpTest, AHostThatIgnoresSigchldStillGetsItsDump) {
+  // With SIGCHLD ignored the kernel reaps the child itself, and waitpid fails
+  // with ECHILD: the child's report must be enough.
+  Allocate(200);
+  struct sigaction ignore {}, saved {};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(sigaction(SIGCHLD, &ignore, &saved), 0);
+  HeapDumpOptions options;
+  options.path = MakeTempDir("sigchld") + "/fork.hprof";
+  options.mode = DumpMode::kFork;
+  HeapDumpStats stats;
+  absl::StatusOr<std::string> path = VMRuntime::DumpHeap(*runtime_, options, &stats);
+  sigaction(SIGCHLD, &saved, nullptr);
+  ASSERT_TRUE(path.ok()) << path.status();
+  absl::StatusOr<std::unique_ptr<HprofSnapshot>> snapshot = HprofSnapshot::Load(*path);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_EQ((*snapshot)->InstancesOf("test.Item").size(), 200u);
+}
+
 TEST_F(ForkDumpTest, ForkModeNeedsAFile) {
   MemorySink sink;
   HeapDumpOptions options;
