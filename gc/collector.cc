@@ -155,19 +155,13 @@ void Heap::Sweep(CollectionStats& stats) {
     // bitmap plus the live objects, not the garbage.
     ranges.clear();
     size_t live = 0;
-    char* const base = reinterpret_cast<char*>(chunk);
-    const uint64_t* bits = BitmapOf(chunk);
-    const size_t first_word = static_cast<size_t>(chunk->start - base) >> 9;
-    const size_t end_word = (static_cast<size_t>(chunk->top - base) + 511) >> 9;
     char* run = chunk->start;
-    for (size_t w = first_word; w < end_word; ++w) {
-      for (uint64_t word = bits[w]; word != 0; word &= word - 1) {
-        char* object = base + ((w * 64 + __builtin_ctzll(word)) << 3);
-        if (object > run) ranges.push_back(FreeRange{run, static_cast<size_t>(object - run)});
-        run = object + reinterpret_cast<ObjectHeader*>(object)->Size();
-        ++live;
-      }
-    }
+    ForEachMarkedObjectIn(Range{chunk->start, chunk->top}, [&](ObjectHeader* marked) {
+      char* object = marked->address();
+      if (object > run) ranges.push_back(FreeRange{run, static_cast<size_t>(object - run)});
+      run = object + marked->Size();
+      ++live;
+    });
     if (run == chunk->top) run = nullptr;  // no trailing free space
     if (live == 0 && chunk != current_) {
       committed_bytes_ -= chunk->bytes;

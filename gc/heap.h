@@ -186,6 +186,26 @@ class Heap {
     }
   }
 
+  // ForEachMarkedObjectIn calls `fn` on every marked object in `range` (one
+  // of ParsableRanges: a chunk's), in address order, found through the mark
+  // bitmap: unmarked objects are never read. Marks as IsMarked.
+  template <typename Fn>
+  void ForEachMarkedObjectIn(const Range& range, Fn&& fn) const {
+    const Chunk* chunk = ChunkOf(range.start);
+    if (chunk->large) {
+      if (chunk->large_marked) fn(reinterpret_cast<ObjectHeader*>(range.start));
+      return;
+    }
+    char* const base = reinterpret_cast<char*>(const_cast<Chunk*>(chunk));
+    const uint64_t* bits = BitmapOf(chunk);
+    const size_t end_word = (static_cast<size_t>(range.end - base) + 511) >> 9;
+    for (size_t w = static_cast<size_t>(range.start - base) >> 9; w < end_word; ++w) {
+      for (uint64_t word = bits[w]; word != 0; word &= word - 1) {
+        fn(reinterpret_cast<ObjectHeader*>(base + ((w * 64 + __builtin_ctzll(word)) << 3)));
+      }
+    }
+  }
+
   // Verify checks that every reference in every object and root is null or
   // the start of an object in this heap. World stopped, heap parsable. The
   // error names the holder's address and the slot's offset.

@@ -106,8 +106,7 @@ template <bool kLive>
 void HeapObjectWriter::Walk() {
   for (const gc::Heap::Range& range : ranges_) {
     if (!w_.ok()) return;
-    gc::Heap::ForEachObjectIn(range, [&](const gc::ObjectHeader* object) {
-      if (kLive && !heap_.IsMarked(object)) return;
+    auto write = [&](const gc::ObjectHeader* object) {
       const Plan& plan = plans_[Class::From(object)->id()];
       switch (plan.kind) {
         case Kind::kSkip:
@@ -123,7 +122,14 @@ void HeapObjectWriter::Walk() {
           break;
       }
       Counted();
-    });
+    };
+    // A live dump finds the marked objects through the bitmap: the garbage
+    // is never read.
+    if constexpr (kLive) {
+      heap_.ForEachMarkedObjectIn(range, write);
+    } else {
+      gc::Heap::ForEachObjectIn(range, write);
+    }
   }
 }
 
