@@ -229,7 +229,7 @@ class Heap {
   // chunk header and bitmap only (no lock).
   bool IsMarked(const ObjectHeader* object) const {
     const Chunk* chunk = ChunkOf(object);
-    if (chunk->large) return chunk->large_marked;
+    if (IsLarge(object)) return chunk->large_marked;
     const size_t bit = (object->address() - reinterpret_cast<const char*>(chunk)) >> 3;
     return (BitmapOf(chunk)[bit >> 6] >> (bit & 63)) & 1;
   }
@@ -245,6 +245,7 @@ class Heap {
     char* end = nullptr;    // the end of usable space
     size_t bytes = 0;       // what was taken from mimalloc
   };
+  static_assert(sizeof(Chunk) == 64, "IsLarge: the header is smaller than any bitmap");
   struct FreeRange {
     char* start;
     size_t size;
@@ -266,6 +267,13 @@ class Heap {
     return reinterpret_cast<Chunk*>(reinterpret_cast<uintptr_t>(address) &
                                     ~(options_.chunk_size - 1));
   }
+  // IsLarge: a large object sits alone in its chunk right after the header;
+  // a small chunk's objects start after its bitmap. So the offset tells,
+  // without reading the chunk header: marking asks for every reference, and
+  // chunk headers, all chunk-aligned, share a few cache sets.
+  bool IsLarge(const ObjectHeader* object) const {
+    return (reinterpret_cast<uintptr_t>(object) & (options_.chunk_size - 1)) == sizeof(Chunk);
+  }
   uint64_t* BitmapOf(Chunk* chunk) const { return reinterpret_cast<uint64_t*>(chunk + 1); }
   const uint64_t* BitmapOf(const Chunk* chunk) const {
     return reinterpret_cast<const uint64_t*>(chunk + 1);
@@ -278,7 +286,7 @@ class Heap {
   // marker calls it for every reference.
   bool SetMark(ObjectHeader* object) const {
     Chunk* chunk = ChunkOf(object);
-    if (chunk->large) {
+    if (IsLarge(object)) {
       if (chunk->large_marked) return false;
       chunk->large_marked = true;
       return true;
