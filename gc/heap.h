@@ -188,7 +188,8 @@ class Heap {
 
   // ForEachMarkedObjectIn calls `fn` on every marked object in `range` (one
   // of ParsableRanges: a chunk's), in address order, found through the mark
-  // bitmap: unmarked objects are never read. Marks as IsMarked.
+  // bitmap: unmarked objects are never read. The marks must be valid, as for
+  // IsMarked.
   template <typename Fn>
   void ForEachMarkedObjectIn(const Range& range, Fn&& fn) const {
     const Chunk* chunk = ChunkOf(range.start);
@@ -224,9 +225,8 @@ class Heap {
   // stack cannot be mapped.
   absl::StatusOr<std::unique_ptr<SnapshotMarking>> PrepareSnapshotMarking();
 
-  // IsMarked: after a collection's marking or SnapshotMarking::Mark. Inline:
-  // a live heap dump asks it for every object and reference. It reads the
-  // chunk header and bitmap only (no lock).
+  // IsMarked: after a collection's marking or SnapshotMarking::Mark. Inline,
+  // and reads the bitmap only (a large object's chunk header; no lock).
   bool IsMarked(const ObjectHeader* object) const {
     const Chunk* chunk = ChunkOf(object);
     if (IsLarge(object)) return chunk->large_marked;

@@ -24,27 +24,14 @@ inline ObjectHeader* LoadSlot(const char* object, uint32_t offset) {
 }
 
 // ForEachReferenceSlot calls `fn(offset)` for every strong reference slot of
-// `object` (not the referent of a reference object).
-template <typename Fn>
-void ForEachReferenceSlot(const ObjectHeader* object, Fn&& fn) {
-  const Layout* layout = object->layout;
-  if (layout->kind == LayoutKind::kInstance) {
-    for (uint32_t i = 0; i < layout->num_ref_offsets; ++i) fn(layout->ref_offsets[i]);
-  } else if (layout->kind == LayoutKind::kObjectArray) {
-    for (uint32_t i = 0; i < object->length; ++i) {
-      fn(static_cast<uint32_t>(kHeaderSize + i * sizeof(ObjectHeader*)));
-    }
-  }
-}
-
-// ForEachReferenceSlotLastFirst: ForEachReferenceSlot, last slot first. The
+// `object` (not the referent of a reference object), last slot first. The
 // marker pushes in this order so that it pops, and scans, the first field
 // (or element) first: a depth-first walk in field order then follows the
 // allocation order of structures built recursively (trees allocated in
 // pre-order, lists, arrays filled in index order), and reads memory mostly
 // forwards. On the heap shape's tree this cut marking by about a fifth.
 template <typename Fn>
-void ForEachReferenceSlotLastFirst(const ObjectHeader* object, Fn&& fn) {
+void ForEachReferenceSlot(const ObjectHeader* object, Fn&& fn) {
   const Layout* layout = object->layout;
   if (layout->kind == LayoutKind::kInstance) {
     for (uint32_t i = layout->num_ref_offsets; i-- > 0;) fn(layout->ref_offsets[i]);
@@ -132,8 +119,7 @@ class Heap::Marker {
     ++objects_;
     bytes_ += object->Size();
     const char* base = object->address();
-    ForEachReferenceSlotLastFirst(object,
-                                  [&](uint32_t offset) { Mark(LoadSlot(base, offset)); });
+    ForEachReferenceSlot(object, [&](uint32_t offset) { Mark(LoadSlot(base, offset)); });
     const Layout* layout = object->layout;
     if (discovered_ != nullptr && layout->reference_kind != ReferenceKind::kNone &&
         LoadSlot(base, layout->referent_offset) != nullptr) {
