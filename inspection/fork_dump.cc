@@ -157,12 +157,15 @@ class RingSink : public ByteSink {
   uint64_t written_ = 0;
 };
 
-// Exited: `pid` has exited or was killed (it is not reaped).
+// Exited: `pid` has exited or was killed (it is not reaped here). With
+// SIGCHLD ignored the kernel reaps it at once, and waitid says ECHILD.
 bool Exited(pid_t pid) {
   siginfo_t info;
   std::memset(&info, 0, sizeof(info));
-  return waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-         info.si_pid == pid;
+  if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
+    return errno == ECHILD;
+  }
+  return info.si_pid == pid;
 }
 
 // DrainRing: the parent's side. Writes the slots to `file` in order until the

@@ -170,11 +170,24 @@ TEST_F(ForkDumpTest, AHostThatIgnoresSigchldStillGetsItsDump) {
   options.mode = DumpMode::kFork;
   HeapDumpStats stats;
   absl::StatusOr<std::string> path = VMRuntime::DumpHeap(*runtime_, options, &stats);
-  sigaction(SIGCHLD, &saved, nullptr);
   ASSERT_TRUE(path.ok()) << path.status();
   absl::StatusOr<std::unique_ptr<HprofSnapshot>> snapshot = HprofSnapshot::Load(*path);
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
   EXPECT_EQ((*snapshot)->InstancesOf("test.Item").size(), 200u);
+
+  // A child killed before it filled a slot: the parent, waiting for the
+  // ring, must see it gone although nobody can wait for it.
+  options.path += ".killed";
+  options.fork_child_stop_after_objects = 50;
+  options.on_fork_child = [](pid_t child) {
+    int status = 0;
+    waitpid(child, &status, WUNTRACED);  // stopped midway
+    kill(child, SIGKILL);
+  };
+  path = VMRuntime::DumpHeap(*runtime_, options, &stats);
+  sigaction(SIGCHLD, &saved, nullptr);
+  EXPECT_FALSE(path.ok());
+  EXPECT_NE(access(options.path.c_str(), F_OK), 0) << "a dump under the final name";
 }
 
 TEST_F(ForkDumpTest, ForkModeNeedsAFile) {
