@@ -26,7 +26,7 @@
 #include "absl/time/time.h"
 #include "benchmark/benchmark.h"
 #include "benchmarks/heap_shape.h"
-#include "inspection/hprof_writer.h"
+#include "inspection/hprof/hprof_writer.h"
 #include "inspection/thread_dump.h"
 #include "inspection/vm_runtime.h"
 #include "vm/kiln.h"

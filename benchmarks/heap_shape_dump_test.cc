@@ -11,7 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "benchmarks/heap_shape.h"
 #include "gtest/gtest.h"
-#include "inspection/hprof_snapshot.h"
+#include "inspection/hprof/hprof_snapshot.h"
 #include "inspection/vm_runtime.h"
 #include "vm/kiln.h"
 

@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
-#include "inspection/hprof_snapshot.h"
+#include "inspection/hprof/hprof_snapshot.h"
 #include "tests/subprocess.h"
 
 namespace kiln::bench {

@@ -41,8 +41,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "inspection/byte_sink.h"
-#include "inspection/gzip_sink.h"
+#include "inspection/hprof/byte_sink.h"
+#include "inspection/hprof/gzip_sink.h"
 #include "inspection/heap_dumper.h"
 
 namespace kiln {

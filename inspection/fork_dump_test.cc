@@ -12,7 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "inspection/hprof_snapshot.h"
+#include "inspection/hprof/hprof_snapshot.h"
 #include "inspection/vm_runtime.h"
 #include "tests/subprocess.h"
 #include "vm/kiln.h"

@@ -36,7 +36,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "gc/heap.h"
-#include "inspection/hprof_writer.h"
+#include "inspection/hprof/hprof_writer.h"
 #include "vm/safepoint.h"
 
 namespace kiln {

@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "gc/heap.h"
-#include "inspection/hprof_writer.h"
+#include "inspection/hprof/hprof_writer.h"
 #include "vm/runtime.h"
 
 namespace kiln {

@@ -15,8 +15,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
-#include "inspection/byte_sink.h"
-#include "inspection/hprof_test_dumps.h"
+#include "inspection/hprof/byte_sink.h"
+#include "inspection/hprof/hprof_test_dumps.h"
 #include "inspection/vm_runtime.h"
 #include "vm/kiln.h"
 

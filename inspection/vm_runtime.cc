@@ -14,10 +14,10 @@
 #include "absl/time/clock.h"
 #include "base/status_macros.h"
 #include "absl/time/time.h"
-#include "inspection/byte_sink.h"
+#include "inspection/hprof/byte_sink.h"
 #include "inspection/fork_dump.h"
-#include "inspection/gzip_sink.h"
-#include "inspection/hprof_writer.h"
+#include "inspection/hprof/gzip_sink.h"
+#include "inspection/hprof/hprof_writer.h"
 
 namespace kiln {
 namespace {

@@ -34,7 +34,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "inspection/byte_sink.h"
+#include "inspection/hprof/byte_sink.h"
 #include "inspection/heap_dumper.h"
 #include "vm/runtime.h"
 

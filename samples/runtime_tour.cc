@@ -24,7 +24,7 @@
 #include "absl/strings/str_format.h"
 #include "base/notification.h"
 #include "base/status_macros.h"
-#include "inspection/hprof_snapshot.h"
+#include "inspection/hprof/hprof_snapshot.h"
 #include "inspection/thread_dump.h"
 #include "inspection/vm_runtime.h"
 #include "vm/kiln.h"

@@ -9,7 +9,7 @@
 //
 // Flags: --runs (60) and --sleep_ms (1000) shorten the run;
 // -XX:-AllowVMInspection or --enable-monitoring=<features> choose the signals
-// (inspection/monitoring_flags.h), -XX:HeapDumpPath=<dir> where dumps go.
+// (inspection/services/monitoring_flags.h), -XX:HeapDumpPath=<dir> where dumps go.
 //
 // As in the Java original, class SVMHeapDump extends java.lang.Thread and
 // keeps its counters in statics (i, runs, sleepTime); main builds the
@@ -26,8 +26,8 @@
 #include "absl/strings/str_cat.h"
 #include "base/notification.h"
 #include "base/status_macros.h"
-#include "inspection/inspection_signals.h"
-#include "inspection/monitoring_flags.h"
+#include "inspection/services/inspection_signals.h"
+#include "inspection/services/monitoring_flags.h"
 #include "samples/date_format.h"
 #include "vm/kiln.h"
 

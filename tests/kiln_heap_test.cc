@@ -14,8 +14,8 @@
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "inspection/analysis/test_heap.h"
-#include "inspection/byte_sink.h"
-#include "inspection/gzip_sink.h"
+#include "inspection/hprof/byte_sink.h"
+#include "inspection/hprof/gzip_sink.h"
 #include "tests/kiln_heap_runner.h"
 
 namespace kiln {

@@ -80,7 +80,7 @@ struct RuntimeOptions {
   // The embedder's classes, defined at start-up next to the builtins.
   std::vector<ClassSpec> classes;
   // Services to run beside the runtime (e.g. kiln::InspectionSignals from
-  // inspection/inspection_signals.h). None by default: a runtime embedded as
+  // inspection/services/inspection_signals.h). None by default: a runtime embedded as
   // a library installs no signal handler unless asked.
   std::vector<RuntimeServiceFactory> services;
 };

@@ -11,7 +11,7 @@
 #include "inspection/analysis/histogram.h"
 #include "inspection/analysis/shortest_path_tree.h"
 #include "inspection/analysis/hand_heap.h"
-#include "inspection/hprof_format.h"
+#include "inspection/hprof/hprof_format.h"
 
 namespace kiln::analysis {
 namespace {

@@ -15,7 +15,7 @@
 #include "absl/strings/str_replace.h"
 #include "base/check.h"
 #include "base/status_macros.h"
-#include "inspection/hprof_format.h"
+#include "inspection/hprof/hprof_format.h"
 
 namespace kiln::analysis {
 namespace {

@@ -15,7 +15,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "inspection/analysis/heap_graph.h"
-#include "inspection/hprof_reader.h"
+#include "inspection/hprof/hprof_reader.h"
 
 namespace kiln::analysis {
 

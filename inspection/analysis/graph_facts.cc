@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "inspection/analysis/graph_builder.h"
-#include "inspection/hprof_format.h"
+#include "inspection/hprof/hprof_format.h"
 
 namespace kiln::analysis {
 

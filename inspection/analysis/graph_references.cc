@@ -8,7 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "inspection/hprof_format.h"
+#include "inspection/hprof/hprof_format.h"
 
 namespace kiln::analysis {
 namespace {

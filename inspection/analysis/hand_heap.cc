@@ -4,9 +4,9 @@
 
 #include "base/check.h"
 #include "base/status_macros.h"
-#include "inspection/byte_sink.h"
-#include "inspection/hprof_format.h"
-#include "inspection/hprof_writer.h"
+#include "inspection/hprof/byte_sink.h"
+#include "inspection/hprof/hprof_format.h"
+#include "inspection/hprof/hprof_writer.h"
 
 namespace kiln::analysis {
 

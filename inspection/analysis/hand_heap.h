@@ -19,7 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "inspection/analysis/heap_graph.h"
-#include "inspection/hprof_reader.h"
+#include "inspection/hprof/hprof_reader.h"
 
 namespace kiln::analysis {
 

@@ -8,7 +8,7 @@
 #include "base/check.h"
 #include "base/status_macros.h"
 #include "base/utf8.h"
-#include "inspection/hprof_format.h"
+#include "inspection/hprof/hprof_format.h"
 
 namespace kiln::analysis {
 namespace {

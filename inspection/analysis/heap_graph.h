@@ -34,8 +34,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "base/check.h"
-#include "inspection/hprof_format.h"
-#include "inspection/hprof_reader.h"
+#include "inspection/hprof/hprof_format.h"
+#include "inspection/hprof/hprof_reader.h"
 
 namespace kiln::analysis {
 

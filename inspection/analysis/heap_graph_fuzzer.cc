@@ -3,7 +3,7 @@
 // graph (histogram, shortest paths, flamegraph, dominators, threads, string
 // decoding) must finish without a crash, a leak or undefined behaviour. Built
 // with clang outside Bazel by the `kiln` script's fuzz stage, like
-// inspection/hprof_reader_fuzzer.cc, and seeded with the same corpus.
+// inspection/hprof/hprof_reader_fuzzer.cc, and seeded with the same corpus.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -14,7 +14,7 @@
 #include "inspection/analysis/heap_graph.h"
 #include "inspection/analysis/histogram.h"
 #include "inspection/analysis/shortest_path_tree.h"
-#include "inspection/hprof_reader.h"
+#include "inspection/hprof/hprof_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace kiln::analysis;

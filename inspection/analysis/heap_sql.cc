@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "inspection/analysis/shortest_path_tree.h"
-#include "inspection/hprof_format.h"
+#include "inspection/hprof/hprof_format.h"
 #include "sqlite3.h"
 
 namespace kiln::analysis {

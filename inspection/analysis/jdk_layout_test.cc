@@ -3,8 +3,8 @@
 // in Perfetto's spelling, references resolve, the thread's trace is read.
 #include "gtest/gtest.h"
 #include "inspection/analysis/heap_graph.h"
-#include "inspection/hprof_reader.h"
-#include "inspection/hprof_test_dumps.h"
+#include "inspection/hprof/hprof_reader.h"
+#include "inspection/hprof/hprof_test_dumps.h"
 
 namespace kiln::analysis {
 namespace {

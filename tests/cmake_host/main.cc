@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "inspection/hprof_snapshot.h"
+#include "inspection/hprof/hprof_snapshot.h"
 #include "inspection/vm_runtime.h"
 #include "vm/kiln.h"
 

@@ -31,7 +31,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "inspection/hprof_reader.h"
+#include "inspection/hprof/hprof_reader.h"
 
 extern char** environ;
 

@@ -1,4 +1,4 @@
-#include "inspection/byte_sink.h"
+#include "inspection/hprof/byte_sink.h"
 
 #include <unistd.h>
 

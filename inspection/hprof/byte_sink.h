@@ -1,8 +1,8 @@
 // ByteSink: where an HPROF writer's bytes go. A file descriptor (a file or a
 // pipe) or memory (tests), possibly through a writer thread (PipelinedSink);
 // each reports I/O failures as a Status naming the step.
-#ifndef KILN_INSPECTION_BYTE_SINK_H_
-#define KILN_INSPECTION_BYTE_SINK_H_
+#ifndef KILN_INSPECTION_HPROF_BYTE_SINK_H_
+#define KILN_INSPECTION_HPROF_BYTE_SINK_H_
 
 #include <cstdint>
 #include <memory>
@@ -145,4 +145,4 @@ class MemorySink : public ByteSink {
 
 }  // namespace kiln
 
-#endif  // KILN_INSPECTION_BYTE_SINK_H_
+#endif  // KILN_INSPECTION_HPROF_BYTE_SINK_H_

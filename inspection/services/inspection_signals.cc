@@ -1,4 +1,4 @@
-#include "inspection/inspection_signals.h"
+#include "inspection/services/inspection_signals.h"
 
 #include <limits.h>
 #include <sys/stat.h>
@@ -9,9 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "base/status_macros.h"
-#include "inspection/byte_sink.h"
+#include "inspection/hprof/byte_sink.h"
 #include "inspection/runtime_info.h"
-#include "inspection/signal_dispatcher.h"
+#include "inspection/services/signal_dispatcher.h"
 #include "inspection/thread_dump.h"
 
 namespace kiln {

@@ -16,13 +16,13 @@
 //   absl::StatusOr<std::optional<InspectionOptions>> inspection =
 //       ParseMonitoringFlags(argc, argv, /*enabled_by_default=*/true);
 //   ... then absl::ParseCommandLine(argc, argv) sees the rest.
-#ifndef KILN_INSPECTION_MONITORING_FLAGS_H_
-#define KILN_INSPECTION_MONITORING_FLAGS_H_
+#ifndef KILN_INSPECTION_SERVICES_MONITORING_FLAGS_H_
+#define KILN_INSPECTION_SERVICES_MONITORING_FLAGS_H_
 
 #include <optional>
 
 #include "absl/status/statusor.h"
-#include "inspection/inspection_signals.h"
+#include "inspection/services/inspection_signals.h"
 
 namespace kiln {
 
@@ -34,4 +34,4 @@ absl::StatusOr<std::optional<InspectionOptions>> ParseMonitoringFlags(int& argc,
 
 }  // namespace kiln
 
-#endif  // KILN_INSPECTION_MONITORING_FLAGS_H_
+#endif  // KILN_INSPECTION_SERVICES_MONITORING_FLAGS_H_

@@ -1,4 +1,4 @@
-#include "inspection/monitoring_flags.h"
+#include "inspection/services/monitoring_flags.h"
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"

@@ -1,4 +1,4 @@
-#include "inspection/gzip_sink.h"
+#include "inspection/hprof/gzip_sink.h"
 
 #include <cstring>
 

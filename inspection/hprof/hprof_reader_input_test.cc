@@ -11,10 +11,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "inspection/dump_bytes.h"
-#include "inspection/hprof_reader.h"
-#include "inspection/hprof_snapshot.h"
-#include "inspection/hprof_test_dumps.h"
+#include "inspection/hprof/dump_bytes.h"
+#include "inspection/hprof/hprof_reader.h"
+#include "inspection/hprof/hprof_snapshot.h"
+#include "inspection/hprof/hprof_test_dumps.h"
 
 namespace kiln {
 namespace {

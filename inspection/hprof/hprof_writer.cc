@@ -1,4 +1,4 @@
-#include "inspection/hprof_writer.h"
+#include "inspection/hprof/hprof_writer.h"
 
 #include <cstring>
 

@@ -1,5 +1,5 @@
 // HprofReader: the record loop, heap dump sub-records, and tag names.
-#include "inspection/hprof_reader.h"
+#include "inspection/hprof/hprof_reader.h"
 
 #include <algorithm>
 #include <cstring>

@@ -1,12 +1,12 @@
 // The reader rejects malformed input with an error naming the offset, and
 // never crashes on it (ASan checks the "never").
-#include "inspection/hprof_reader.h"
+#include "inspection/hprof/hprof_reader.h"
 
 #include <random>
 
 #include "gtest/gtest.h"
-#include "inspection/hprof_snapshot.h"
-#include "inspection/hprof_writer.h"
+#include "inspection/hprof/hprof_snapshot.h"
+#include "inspection/hprof/hprof_writer.h"
 
 namespace kiln {
 namespace {

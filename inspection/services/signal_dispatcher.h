@@ -25,8 +25,8 @@
 //   on another thread, can never write to a reused descriptor.
 // - A signal number has at most one action in the process: a second Install
 //   (from another runtime, say) is AlreadyExists, naming the first.
-#ifndef KILN_INSPECTION_SIGNAL_DISPATCHER_H_
-#define KILN_INSPECTION_SIGNAL_DISPATCHER_H_
+#ifndef KILN_INSPECTION_SERVICES_SIGNAL_DISPATCHER_H_
+#define KILN_INSPECTION_SERVICES_SIGNAL_DISPATCHER_H_
 
 #include <signal.h>
 
@@ -63,4 +63,4 @@ std::string SignalName(int signo);
 
 }  // namespace kiln
 
-#endif  // KILN_INSPECTION_SIGNAL_DISPATCHER_H_
+#endif  // KILN_INSPECTION_SERVICES_SIGNAL_DISPATCHER_H_

@@ -15,8 +15,8 @@
 // inflated first into anonymous memory (DumpBytes); offsets in errors are
 // then offsets in the uncompressed HPROF bytes, and a corrupt compressed
 // stream is reported as "gzip offset N: ..." in the compressed file.
-#ifndef KILN_INSPECTION_HPROF_READER_H_
-#define KILN_INSPECTION_HPROF_READER_H_
+#ifndef KILN_INSPECTION_HPROF_HPROF_READER_H_
+#define KILN_INSPECTION_HPROF_HPROF_READER_H_
 
 #include <array>
 #include <cstdint>
@@ -28,8 +28,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
-#include "inspection/dump_bytes.h"
-#include "inspection/hprof_format.h"
+#include "inspection/hprof/dump_bytes.h"
+#include "inspection/hprof/hprof_format.h"
 
 namespace kiln {
 
@@ -160,4 +160,4 @@ class HprofReader {
 
 }  // namespace kiln
 
-#endif  // KILN_INSPECTION_HPROF_READER_H_
+#endif  // KILN_INSPECTION_HPROF_HPROF_READER_H_

@@ -6,8 +6,8 @@
 //   ASSIGN_OR_RETURN(auto snapshot, HprofSnapshot::Load("/tmp/app.hprof"));
 //   const HprofSnapshot::Class* node = snapshot->FindClass("app.Node");
 //   RETURN_IF_ERROR(snapshot->CheckReferences());
-#ifndef KILN_INSPECTION_HPROF_SNAPSHOT_H_
-#define KILN_INSPECTION_HPROF_SNAPSHOT_H_
+#ifndef KILN_INSPECTION_HPROF_HPROF_SNAPSHOT_H_
+#define KILN_INSPECTION_HPROF_HPROF_SNAPSHOT_H_
 
 #include <cstdint>
 #include <map>
@@ -17,7 +17,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "inspection/hprof_reader.h"
+#include "inspection/hprof/hprof_reader.h"
 
 namespace kiln {
 
@@ -140,4 +140,4 @@ class HprofSnapshot : public HprofVisitor {
 
 }  // namespace kiln
 
-#endif  // KILN_INSPECTION_HPROF_SNAPSHOT_H_
+#endif  // KILN_INSPECTION_HPROF_HPROF_SNAPSHOT_H_

@@ -29,8 +29,8 @@
 // out-of-line slow path. The heap walk goes further: ReserveSubRecord hands
 // out the whole sub-record's bytes at once, and the Store* helpers fill them
 // big-endian (one bswap and one store per value).
-#ifndef KILN_INSPECTION_HPROF_WRITER_H_
-#define KILN_INSPECTION_HPROF_WRITER_H_
+#ifndef KILN_INSPECTION_HPROF_HPROF_WRITER_H_
+#define KILN_INSPECTION_HPROF_HPROF_WRITER_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -39,8 +39,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "inspection/byte_sink.h"
-#include "inspection/hprof_format.h"
+#include "inspection/hprof/byte_sink.h"
+#include "inspection/hprof/hprof_format.h"
 
 namespace kiln {
 
@@ -166,4 +166,4 @@ class HprofWriter {
 
 }  // namespace kiln
 
-#endif  // KILN_INSPECTION_HPROF_WRITER_H_
+#endif  // KILN_INSPECTION_HPROF_HPROF_WRITER_H_

@@ -18,8 +18,8 @@
 // come back when it shuts down. A runtime without this service installs no
 // handler. signal_dispatcher.h has the handler/dispatcher protocol; bursts
 // of a signal coalesce into one more run after the current one.
-#ifndef KILN_INSPECTION_INSPECTION_SIGNALS_H_
-#define KILN_INSPECTION_INSPECTION_SIGNALS_H_
+#ifndef KILN_INSPECTION_SERVICES_INSPECTION_SIGNALS_H_
+#define KILN_INSPECTION_SERVICES_INSPECTION_SIGNALS_H_
 
 #include <signal.h>
 #include <unistd.h>
@@ -48,4 +48,4 @@ RuntimeServiceFactory InspectionSignals(InspectionOptions options);
 
 }  // namespace kiln
 
-#endif  // KILN_INSPECTION_INSPECTION_SIGNALS_H_
+#endif  // KILN_INSPECTION_SERVICES_INSPECTION_SIGNALS_H_

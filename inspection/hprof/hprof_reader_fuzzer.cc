@@ -3,7 +3,7 @@
 // undefined behaviour. Built with clang outside Bazel by the `kiln` script's
 // fuzz stage:
 //
-//   clang++ -fsanitize=fuzzer,address,undefined ... inspection/hprof_reader_fuzzer.cc
+//   clang++ -fsanitize=fuzzer,address,undefined ... inspection/hprof/hprof_reader_fuzzer.cc
 //   ./hprof_reader_fuzzer -max_total_time=60 corpus/ seeds/
 //
 // Seeds come from //inspection:hprof_fuzz_seeds.
@@ -13,8 +13,8 @@
 
 #include "absl/strings/match.h"
 #include "base/check.h"
-#include "inspection/hprof_reader.h"
-#include "inspection/hprof_snapshot.h"
+#include "inspection/hprof/hprof_reader.h"
+#include "inspection/hprof/hprof_snapshot.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::vector<uint8_t> bytes(data, data + size);

@@ -12,8 +12,8 @@
 // copying bytes, so the peak is the uncompressed size, never twice it.
 // Errors in the compressed stream name their offset in the compressed file:
 // "gzip offset N: ...". Offsets in HPROF errors are in the uncompressed bytes.
-#ifndef KILN_INSPECTION_DUMP_BYTES_H_
-#define KILN_INSPECTION_DUMP_BYTES_H_
+#ifndef KILN_INSPECTION_HPROF_DUMP_BYTES_H_
+#define KILN_INSPECTION_HPROF_DUMP_BYTES_H_
 
 #include <cstdint>
 #include <functional>
@@ -77,4 +77,4 @@ class DumpBytes {
 
 }  // namespace kiln
 
-#endif  // KILN_INSPECTION_DUMP_BYTES_H_
+#endif  // KILN_INSPECTION_HPROF_DUMP_BYTES_H_

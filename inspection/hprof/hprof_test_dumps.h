@@ -14,8 +14,8 @@
 //            Object[] 0x2000 {0x1000, 0x1001, 0}, int[] 0x3000 {1, 2, 3}
 //   roots    one of each kind 0x01-0x08 and 0xFF; thread serial 1 with a
 //            two-frame trace (serial 2); empty trace serial 1 for objects
-#ifndef KILN_INSPECTION_HPROF_TEST_DUMPS_H_
-#define KILN_INSPECTION_HPROF_TEST_DUMPS_H_
+#ifndef KILN_INSPECTION_HPROF_HPROF_TEST_DUMPS_H_
+#define KILN_INSPECTION_HPROF_HPROF_TEST_DUMPS_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -32,4 +32,4 @@ std::vector<uint8_t> Gzip(const std::vector<uint8_t>& bytes, size_t block_size);
 
 }  // namespace kiln::testing
 
-#endif  // KILN_INSPECTION_HPROF_TEST_DUMPS_H_
+#endif  // KILN_INSPECTION_HPROF_HPROF_TEST_DUMPS_H_

@@ -1,4 +1,4 @@
-#include "inspection/signal_dispatcher.h"
+#include "inspection/services/signal_dispatcher.h"
 
 #include <fcntl.h>
 #include <pthread.h>

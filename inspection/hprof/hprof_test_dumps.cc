@@ -1,12 +1,12 @@
 // Hand-built HPROF files in the JDK's layout, for tests and fuzz seeds.
-#include "inspection/hprof_test_dumps.h"
+#include "inspection/hprof/hprof_test_dumps.h"
 
 #include <algorithm>
 #include <cstring>
 #include <string>
 
 #include "base/check.h"
-#include "inspection/hprof_format.h"
+#include "inspection/hprof/hprof_format.h"
 #include "zlib.h"
 
 namespace kiln::testing {

@@ -7,15 +7,15 @@
 // One deflate stream is set up at construction and reset for every block, so
 // writing allocates nothing (zlib's state and both buffers exist up front):
 // a fork-mode dump's child may compress.
-#ifndef KILN_INSPECTION_GZIP_SINK_H_
-#define KILN_INSPECTION_GZIP_SINK_H_
+#ifndef KILN_INSPECTION_HPROF_GZIP_SINK_H_
+#define KILN_INSPECTION_HPROF_GZIP_SINK_H_
 
 #include <cstdint>
 #include <memory>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "inspection/byte_sink.h"
+#include "inspection/hprof/byte_sink.h"
 
 struct z_stream_s;
 
@@ -49,4 +49,4 @@ class GzipSink : public ByteSink {
 
 }  // namespace kiln
 
-#endif  // KILN_INSPECTION_GZIP_SINK_H_
+#endif  // KILN_INSPECTION_HPROF_GZIP_SINK_H_

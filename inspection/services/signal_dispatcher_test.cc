@@ -1,7 +1,7 @@
 // The handler/dispatcher protocol: actions run on the dispatcher thread,
 // bursts coalesce into one more run, uninstalling restores the previous
 // disposition and waits for a run in progress.
-#include "inspection/signal_dispatcher.h"
+#include "inspection/services/signal_dispatcher.h"
 
 #include <signal.h>
 

@@ -1,4 +1,4 @@
-#include "inspection/hprof_snapshot.h"
+#include "inspection/hprof/hprof_snapshot.h"
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"

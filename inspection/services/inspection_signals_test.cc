@@ -1,7 +1,7 @@
 // Inspection signals on a runtime, in process: what each signal prints or
 // writes, that handlers come and go with the runtime, and that a runtime that
 // did not ask installs none.
-#include "inspection/inspection_signals.h"
+#include "inspection/services/inspection_signals.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -19,8 +19,8 @@
 #include "base/check.h"
 #include "base/mutex.h"
 #include "gtest/gtest.h"
-#include "inspection/hprof_snapshot.h"
-#include "inspection/monitoring_flags.h"
+#include "inspection/hprof/hprof_snapshot.h"
+#include "inspection/services/monitoring_flags.h"
 #include "tests/pipe_capture.h"
 #include "vm/kiln.h"
 

@@ -6,8 +6,8 @@
 //   record   u1 tag, u4 microseconds since the header, u4 body length, body
 //
 // All integers are big-endian. Kiln's ids are 8 bytes.
-#ifndef KILN_INSPECTION_HPROF_FORMAT_H_
-#define KILN_INSPECTION_HPROF_FORMAT_H_
+#ifndef KILN_INSPECTION_HPROF_HPROF_FORMAT_H_
+#define KILN_INSPECTION_HPROF_HPROF_FORMAT_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -87,4 +87,4 @@ inline constexpr uint32_t kEmptyTraceSerial = 1;
 
 }  // namespace kiln::hprof
 
-#endif  // KILN_INSPECTION_HPROF_FORMAT_H_
+#endif  // KILN_INSPECTION_HPROF_HPROF_FORMAT_H_

@@ -1,5 +1,5 @@
 // DumpBytes: file mappings and gzip inflation into anonymous memory.
-#include "inspection/dump_bytes.h"
+#include "inspection/hprof/dump_bytes.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
