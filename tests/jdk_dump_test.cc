@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "tests/kiln_heap_runner.h"
+#include "tests/perfetto_self_size.h"
 
 namespace kiln {
 namespace {
@@ -121,6 +122,20 @@ TEST_F(JdkDumpTest, TheSeedQueryAgreesWithTheHistogram) {
   ASSERT_EQ(query.exit_code, 0) << query.err;
   EXPECT_EQ(QueryRows(query.out), expected);
   EXPECT_GT(expected.size(), 100u);
+}
+
+// The seed's query gives Perfetto's sums, worked out from the records
+// (tests/perfetto_self_size.h). HotSpot's instance sizes are field bytes
+// without a header, its array classes' 0, and java.lang.Class's its own
+// fields' bytes, so a class object counts more than its statics.
+TEST_F(JdkDumpTest, TheSeedQueryGivesPerfettosSelfSizes) {
+  const absl::StatusOr<std::map<std::string, uint64_t>> expected =
+      testing::PerfettoSeedQuery(Path("plain.hprof"));
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  const ToolResult query = RunKilnHeap({"query", Path("plain.hprof"), kSeedQuery});
+  ASSERT_EQ(query.exit_code, 0) << query.err;
+  EXPECT_EQ(QueryRows(query.out), *expected);
+  EXPECT_GT(expected->size(), 100u);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "inspection/hprof/byte_sink.h"
 #include "inspection/hprof/gzip_sink.h"
 #include "tests/kiln_heap_runner.h"
+#include "tests/perfetto_self_size.h"
 
 namespace kiln {
 namespace {
@@ -155,6 +156,19 @@ TEST_F(KilnHeapTest, DominatorsRetainTheListFromItsHead) {
   EXPECT_TRUE(head && middle) << dom.out;
   EXPECT_TRUE(absl::StrContains(dom.out, "<- test.Holder.list of java.lang.Class<test.Holder>@"))
       << dom.out;
+}
+
+// The seed's query gives Perfetto's sums, worked out from the records
+// (tests/perfetto_self_size.h): a test.Item is its CLASS_DUMP's 40 bytes,
+// header included.
+TEST_F(KilnHeapTest, TheSeedQueryGivesPerfettosSelfSizes) {
+  const absl::StatusOr<std::map<std::string, uint64_t>> expected =
+      testing::PerfettoSeedQuery(Path("known.hprof"));
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  EXPECT_EQ(expected->at("test.Item"), kListItems * kItemSelfBytes);
+  const ToolResult query = RunKilnHeap({"query", Path("known.hprof"), kSeedQuery});
+  ASSERT_EQ(query.exit_code, 0) << query.err;
+  EXPECT_EQ(QueryRows(query.out), *expected);
 }
 
 TEST_F(KilnHeapTest, TheSeedQueryOnSqlOutputReturnsTheHistogram) {

@@ -115,7 +115,8 @@ absl::Status CommandHistogram(const CliArgs& args, std::string* out) {
                              ")")});
   absl::StrAppend(out, "Class histogram of ", dump.path, " (",
                   options.reachable_only ? "reachable objects" : "all objects", ", by ", by,
-                  "; self_bytes as Perfetto's self_size: field and element bytes, no headers)\n",
+                  "; self_bytes as Perfetto's self_size: the class's CLASS_DUMP instance size, "
+                  "arrays plus their elements)\n",
                   table.Format());
   return absl::OkStatus();
 }

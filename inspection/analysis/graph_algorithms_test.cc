@@ -27,8 +27,9 @@ HandGraph Load(const HandHeap& heap) {
 }
 
 // Diamond: R -> A, R -> B, A -> D, B -> D, D -> E.
-// Self sizes (field bytes): R{a,b,long} 24, A{d} 8, B{d,long} 16,
-// D{e,int} 12, E{long,long} 16; total 76.
+// Self sizes (the CLASS_DUMP instance size: 16-byte header + field bytes):
+// R{a,b,long} 40, A{d} 24, B{d,long} 32, D{e,int} 28, E{long,long} 32;
+// total 156.
 struct Diamond {
   HandHeap heap;
   uint64_t r, a, b, d, e;
@@ -51,8 +52,8 @@ TEST(GraphAlgorithmsTest, DiamondSizesReferencesAndFieldNames) {
   Diamond diamond;
   HandGraph g = Load(diamond.heap);
   const HeapGraph& graph = *g.graph;
-  EXPECT_EQ(graph.self_size(g.Index(diamond.r)), 24u);
-  EXPECT_EQ(graph.self_size(g.Index(diamond.d)), 12u);
+  EXPECT_EQ(graph.self_size(g.Index(diamond.r)), 40u);
+  EXPECT_EQ(graph.self_size(g.Index(diamond.d)), 28u);
   EXPECT_EQ(graph.type_info(graph.type(g.Index(diamond.r))).name, "app.Root");
   const auto refs = graph.references(g.Index(diamond.r));
   ASSERT_EQ(refs.size(), 2u);
@@ -93,12 +94,12 @@ TEST(GraphAlgorithmsTest, DiamondDominatorsAndRetainedSizes) {
   EXPECT_EQ(dom.idom[g.Index(diamond.b)], g.Index(diamond.r));
   EXPECT_EQ(dom.idom[g.Index(diamond.d)], g.Index(diamond.r));  // two paths: A and B
   EXPECT_EQ(dom.idom[g.Index(diamond.e)], g.Index(diamond.d));
-  EXPECT_EQ(dom.retained[g.Index(diamond.r)], 76u);
-  EXPECT_EQ(dom.retained[g.Index(diamond.a)], 8u);
-  EXPECT_EQ(dom.retained[g.Index(diamond.b)], 16u);
-  EXPECT_EQ(dom.retained[g.Index(diamond.d)], 28u);
-  EXPECT_EQ(dom.retained[g.Index(diamond.e)], 16u);
-  EXPECT_EQ(dom.total_retained, 76u);
+  EXPECT_EQ(dom.retained[g.Index(diamond.r)], 156u);
+  EXPECT_EQ(dom.retained[g.Index(diamond.a)], 24u);
+  EXPECT_EQ(dom.retained[g.Index(diamond.b)], 32u);
+  EXPECT_EQ(dom.retained[g.Index(diamond.d)], 60u);  // D 28 + E 32
+  EXPECT_EQ(dom.retained[g.Index(diamond.e)], 32u);
+  EXPECT_EQ(dom.total_retained, 156u);
   EXPECT_EQ(TopRetainers(*g.graph, dom, 2),
             (std::vector<uint32_t>{g.Index(diamond.r), g.Index(diamond.d)}));
 }
@@ -109,31 +110,31 @@ TEST(GraphAlgorithmsTest, DiamondFlamegraph) {
   const Flamegraph flame = BuildFlamegraph(*g.graph, ComputeShortestPathTree(*g.graph));
   ASSERT_EQ(flame.nodes.size(), 5u);
   EXPECT_EQ(flame.nodes[0].name, "app.Root [ROOT_JNI_GLOBAL]");
-  EXPECT_EQ(flame.nodes[0].cumulative_size, 76u);
+  EXPECT_EQ(flame.nodes[0].cumulative_size, 156u);
   EXPECT_EQ(flame.nodes[0].cumulative_count, 5u);
-  EXPECT_EQ(flame.total_size, 76u);
+  EXPECT_EQ(flame.total_size, 156u);
   EXPECT_EQ(FlamegraphFolded(flame),
-            "app.Root [ROOT_JNI_GLOBAL] 24\n"
-            "app.Root [ROOT_JNI_GLOBAL];app.A 8\n"
-            "app.Root [ROOT_JNI_GLOBAL];app.B 16\n"
-            "app.Root [ROOT_JNI_GLOBAL];app.A;app.D 12\n"
-            "app.Root [ROOT_JNI_GLOBAL];app.A;app.D;app.E 16\n");
+            "app.Root [ROOT_JNI_GLOBAL] 40\n"
+            "app.Root [ROOT_JNI_GLOBAL];app.A 24\n"
+            "app.Root [ROOT_JNI_GLOBAL];app.B 32\n"
+            "app.Root [ROOT_JNI_GLOBAL];app.A;app.D 28\n"
+            "app.Root [ROOT_JNI_GLOBAL];app.A;app.D;app.E 32\n");
   EXPECT_EQ(flame.nodes[1].name, "app.A");
-  EXPECT_EQ(flame.nodes[1].cumulative_size, 36u);  // A 8 + D 12 + E 16
+  EXPECT_EQ(flame.nodes[1].cumulative_size, 84u);  // A 24 + D 28 + E 32
   const std::string json = FlamegraphJson(flame);
-  EXPECT_NE(json.find("{\"name\":\"app.A\",\"self_size\":8,\"self_count\":1,"
-                      "\"cumulative_size\":36,\"cumulative_count\":3,\"children\":["),
+  EXPECT_NE(json.find("{\"name\":\"app.A\",\"self_size\":24,\"self_count\":1,"
+                      "\"cumulative_size\":84,\"cumulative_count\":3,\"children\":["),
             std::string::npos)
       << json;
   const std::string svg = FlamegraphSvg(flame, "diamond");
   EXPECT_EQ(svg.rfind("<?xml", 0), 0u);
-  EXPECT_NE(svg.find("<title>app.A\n36 bytes retained"), std::string::npos) << svg;
+  EXPECT_NE(svg.find("<title>app.A\n84 bytes retained"), std::string::npos) << svg;
   EXPECT_EQ(svg.find("<script"), std::string::npos);
   EXPECT_NE(svg.find("</svg>"), std::string::npos);
 }
 
 // Cycle: X -> Y -> Z -> Y, Z -> X; X is the only root. Each Node{next,
-// other} is 16 bytes.
+// other} is 32 bytes (16 header + 16).
 TEST(GraphAlgorithmsTest, Cycle) {
   HandHeap cycle;
   const uint64_t n = cycle.Class("app.Node", {{"next", kObject}, {"other", kObject}});
@@ -151,17 +152,18 @@ TEST(GraphAlgorithmsTest, Cycle) {
   EXPECT_EQ(dom.idom[g.Index(ix)], kSuperRoot);
   EXPECT_EQ(dom.idom[g.Index(iy)], g.Index(ix));
   EXPECT_EQ(dom.idom[g.Index(iz)], g.Index(iy));
-  EXPECT_EQ(dom.retained[g.Index(ix)], 48u);
-  EXPECT_EQ(dom.retained[g.Index(iy)], 32u);
-  EXPECT_EQ(dom.retained[g.Index(iz)], 16u);
+  EXPECT_EQ(dom.retained[g.Index(ix)], 96u);
+  EXPECT_EQ(dom.retained[g.Index(iy)], 64u);
+  EXPECT_EQ(dom.retained[g.Index(iz)], 32u);
   const Flamegraph flame = BuildFlamegraph(*g.graph, tree);
   EXPECT_EQ(FlamegraphFolded(flame),
-            "app.Node [ROOT_JAVA_FRAME] 16\n"
-            "app.Node [ROOT_JAVA_FRAME];app.Node 16\n"
-            "app.Node [ROOT_JAVA_FRAME];app.Node;app.Node 16\n");
+            "app.Node [ROOT_JAVA_FRAME] 32\n"
+            "app.Node [ROOT_JAVA_FRAME];app.Node 32\n"
+            "app.Node [ROOT_JAVA_FRAME];app.Node;app.Node 32\n");
 }
 
 // Two roots: R1 -> S, R2 -> S, S -> T. S is dominated by neither root.
+// Each Node{next} is 24 bytes (16 header + 8).
 TEST(GraphAlgorithmsTest, TwoRoots) {
   HandHeap heap;
   const uint64_t n = heap.Class("app.Node", {{"next", kObject}});
@@ -177,16 +179,16 @@ TEST(GraphAlgorithmsTest, TwoRoots) {
   const DominatorTree dom = ComputeDominators(*g.graph, {});
   EXPECT_EQ(dom.idom[g.Index(s)], kSuperRoot);
   EXPECT_EQ(dom.idom[g.Index(t)], g.Index(s));
-  EXPECT_EQ(dom.retained[g.Index(r1)], 8u);
-  EXPECT_EQ(dom.retained[g.Index(r2)], 8u);
-  EXPECT_EQ(dom.retained[g.Index(s)], 16u);
-  EXPECT_EQ(dom.total_retained, 32u);
+  EXPECT_EQ(dom.retained[g.Index(r1)], 24u);
+  EXPECT_EQ(dom.retained[g.Index(r2)], 24u);
+  EXPECT_EQ(dom.retained[g.Index(s)], 48u);
+  EXPECT_EQ(dom.total_retained, 96u);
   const Flamegraph flame = BuildFlamegraph(*g.graph, tree);
   EXPECT_EQ(FlamegraphFolded(flame),
-            "app.Node [ROOT_JNI_GLOBAL] 8\n"
-            "app.Node [ROOT_STICKY_CLASS] 8\n"
-            "app.Node [ROOT_JNI_GLOBAL];app.Node 8\n"
-            "app.Node [ROOT_JNI_GLOBAL];app.Node;app.Node 8\n");
+            "app.Node [ROOT_JNI_GLOBAL] 24\n"
+            "app.Node [ROOT_STICKY_CLASS] 24\n"
+            "app.Node [ROOT_JNI_GLOBAL];app.Node 24\n"
+            "app.Node [ROOT_JNI_GLOBAL];app.Node;app.Node 24\n");
 }
 
 // R -> A -> B -> C along the DFS, plus A -> C and R -> B: C's
@@ -206,9 +208,9 @@ TEST(GraphAlgorithmsTest, IdomAboveTheSemidominator) {
   EXPECT_EQ(dom.idom[g.Index(a)], g.Index(r));
   EXPECT_EQ(dom.idom[g.Index(b)], g.Index(r));
   EXPECT_EQ(dom.idom[g.Index(c)], g.Index(r));
-  EXPECT_EQ(dom.retained[g.Index(r)], 56u);  // 16 + 16 + 16 + 8
-  EXPECT_EQ(dom.retained[g.Index(a)], 16u);
-  EXPECT_EQ(dom.retained[g.Index(b)], 16u);
+  EXPECT_EQ(dom.retained[g.Index(r)], 120u);  // Pair 32 x 3 + Leaf 24
+  EXPECT_EQ(dom.retained[g.Index(a)], 32u);
+  EXPECT_EQ(dom.retained[g.Index(b)], 32u);
 }
 
 // A weak reference's referent is unreachable if only the reference leads to
@@ -235,7 +237,7 @@ TEST(GraphAlgorithmsTest, WeakReferentIsNotReachableThroughTheReference) {
   const DominatorTree dom = ComputeDominators(graph, {});
   EXPECT_EQ(dom.idom[g.Index(only_weak)], kNoObject);
   EXPECT_EQ(dom.idom[g.Index(both)], g.Index(h2));  // not via w2's referent
-  EXPECT_EQ(dom.retained[g.Index(h1)], 16u + 8u);   // h1 + w1 (referent only)
+  EXPECT_EQ(dom.retained[g.Index(h1)], 32u + 24u);  // h1 + w1 (referent only)
   EXPECT_EQ(graph.summary().reachable_objects, 5u);
   const std::vector<HistogramRow> rows =
       Histogram(graph, {.reachable_only = true, .order = HistogramOrder::kCount});
@@ -247,12 +249,15 @@ TEST(GraphAlgorithmsTest, WeakReferentIsNotReachableThroughTheReference) {
   }
 }
 
-// Class objects, statics, arrays, names and the histogram.
+// Class objects, statics, arrays, names and the histogram. An array is its
+// array class's instance size (16 here) plus its elements; a class object
+// java.lang.Class's instance size plus its statics.
 TEST(GraphAlgorithmsTest, ClassObjectsArraysAndHistogram) {
   HandHeap heap;
-  const uint64_t ints = heap.PrimitiveArray(hprof::kInt, 5);       // 20 bytes
-  const uint64_t bytes = heap.PrimitiveArray(hprof::kByte, 3);     // 3 bytes
-  const uint64_t array = heap.ObjectArray({0, ints, bytes, ints});  // 32 bytes
+  heap.Class("java.lang.Class", {});                                // instance size 16
+  const uint64_t ints = heap.PrimitiveArray(hprof::kInt, 5);       // 16 + 20 bytes
+  const uint64_t bytes = heap.PrimitiveArray(hprof::kByte, 3);     // 16 + 3 bytes
+  const uint64_t array = heap.ObjectArray({0, ints, bytes, ints});  // 16 + 32 bytes
   const uint64_t holder = heap.Class("app.Holder", {},
                                      0, {{"TABLE", kObject, array}, {"count", kInt, 7}});
   heap.Root(RootType::kStickyClass, holder);
@@ -261,27 +266,27 @@ TEST(GraphAlgorithmsTest, ClassObjectsArraysAndHistogram) {
   const uint32_t cls = g.Index(holder);
   EXPECT_EQ(graph.type_info(graph.type(cls)).name, "java.lang.Class<app.Holder>");
   EXPECT_EQ(graph.type_info(graph.type(cls)).kind, TypeKind::kClassObject);
-  EXPECT_EQ(graph.self_size(cls), 12u);  // an id and an int
+  EXPECT_EQ(graph.self_size(cls), 16u + 12u);  // java.lang.Class, an id and an int
   ASSERT_EQ(graph.references(cls).size(), 1u);
   EXPECT_EQ(graph.field_name(graph.references(cls)[0].field_name), "app.Holder.TABLE");
   EXPECT_EQ(graph.type_info(graph.type(g.Index(ints))).name, "int[]");
   EXPECT_EQ(graph.type_info(graph.type(g.Index(array))).name, "java.lang.Object[]");
   EXPECT_EQ(graph.FindType("[I"), graph.type(g.Index(ints)));
-  EXPECT_EQ(graph.self_size(g.Index(array)), 32u);
+  EXPECT_EQ(graph.self_size(g.Index(array)), 48u);
   const auto refs = graph.references(g.Index(array));
   ASSERT_EQ(refs.size(), 3u);
   EXPECT_EQ(graph.field_name(refs[0].field_name), "[1]");
   EXPECT_EQ(graph.field_name(refs[2].field_name), "[3]");
   EXPECT_EQ(graph.field_type_name(refs[1]), "byte[]");
   const std::vector<HistogramRow> rows = Histogram(graph, {.reachable_only = true});
-  ASSERT_EQ(rows.size(), 4u);  // Object[] 32, int[] 20, Class<app.Holder> 12, byte[] 3
+  ASSERT_EQ(rows.size(), 4u);  // Object[] 48, int[] 36, Class<app.Holder> 28, byte[] 19
   EXPECT_EQ(graph.type_info(rows[0].type).name, "java.lang.Object[]");
-  EXPECT_EQ(rows[1].self_bytes, 20u);
-  EXPECT_EQ(rows[2].self_bytes, 12u);
-  EXPECT_EQ(rows[3].self_bytes, 3u);
+  EXPECT_EQ(rows[1].self_bytes, 36u);
+  EXPECT_EQ(rows[2].self_bytes, 28u);
+  EXPECT_EQ(rows[3].self_bytes, 19u);
   const Summary& summary = graph.summary();
   EXPECT_EQ(summary.objects, graph.object_count());
-  EXPECT_EQ(summary.reachable_bytes, 67u);
+  EXPECT_EQ(summary.reachable_bytes, 131u);
   EXPECT_EQ(summary.roots_by_type.at("ROOT_STICKY_CLASS"), 1u);
   EXPECT_EQ(summary.format, "JAVA PROFILE 1.0.2");
   EXPECT_EQ(summary.timestamp_ms, 1234u);

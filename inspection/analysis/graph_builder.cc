@@ -95,7 +95,7 @@ void GraphBuilder::AddObject(uint64_t id, uint32_t slot, uint32_t size, uint64_t
   HeapGraph& g = *graph_;
   g.ids_.push_back(id);
   g.types_of_.push_back(slot);
-  g.self_sizes_.push_back(size);
+  g.payload_bytes_.push_back(size);
   g.data_offsets_.push_back(payload);
 }
 
@@ -328,7 +328,7 @@ absl::Status GraphBuilder::OrderObjects() {
     };
     permute(g.ids_);
     permute(g.types_of_);
-    permute(g.self_sizes_);
+    permute(g.payload_bytes_);
     permute(g.data_offsets_);
   }
   for (size_t i = 1; i < n; ++i) {
@@ -366,7 +366,7 @@ absl::Status GraphBuilder::Build() {
   const size_t most = reader_.size() / 14 + 1;
   graph_->ids_.reserve(most);
   graph_->types_of_.reserve(most);
-  graph_->self_sizes_.reserve(most);
+  graph_->payload_bytes_.reserve(most);
   graph_->data_offsets_.reserve(most);
   RETURN_IF_ERROR(reader_.Parse(*this));
   graph_->data_ = reader_.data();
@@ -387,6 +387,7 @@ absl::Status GraphBuilder::Build() {
   graph_->has_references_ = options_.references;
   array_elements_ = {};
   layouts_ = {};
+  ComputeSizeRules();
   ResolveRoots();
   if (options_.references) ComputeReachability();
   ComputeNativeSizes();

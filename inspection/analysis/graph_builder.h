@@ -107,6 +107,7 @@ class GraphBuilder : public HprofVisitor {
   absl::StatusOr<uint64_t> CheckSizes();
   absl::Status ResolveReferences(uint64_t bound);
   // graph_facts.cc
+  void ComputeSizeRules();
   void ResolveRoots();
   void ComputeReachability();
   void ComputeNativeSizes();

@@ -1,6 +1,7 @@
-// The facts HeapGraph::Build derives once the graph is resolved: roots,
-// reachability and native sizes (Perfetto's definitions, docs/hprof.md
-// "Perfetto's view"), threads with their stacks, and the summary.
+// The facts HeapGraph::Build derives once the graph is resolved: self
+// sizes, roots, reachability and native sizes (Perfetto's definitions,
+// docs/hprof.md "Perfetto's view"), threads with their stacks, and the
+// summary.
 #include <algorithm>
 #include <utility>
 #include <vector>
@@ -9,6 +10,28 @@
 #include "inspection/hprof/hprof_format.h"
 
 namespace kiln::analysis {
+
+// ComputeSizeRules: Perfetto's self_size (its art_hprof importer's
+// HeapGraphResolver::ComputeSelfSizes) per type. An instance is its class's
+// CLASS_DUMP instance size whatever its record holds; an array adds its
+// element bytes to its array class's instance size; a class object adds its
+// static values' bytes to java.lang.Class's instance size. A type without a
+// CLASS_DUMP (a primitive array class the file leaves out, where Perfetto
+// stops its import) has instance size 0.
+void GraphBuilder::ComputeSizeRules() {
+  HeapGraph& g = *graph_;
+  const uint32_t class_type = g.FindType("java.lang.Class");
+  const uint32_t class_size = class_type == kNoType ? 0 : g.type_infos_[class_type].instance_size;
+  g.size_rules_.resize(g.type_infos_.size());
+  for (uint32_t t = 0; t < g.type_infos_.size(); ++t) {
+    const TypeInfo& info = g.type_infos_[t];
+    const bool class_object = info.kind == TypeKind::kClassObject;
+    g.size_rules_[t] = HeapGraph::SizeRule{
+        .fixed = class_object ? class_size : info.instance_size,
+        .adds_payload = info.kind != TypeKind::kInstance,
+    };
+  }
+}
 
 void GraphBuilder::ResolveRoots() {
   HeapGraph& g = *graph_;

@@ -63,15 +63,15 @@ absl::StatusOr<uint64_t> GraphBuilder::CheckSizes() {
     const TypeInfo& t = g.type_infos_[g.types_of_[i]];
     if (t.kind == TypeKind::kInstance) {
       const Layout& layout = layouts_[g.types_of_[i]];
-      if (layout.bytes != g.self_sizes_[i]) {
+      if (layout.bytes != g.payload_bytes_[i]) {
         return absl::DataLossError(absl::StrFormat(
             "HPROF offset %d: INSTANCE_DUMP of object 0x%x holds %d bytes of field values; "
             "its class %s declares %d",
-            g.data_offsets_[i], g.ids_[i], g.self_sizes_[i], t.name, layout.bytes));
+            g.data_offsets_[i], g.ids_[i], g.payload_bytes_[i], t.name, layout.bytes));
       }
       bound += layout.refs.size();
     } else if (t.kind == TypeKind::kObjectArray) {
-      bound += g.self_sizes_[i] / id_size;
+      bound += g.payload_bytes_[i] / id_size;
     } else if (t.kind == TypeKind::kClassObject) {
       bound += slots_[class_slot_[g.types_of_[i]]].statics.size();
     }
@@ -110,7 +110,7 @@ absl::Status GraphBuilder::ResolveReferences(uint64_t bound) {
     } else if (t.kind == TypeKind::kObjectArray) {
       const uint64_t first = g.data_offsets_[i];
       g.data_offsets_[i] = 0;
-      const uint32_t length = g.self_sizes_[i] / id_size;
+      const uint32_t length = g.payload_bytes_[i] / id_size;
       for (uint32_t k = 0; k < length; ++k) add(array_elements_[first + k], kArrayIndexBit | k);
     } else if (t.kind == TypeKind::kClassObject) {
       const uint32_t slot = class_slot_[type];

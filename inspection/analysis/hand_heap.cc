@@ -92,6 +92,20 @@ absl::StatusOr<HandGraph> HandHeap::Build() const {
     for (const Static& s : c.statics) static_name_ids.back().push_back(string(s.name));
     for (const auto& f : c.fields) field_name_ids.back().push_back(string(f.first));
   }
+  // Instance sizes as Kiln declares them: a 16-byte header plus the field
+  // bytes of the class and its superclasses (no alignment, to keep sums easy).
+  const auto instance_size = [&](const ClassDef& leaf) {
+    uint32_t size = 16;
+    for (const ClassDef* c = &leaf; c != nullptr;) {
+      for (const auto& f : c->fields) size += static_cast<uint32_t>(value_size(f.second));
+      const ClassDef* super = nullptr;
+      for (const ClassDef& d : classes) {
+        if (d.id == c->super_id && c->super_id != 0) super = &d;
+      }
+      c = super;
+    }
+    return size;
+  };
   for (size_t k = 0; k < classes.size(); ++k) {
     const ClassDef& c = classes[k];
     const std::vector<uint64_t>& static_names = static_name_ids[k];
@@ -103,7 +117,7 @@ absl::StatusOr<HandGraph> HandHeap::Build() const {
     w.U4(hprof::kEmptyTraceSerial);
     w.Id(c.super_id);
     for (int i = 0; i < 5; ++i) w.Id(0);  // loader, signers, domain, reserved x2
-    w.U4(16);
+    w.U4(instance_size(c));
     w.U2(0);
     w.U2(static_cast<uint16_t>(c.statics.size()));
     for (size_t i = 0; i < c.statics.size(); ++i) {

@@ -1,7 +1,10 @@
 // HandHeap (tests only): writes small HPROF heaps of any shape through
 // Kiln's HprofWriter, so the graph-algorithm tests can state every size,
 // parent and dominator by hand. Every class gets STRINGs, a LOAD_CLASS and a
-// CLASS_DUMP; ids are handed out in increasing order.
+// CLASS_DUMP whose instance size is Kiln's shape, a 16-byte header plus the
+// field bytes of the class and its superclasses; array classes get 16 too
+// (Kiln and HotSpot write 0) so that the header an array adds shows; ids are
+// handed out in increasing order.
 //
 //   HandHeap heap;
 //   uint64_t node = heap.Class("app.Node", {{"next", hprof::kObject}, {"n", hprof::kLong}});

@@ -77,7 +77,7 @@ std::optional<uint64_t> HeapGraph::FieldValue(uint32_t obj, absl::string_view na
   uint32_t t = type(obj);
   if (type_info(t).kind != TypeKind::kInstance) return std::nullopt;
   uint64_t offset = data_offsets_[obj];
-  const uint64_t end = offset + self_sizes_[obj];
+  const uint64_t end = offset + payload_bytes_[obj];
   for (; t != kNoType; t = type_info(t).superclass) {
     for (const FieldInfo& field : type_info(t).fields) {
       const size_t size =
@@ -102,7 +102,7 @@ std::optional<std::string> HeapGraph::StringValue(uint32_t obj) const {
   const TypeInfo& array = type_info(type(value));
   if (array.kind != TypeKind::kPrimitiveArray) return std::nullopt;
   const uint8_t* bytes = data_.data() + data_offsets_[value];
-  const uint32_t size = self_sizes_[value];
+  const uint32_t size = payload_bytes_[value];
   std::u16string units;
   if (array.element_type == hprof::kChar) {  // the old char[] layout, big-endian
     for (uint32_t i = 0; i + 1 < size; i += 2) units.push_back((bytes[i] << 8) | bytes[i + 1]);

@@ -93,8 +93,9 @@ struct TypeInfo {
   uint64_t class_id = 0;            // the CLASS_DUMP id (0 if the file has none)
   uint32_t superclass = kNoType;    // type index of the superclass
   uint32_t class_object = kNoObject;  // object index of this class's class object
-  // instance_size: CLASS_DUMP's instance size (what the writer claims for an
-  // instance, header included); not used for self_size, see below.
+  // instance_size: CLASS_DUMP's instance size, what the writer claims for an
+  // instance (Kiln's and ART's include the object header, HotSpot's do not);
+  // 0 without a CLASS_DUMP and for class-object types. self_size uses it.
   uint32_t instance_size = 0;
   uint8_t element_type = 0;  // primitive arrays: the hprof::BasicType of elements
   std::vector<FieldInfo> fields;   // instance fields this class declares
@@ -194,11 +195,17 @@ class HeapGraph {
   // FindObject: the index of the object with HPROF id `id`, or kNoObject.
   uint32_t FindObject(uint64_t id) const;
   uint32_t type(uint32_t obj) const { return types_of_[obj]; }
-  // self_size: HPROF shallow size as Perfetto computes it from the file:
-  // instance = its field bytes (ids count id_size), arrays = length x element
-  // size (ids count id_size), class objects = the bytes of their static field
-  // values. No object header, no alignment.
-  uint32_t self_size(uint32_t obj) const { return self_sizes_[obj]; }
+  // self_size: Perfetto's heap_graph_object.self_size, as its HPROF importer
+  // computes it from the file (and ahat before it): an instance, its class's
+  // CLASS_DUMP instance size (not its INSTANCE_DUMP byte count); an array,
+  // its array class's instance size plus its element bytes (ids count
+  // id_size); a class object, java.lang.Class's instance size plus the bytes
+  // of its static values (ids count id_size). A class without a CLASS_DUMP
+  // counts 0. What that is in memory depends on the writer (README.md).
+  uint64_t self_size(uint32_t obj) const {
+    const SizeRule& rule = size_rules_[types_of_[obj]];
+    return rule.fixed + (rule.adds_payload ? payload_bytes_[obj] : 0);
+  }
   // native_size: bytes attributed through NativeAllocationRegistry (see
   // README.md); 0 for most objects.
   uint64_t native_size(uint32_t obj) const;
@@ -281,7 +288,9 @@ class HeapGraph {
   // Per object, index order = ascending id.
   std::vector<uint64_t> ids_;
   std::vector<uint32_t> types_of_;
-  std::vector<uint32_t> self_sizes_;
+  // payload_bytes_: the bytes the object's record carries: field values,
+  // array elements (ids count id_size), static values.
+  std::vector<uint32_t> payload_bytes_;
   // data_offsets_: instances: offset of the field values in data_;
   // primitive arrays: offset of the elements; others 0.
   std::vector<uint64_t> data_offsets_;
@@ -298,6 +307,13 @@ class HeapGraph {
   absl::flat_hash_map<uint32_t, RootType> root_types_;
 
   std::vector<TypeInfo> type_infos_;
+  // SizeRule, by type: self_size = fixed, plus the payload for arrays and
+  // class objects.
+  struct SizeRule {
+    uint32_t fixed = 0;
+    bool adds_payload = false;
+  };
+  std::vector<SizeRule> size_rules_;
   absl::flat_hash_map<std::string, uint32_t> types_by_name_;  // both spellings
   std::vector<std::string> field_names_;
   absl::flat_hash_map<std::string, uint32_t> field_name_ids_;

@@ -1,6 +1,8 @@
 // HeapGraph on JDK-layout dumps (hprof_test_dumps.h: HotSpot 17's record
-// layout, 4- and 8-byte ids): sizes count ids at the file's id size, names
-// in Perfetto's spelling, references resolve, the thread's trace is read.
+// layout, 4- and 8-byte ids): sizes are Perfetto's (an instance its
+// CLASS_DUMP instance size; arrays and statics count ids at the file's id
+// size), names in Perfetto's spelling, references resolve, the thread's
+// trace is read.
 #include "gtest/gtest.h"
 #include "inspection/analysis/heap_graph.h"
 #include "inspection/hprof/hprof_reader.h"
@@ -25,7 +27,8 @@ TEST_P(JdkLayoutTest, ObjectsSizesAndReferences) {
   ASSERT_NE(array, kNoObject);
   ASSERT_NE(ints, kNoObject);
   EXPECT_EQ(graph.type_info(graph.type(foo0)).name, "Foo");
-  EXPECT_EQ(graph.self_size(foo0), 4 + id_size);  // int value, Object next
+  // Foo's CLASS_DUMP says 24, whatever its records' 4 + id_size field bytes.
+  EXPECT_EQ(graph.self_size(foo0), 24u);
   EXPECT_EQ(graph.FieldValue(foo0, "value"), 7u);
   EXPECT_EQ(graph.FieldObject(foo0, "next"), foo1);
   EXPECT_EQ(graph.type_info(graph.type(array)).name, "java.lang.Object[]");
@@ -38,6 +41,7 @@ TEST_P(JdkLayoutTest, ObjectsSizesAndReferences) {
   EXPECT_EQ(graph.field_name(refs[1].field_name), "[1]");
   const uint32_t foo_class = graph.FindObject(0x200);
   ASSERT_NE(foo_class, kNoObject);
+  EXPECT_EQ(graph.self_size(foo_class), id_size);  // no java.lang.Class: 0 + its one static
   EXPECT_EQ(graph.type_info(graph.type(foo_class)).name, "java.lang.Class<Foo>");
   ASSERT_EQ(graph.references(foo_class).size(), 1u);
   EXPECT_EQ(graph.field_name(graph.references(foo_class)[0].field_name), "Foo.INSTANCE");

@@ -60,7 +60,9 @@ TEST(KnownHeapTest, HistogramNativeSizesAndReachability) {
   ASSERT_EQ(items.size(), 9u);
   for (int i = 0; i < 5; ++i) {
     EXPECT_TRUE(graph->reachable(items[i])) << i;
-    EXPECT_EQ(graph->self_size(items[i]), kItemSelfBytes);  // id 8 + int 4 + long 8
+    // test.Item's CLASS_DUMP instance size: header 16 + id 8 + int 4 + long 8, aligned to 8.
+    EXPECT_EQ(graph->self_size(items[i]), kItemSelfBytes);
+    EXPECT_EQ(graph->type_info(graph->type(items[i])).instance_size, kItemSelfBytes);
   }
   EXPECT_FALSE(graph->reachable(items[100]));  // only the WeakReference leads to it
   EXPECT_FALSE(graph->reachable(items[200]));
@@ -152,16 +154,17 @@ TEST(KnownHeapTest, FlamegraphAndRetainedSizes) {
             (std::vector<uint32_t>{items[2], items[1], items[0], holder}));
 
   const Flamegraph flame = BuildFlamegraph(*graph, tree);
-  // The Holder class object: 16 bytes of statics (list, weak); under it
-  // the five Items (100 bytes) with item2's 4096 native bytes, and the
-  // WeakReference (8 bytes: its referent id) -- the referent not followed.
+  // The Holder class object: java.lang.Class's 16 (Kiln's Class: a header,
+  // no fields) + 16 bytes of statics (list, weak); under it the five Items
+  // (200 bytes) with item2's 4096 native bytes, and the WeakReference (24:
+  // header 16 + its referent id) -- the referent not followed.
   const FlamegraphNode* root = nullptr;
   for (const FlamegraphNode& node : flame.nodes) {
     if (node.name == "java.lang.Class<test.Holder> [ROOT_STICKY_CLASS]") root = &node;
   }
   ASSERT_NE(root, nullptr);
-  EXPECT_EQ(root->self_size, 16u);
-  EXPECT_EQ(root->cumulative_size, 16u + 5 * kItemSelfBytes + kNativeBytes + 8);
+  EXPECT_EQ(root->self_size, 16u + 16u);
+  EXPECT_EQ(root->cumulative_size, 32u + 5 * kItemSelfBytes + kNativeBytes + 24);
   EXPECT_EQ(root->cumulative_count, 1u + 5 + 1 + 1);  // the [native] node counts as one
   const uint32_t root_index = static_cast<uint32_t>(root - flame.nodes.data());
   const FlamegraphNode* first_item = nullptr;
@@ -180,16 +183,17 @@ TEST(KnownHeapTest, FlamegraphAndRetainedSizes) {
                 "test.Item;[native] test.Item 4096\n"),
             std::string::npos);
 
-  // Retained: item0 keeps the whole list (5 x 20), item2 the last three.
+  // Retained: item0 keeps the whole list (5 x 40), item2 the last three;
+  // the Holder class object (32) also the WeakReference (24).
   const DominatorTree shallow = ComputeDominators(*graph, {});
-  EXPECT_EQ(shallow.retained[items[0]], 100u);
-  EXPECT_EQ(shallow.retained[items[2]], 60u);
-  EXPECT_EQ(shallow.retained[holder], 16u + 100 + 8);
+  EXPECT_EQ(shallow.retained[items[0]], 5 * kItemSelfBytes);
+  EXPECT_EQ(shallow.retained[items[2]], 3 * kItemSelfBytes);
+  EXPECT_EQ(shallow.retained[holder], 32u + 5 * kItemSelfBytes + 24);
   EXPECT_EQ(shallow.idom[items[0]], holder);
   EXPECT_EQ(shallow.idom[items[100]], kNoObject);
   const DominatorTree with_native = ComputeDominators(*graph, {.include_native = true});
-  EXPECT_EQ(with_native.retained[items[0]], 100u + kNativeBytes);
-  EXPECT_EQ(with_native.retained[items[3]], 40u);
+  EXPECT_EQ(with_native.retained[items[0]], 5 * kItemSelfBytes + kNativeBytes);
+  EXPECT_EQ(with_native.retained[items[3]], 2 * kItemSelfBytes);
 }
 
 TEST(KnownHeapTest, ThreadsAndSummary) {

@@ -4,7 +4,8 @@
 //   ASSERT_TRUE(DumpKnownHeap(path, {}).ok());
 //
 // The heap, besides the runtime's own objects:
-//   test.Item {Item next; int value; long weight}: self_size 20 (8 + 4 + 8)
+//   test.Item {Item next; int value; long weight}: self_size 40 (its
+//     CLASS_DUMP instance size: header 16 + 8 + 4 + 8, aligned to 8)
 //   - a list item0 -> item1 -> ... -> item4 held by the static field
 //     test.Holder.list (the class object java.lang.Class<test.Holder> is a
 //     ROOT_STICKY_CLASS root, so item0 has root_distance 1, item4 5);
@@ -15,8 +16,8 @@
 //   - 3 garbage Items (unreferenced; in full dumps only).
 //   The thread "main" is in test.Holder.main (Holder.java:7) and has no
 //   live locals when the dump is taken.
-// Retained (shallow) sizes: item0 100 bytes, item2 60; the flamegraph's
-// first test.Item node under the root holds 100 bytes + 4096 native.
+// Retained (shallow) sizes: item0 200 bytes, item2 120; the flamegraph's
+// first test.Item node under the root holds 200 bytes + 4096 native.
 #ifndef KILN_INSPECTION_ANALYSIS_TEST_HEAP_H_
 #define KILN_INSPECTION_ANALYSIS_TEST_HEAP_H_
 
@@ -30,7 +31,7 @@ namespace kiln::analysis::testing {
 inline constexpr int kListItems = 5;
 inline constexpr int kGarbageItems = 3;
 inline constexpr int kAllItems = kListItems + 1 + kGarbageItems;  // + lonely
-inline constexpr uint32_t kItemSelfBytes = 20;
+inline constexpr uint32_t kItemSelfBytes = 40;
 inline constexpr int64_t kNativeBytes = 4096;
 
 struct KnownHeapOptions {

@@ -1,0 +1,35 @@
+// PerfettoSeedQuery (tests only): what the seed's first query,
+//   select c.name, sum(o.self_size) from heap_graph_object o
+//   join heap_graph_class c on (o.type_id = c.id)
+//   where reachable = 1 group by 1
+// gives on a dump by Perfetto's definition of self_size (its trace
+// processor's art_hprof importer, HeapGraphResolver::ComputeSelfSizes),
+// worked out straight from the CLASS_DUMP, INSTANCE_DUMP and array records
+// as HprofReader hands them over, with no use of kiln-heap's HeapGraph
+// (HprofSnapshot would do, but it rejects the JDK's repeated LOAD_CLASS):
+//   instance      its class's CLASS_DUMP instance size
+//   array         its array class's instance size + its element bytes
+//   class object  java.lang.Class's instance size + its static values' bytes
+// Ids count the file's id size. Reachable: reached from a root without
+// crossing java.lang.ref.Reference.referent (kiln-heap's rule, README.md).
+//
+//   absl::StatusOr<std::map<std::string, uint64_t>> sums = PerfettoSeedQuery(path);
+#ifndef KILN_TESTS_PERFETTO_SELF_SIZE_H_
+#define KILN_TESTS_PERFETTO_SELF_SIZE_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace kiln::testing {
+
+// PerfettoSeedQuery: class name (Perfetto's spelling: int[],
+// java.lang.Object[], java.lang.Class<app.Main>) -> the sum of self_size of
+// its reachable objects, for the plain HPROF file at `path`.
+absl::StatusOr<std::map<std::string, uint64_t>> PerfettoSeedQuery(const std::string& path);
+
+}  // namespace kiln::testing
+
+#endif  // KILN_TESTS_PERFETTO_SELF_SIZE_H_
