@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -138,11 +139,12 @@ absl::Status GraphBuilder::OnClassDump(const HprofClassDump& dump) {
   ++sub_record_counts_[hprof::kClassDump];
   const uint32_t slot = SlotOf(dump.class_id);
   Slot& s = slots_[slot];
-  if (s.dumped) {
-    return absl::DataLossError(
-        absl::StrFormat("CLASS_DUMP of class 0x%x appears twice", dump.class_id));
+  if (s.dumped) {  // the reader adds this record's offset
+    return absl::DataLossError(absl::StrFormat(
+        "class 0x%x has a CLASS_DUMP at offset %d already", dump.class_id, s.dump_offset));
   }
   s.dumped = true;
+  s.dump_offset = dump.offset;
   s.super_id = dump.super_id;
   s.instance_size = dump.instance_size;
   s.fields = dump.fields;
@@ -171,6 +173,7 @@ absl::Status GraphBuilder::OnObjectArray(uint64_t id, uint64_t class_id,
   if (!slots_[slot].has_object_arrays) {
     slots_[slot].has_object_arrays = true;
     slots_[slot].first_object_array = id;
+    slots_[slot].first_object_array_offset = reader_.record_offset();
   }
   AddObject(id, slot, static_cast<uint32_t>(elements.size() * reader_.id_size()),
             array_elements_.size());
@@ -239,8 +242,9 @@ absl::Status GraphBuilder::MakeTypes() {
     }
     if (s.has_object_arrays && t.kind != TypeKind::kObjectArray) {
       return absl::DataLossError(absl::StrFormat(
-          "OBJ_ARRAY_DUMP of object 0x%x is of class %s, not an object-array class",
-          s.first_object_array, t.hprof_name));
+          "HPROF offset %d: OBJ_ARRAY_DUMP of object 0x%x is of class %s, not an object-array "
+          "class",
+          s.first_object_array_offset, s.first_object_array, t.hprof_name));
     }
     for (const HprofFieldInfo& f : s.fields) t.fields.push_back({StringOf(f.name_id), f.type});
     for (const HprofStaticInfo& f : s.statics) t.statics.push_back({StringOf(f.name_id), f.type});
@@ -251,15 +255,14 @@ absl::Status GraphBuilder::MakeTypes() {
       if (it != slot_by_class_id_.end()) types[i].superclass = it->second;
     }
   }
-  // A malformed file may chain superclasses into a cycle: cut it.
-  for (uint32_t i = 0; i < slots_.size(); ++i) {
-    uint32_t t = i;
-    for (uint32_t steps = 0; t != kNoType; ++steps, t = types[t].superclass) {
-      if (steps > slots_.size()) {
-        types[i].superclass = kNoType;
-        break;
-      }
-    }
+  // Every walk up a chain (layouts, field reads, IsSubtype, the SQL kinds)
+  // relies on this: no loops, no chain deeper than kHprofMaxSuperclassDepth.
+  std::vector<uint32_t> supers(slots_.size());
+  for (uint32_t i = 0; i < slots_.size(); ++i) supers[i] = types[i].superclass;
+  if (const std::optional<HprofBadChain> bad = FindBadSuperclassChain(supers)) {
+    const Slot& s = slots_[bad->cls];
+    return SuperclassChainError(*bad, s.dump_offset, s.class_id,
+                                s.name_id != 0 ? types[bad->cls].hprof_name : std::string());
   }
   for (uint32_t i = 0; i < types.size(); ++i) {
     graph_->types_by_name_.try_emplace(types[i].name, i);
@@ -332,10 +335,7 @@ absl::Status GraphBuilder::OrderObjects() {
     permute(g.data_offsets_);
   }
   for (size_t i = 1; i < n; ++i) {
-    if (g.ids_[i] == g.ids_[i - 1]) {
-      return absl::DataLossError(
-          absl::StrFormat("object id 0x%x appears twice in the heap dump", g.ids_[i]));
-    }
+    if (g.ids_[i] == g.ids_[i - 1]) return DuplicateIdError(g.ids_[i]);
   }
   for (size_t i = 0; i < n; ++i) {
     const uint32_t raw = g.types_of_[i];
@@ -357,6 +357,52 @@ absl::Status GraphBuilder::OrderObjects() {
     g.id_directory_[b] = static_cast<uint32_t>(at);
   }
   return absl::OkStatus();
+}
+
+namespace {
+
+// RepeatFinder: a second parse that stops at the second record of object
+// `id` (the reader prefixes the error with that record's offset), naming the
+// first record's offset too.
+class RepeatFinder : public HprofVisitor {
+ public:
+  RepeatFinder(const HprofReader& reader, uint64_t id) : reader_(reader), id_(id) {}
+  absl::Status OnClassDump(const HprofClassDump& dump) override { return Saw(dump.class_id); }
+  absl::Status OnInstance(uint64_t id, uint64_t, absl::Span<const uint8_t>) override {
+    return Saw(id);
+  }
+  absl::Status OnObjectArray(uint64_t id, uint64_t, absl::Span<const uint64_t>) override {
+    return Saw(id);
+  }
+  absl::Status OnPrimitiveArray(uint64_t id, uint8_t, uint32_t,
+                                absl::Span<const uint8_t>) override {
+    return Saw(id);
+  }
+
+ private:
+  absl::Status Saw(uint64_t id) {
+    if (id != id_) return absl::OkStatus();
+    if (!first_.has_value()) {
+      first_ = reader_.record_offset();
+      return absl::OkStatus();
+    }
+    return absl::DataLossError(absl::StrFormat(
+        "object id 0x%x appears twice: its first record is at offset %d", id, *first_));
+  }
+  const HprofReader& reader_;
+  const uint64_t id_;
+  std::optional<uint64_t> first_;
+};
+
+}  // namespace
+
+// DuplicateIdError: OrderObjects finds a repeated id once the objects are
+// sorted, when their records' offsets are no longer known; the error path
+// parses the file again to find them.
+absl::Status GraphBuilder::DuplicateIdError(uint64_t id) const {
+  RepeatFinder finder(reader_, id);
+  RETURN_IF_ERROR(reader_.Parse(finder));
+  return absl::InternalError(absl::StrFormat("object id 0x%x: repeated, then not found", id));
 }
 
 absl::Status GraphBuilder::Build() {

@@ -63,11 +63,13 @@ class GraphBuilder : public HprofVisitor {
     uint64_t super_id = 0;
     uint32_t instance_size = 0;
     bool dumped = false;
+    uint64_t dump_offset = 0;  // of the CLASS_DUMP
     // The first INSTANCE_DUMP (offset of its field values; 0: none) and the
-    // first OBJ_ARRAY_DUMP (its object id) of this class, so MakeTypes can
-    // reject a record whose class is of the other kind.
+    // first OBJ_ARRAY_DUMP (its object id and record offset) of this class,
+    // so MakeTypes can reject a record whose class is of the other kind.
     uint64_t first_instance_offset = 0;
     uint64_t first_object_array = 0;
+    uint64_t first_object_array_offset = 0;
     bool has_object_arrays = false;
     std::vector<HprofFieldInfo> fields;
     std::vector<HprofStaticInfo> statics;
@@ -104,6 +106,7 @@ class GraphBuilder : public HprofVisitor {
 
   absl::Status MakeTypes();
   absl::Status OrderObjects();
+  absl::Status DuplicateIdError(uint64_t id) const;
   absl::StatusOr<uint64_t> CheckSizes();
   absl::Status ResolveReferences(uint64_t bound);
   // graph_facts.cc

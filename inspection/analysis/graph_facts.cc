@@ -6,6 +6,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+
 #include "inspection/analysis/graph_builder.h"
 #include "inspection/hprof/hprof_format.h"
 
@@ -93,15 +96,22 @@ void GraphBuilder::ComputeNativeSizes() {
   }
 }
 
+// One thread per thread serial (the first ROOT_THREAD_OBJECT wins), with the
+// trace its root names, else its thread's trace of lowest serial: each trace
+// serves one thread, so the frames listed are at most the file's.
 void GraphBuilder::ResolveThreads() {
   HeapGraph& g = *graph_;
+  absl::flat_hash_map<uint32_t, uint32_t> trace_of_thread;
+  for (const auto& [serial, trace] : traces_) {
+    const auto [it, inserted] = trace_of_thread.try_emplace(trace.thread_serial, serial);
+    if (!inserted && serial < it->second) it->second = serial;
+  }
   const auto frames_of = [&](const RawRoot& root) {
     std::vector<StackFrameInfo> frames;
     auto trace = traces_.find(root.trace_serial);
     if (trace == traces_.end() || trace->second.thread_serial != root.thread_serial) {
-      trace = std::find_if(traces_.begin(), traces_.end(), [&](const auto& entry) {
-        return entry.second.thread_serial == root.thread_serial;
-      });
+      const auto own = trace_of_thread.find(root.thread_serial);
+      trace = own == trace_of_thread.end() ? traces_.end() : traces_.find(own->second);
     }
     if (trace == traces_.end()) return frames;
     for (const uint64_t frame_id : trace->second.frame_ids) {
@@ -121,8 +131,11 @@ void GraphBuilder::ResolveThreads() {
     }
     return frames;
   };
+  absl::flat_hash_set<uint32_t> listed;
   for (const RawRoot& root : roots_) {
-    if (root.type != RootType::kThreadObject) continue;
+    if (root.type != RootType::kThreadObject || !listed.insert(root.thread_serial).second) {
+      continue;
+    }
     ThreadInfo thread;
     thread.serial = root.thread_serial;
     thread.object = g.FindObject(root.id);

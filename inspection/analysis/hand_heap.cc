@@ -52,6 +52,21 @@ uint64_t HandHeap::PrimitiveArray(uint8_t type, uint32_t length) {
 
 void HandHeap::Root(RootType type, uint64_t id) { roots_.emplace_back(type, id); }
 
+void HandHeap::SetSuperclass(uint64_t class_id, uint64_t super_id) {
+  for (ClassDef& c : classes_) {
+    if (c.id == class_id) c.super_id = super_id;
+  }
+}
+
+void HandHeap::Repeat(uint64_t id) {
+  for (size_t i = 0, n = classes_.size(); i < n; ++i) {
+    if (classes_[i].id == id) classes_.push_back(classes_[i]);
+  }
+  for (size_t i = 0, n = objects_.size(); i < n; ++i) {
+    if (objects_[i].id == id) objects_.push_back(objects_[i]);
+  }
+}
+
 absl::StatusOr<HandGraph> HandHeap::Build() const {
   MemorySink sink;
   HprofWriter w(&sink);
@@ -94,9 +109,11 @@ absl::StatusOr<HandGraph> HandHeap::Build() const {
   }
   // Instance sizes as Kiln declares them: a 16-byte header plus the field
   // bytes of the class and its superclasses (no alignment, to keep sums easy).
+  // A chain a test made loop (SetSuperclass) is walked once round.
   const auto instance_size = [&](const ClassDef& leaf) {
     uint32_t size = 16;
-    for (const ClassDef* c = &leaf; c != nullptr;) {
+    size_t steps = 0;
+    for (const ClassDef* c = &leaf; c != nullptr && steps++ < classes.size();) {
       for (const auto& f : c->fields) size += static_cast<uint32_t>(value_size(f.second));
       const ClassDef* super = nullptr;
       for (const ClassDef& d : classes) {

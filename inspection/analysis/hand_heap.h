@@ -58,6 +58,11 @@ class HandHeap {
   // PrimitiveArray: `length` zeroed elements of basic type `type`.
   uint64_t PrimitiveArray(uint8_t type, uint32_t length);
   void Root(RootType type, uint64_t id);
+  // For malformed heaps: SetSuperclass makes class `class_id` extend
+  // `super_id` (a loop if the chain leads back; give such classes no
+  // instances); Repeat writes the records of class or object `id` twice.
+  void SetSuperclass(uint64_t class_id, uint64_t super_id);
+  void Repeat(uint64_t id);
 
   uint64_t weak_reference_class() const { return weak_class_; }
   uint64_t object_array_class() const { return object_array_class_; }

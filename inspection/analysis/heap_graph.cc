@@ -126,10 +126,8 @@ uint32_t HeapGraph::FindType(absl::string_view name) const {
 }
 
 bool HeapGraph::IsSubtype(uint32_t type, uint32_t ancestor) const {
-  // Bounded: a malformed file may make the superclass chain a cycle.
-  for (uint32_t steps = 0; type != kNoType && steps <= type_count(); ++steps) {
+  for (; type != kNoType; type = type_info(type).superclass) {  // chains end: Build
     if (type == ancestor) return true;
-    type = type_info(type).superclass;
   }
   return false;
 }

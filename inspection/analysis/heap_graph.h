@@ -91,7 +91,9 @@ struct TypeInfo {
   std::string hprof_name;
   TypeKind kind = TypeKind::kInstance;
   uint64_t class_id = 0;            // the CLASS_DUMP id (0 if the file has none)
-  uint32_t superclass = kNoType;    // type index of the superclass
+  // superclass: type index of the superclass. Chains end (Build rejects
+  // loops) within kHprofMaxSuperclassDepth steps.
+  uint32_t superclass = kNoType;
   uint32_t class_object = kNoObject;  // object index of this class's class object
   // instance_size: CLASS_DUMP's instance size, what the writer claims for an
   // instance (Kiln's and ART's include the object header, HotSpot's do not);
@@ -177,8 +179,10 @@ class HeapGraph {
  public:
   // Build parses `reader` (which must outlive the graph: field values are
   // read from its bytes) and builds the graph, reachability and native sizes.
-  // Errors: the reader's (naming the offset), or a structural one naming the
-  // object (an instance whose field bytes disagree with its class).
+  // Errors: the reader's, or a structural one (an instance whose field bytes
+  // disagree with its class, an object id twice, a superclass chain that
+  // loops or is deeper than kHprofMaxSuperclassDepth), each naming the
+  // record and its offset.
   static absl::StatusOr<std::unique_ptr<HeapGraph>> Build(HprofReader& reader,
                                                           const BuildOptions& options);
   // Load opens `path` with HprofReader::Open and builds; the graph owns the

@@ -1,7 +1,8 @@
 // libFuzzer target for the analyzer: any bytes the reader accepts must build
 // a HeapGraph or fail with a Status, and every analysis kiln-heap runs on a
 // graph (histogram, shortest paths, flamegraph, dominators, threads, string
-// decoding) must finish without a crash, a leak or undefined behaviour. Built
+// decoding) must finish without a crash, a leak or undefined behaviour; a
+// file the graph refuses as malformed is refused naming an offset. Built
 // with clang outside Bazel by the `kiln` script's fuzz stage, like
 // inspection/hprof/hprof_reader_fuzzer.cc, and seeded with the same corpus.
 #include <cstddef>
@@ -9,6 +10,8 @@
 #include <memory>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "base/check.h"
 #include "inspection/analysis/dominators.h"
 #include "inspection/analysis/flamegraph.h"
 #include "inspection/analysis/heap_graph.h"
@@ -21,6 +24,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::unique_ptr<kiln::HprofReader> reader =
       kiln::HprofReader::FromBytes(std::vector<uint8_t>(data, data + size));
   absl::StatusOr<std::unique_ptr<HeapGraph>> graph = HeapGraph::Build(*reader, {});
+  KILN_CHECK(graph.ok() || !absl::IsDataLoss(graph.status()) ||
+                 absl::StrContains(graph.status().message(), "offset "),
+             "a malformed-file error without an offset: ", graph.status().ToString());
   if (!graph.ok()) return 0;
   const HeapGraph& g = **graph;
   (void)Histogram(g, {.reachable_only = true});

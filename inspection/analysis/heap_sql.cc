@@ -213,7 +213,6 @@ std::string ClassKind(const HeapGraph& graph, uint32_t type) {
     for (const FieldInfo& field : graph.type_info(t).fields) {
       if (field.type == hprof::kObject) return "KIND_NORMAL";
     }
-    if (t == graph.type_info(t).superclass) break;  // a malformed self-loop
   }
   return "KIND_NOREFERENCES";
 }

@@ -1,4 +1,5 @@
-// HprofReader: the record loop, heap dump sub-records, and tag names.
+// HprofReader: the record loop, heap dump sub-records, tag names, and the
+// superclass-chain check the readers built on it share.
 #include "inspection/hprof/hprof_reader.h"
 
 #include <algorithm>
@@ -62,7 +63,48 @@ const char* HprofSubRecordName(uint8_t tag) {
   }
 }
 
+std::optional<HprofBadChain> FindBadSuperclassChain(absl::Span<const uint32_t> supers) {
+  const size_t n = supers.size();
+  constexpr uint32_t kUnknown = 0, kOnPath = ~uint32_t{0};
+  std::vector<uint32_t> depth(n, kUnknown);  // chain length, once known
+  std::vector<uint32_t> path;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (depth[i] != kUnknown) continue;
+    path.clear();
+    uint32_t c = i;
+    for (; c < n && depth[c] == kUnknown; c = supers[c]) {
+      depth[c] = kOnPath;
+      path.push_back(c);
+    }
+    if (c < n && depth[c] == kOnPath) return HprofBadChain{c, true};
+    uint32_t d = c < n ? depth[c] : 0;
+    for (size_t k = path.size(); k-- > 0;) {
+      depth[path[k]] = ++d;
+      if (d > kHprofMaxSuperclassDepth) return HprofBadChain{path[k], false};
+    }
+  }
+  return std::nullopt;
+}
+
+absl::Status SuperclassChainError(const HprofBadChain& bad, uint64_t offset, uint64_t class_id,
+                                  absl::string_view name) {
+  return absl::DataLossError(absl::StrFormat(
+      "HPROF offset %d: CLASS_DUMP of class 0x%x (%s): %s", offset, class_id,
+      name.empty() ? "no name in the file" : name,
+      bad.cycle ? "its superclass chain loops back to it"
+                : absl::StrCat("its superclass chain is more than ", kHprofMaxSuperclassDepth,
+                               " classes deep")));
+}
+
 namespace {
+
+// AtRecord: a visitor's error, prefixed with the offset and name of the
+// record it was handed.
+inline absl::Status AtRecord(absl::Status status, uint64_t offset, const char* what) {
+  if (ABSL_PREDICT_TRUE(status.ok())) return status;
+  return absl::Status(status.code(),
+                      absl::StrFormat("HPROF offset %d: %s: %s", offset, what, status.message()));
+}
 
 // LoadBigEndian: an unsigned big-endian integer of `bytes` (1..8) bytes.
 inline uint64_t LoadBigEndian(const uint8_t* p, unsigned bytes) {
@@ -236,13 +278,16 @@ absl::Status HprofReader::Parse(HprofVisitor& visitor) {
     }
     Cursor c(data_, head.pos(), head.pos() + length, id_size_, HprofRecordName(tag));
     ++counts_.records[tag];
+    record_offset_ = pos;
     switch (tag) {
       case hprof::kString: {
         const uint64_t id = c.Id();
         absl::Span<const uint8_t> text = c.Bytes(c.end() - c.pos());
         RETURN_IF_ERROR(c.status());
-        RETURN_IF_ERROR(visitor.OnString(
-            id, absl::string_view(reinterpret_cast<const char*>(text.data()), text.size())));
+        RETURN_IF_ERROR(AtRecord(
+            visitor.OnString(
+                id, absl::string_view(reinterpret_cast<const char*>(text.data()), text.size())),
+            pos, c.what()));
         break;
       }
       case hprof::kLoadClass: {
@@ -251,7 +296,7 @@ absl::Status HprofReader::Parse(HprofVisitor& visitor) {
         c.U4();
         const uint64_t name_id = c.Id();
         RETURN_IF_ERROR(c.status());
-        RETURN_IF_ERROR(visitor.OnLoadClass(serial, class_id, name_id));
+        RETURN_IF_ERROR(AtRecord(visitor.OnLoadClass(serial, class_id, name_id), pos, c.what()));
         break;
       }
       case hprof::kStackFrame: {
@@ -259,7 +304,8 @@ absl::Status HprofReader::Parse(HprofVisitor& visitor) {
         const uint32_t serial = c.U4();
         const auto line = static_cast<int32_t>(c.U4());
         RETURN_IF_ERROR(c.status());
-        RETURN_IF_ERROR(visitor.OnStackFrame(frame, name, signature, source, serial, line));
+        RETURN_IF_ERROR(AtRecord(visitor.OnStackFrame(frame, name, signature, source, serial, line),
+                                 pos, c.what()));
         break;
       }
       case hprof::kStackTrace: {
@@ -267,7 +313,7 @@ absl::Status HprofReader::Parse(HprofVisitor& visitor) {
         if (!c.Need(uint64_t{n} * id_size_)) return c.status();
         ids.resize(n);
         c.Ids(n, ids.data());
-        RETURN_IF_ERROR(visitor.OnStackTrace(serial, thread, ids));
+        RETURN_IF_ERROR(AtRecord(visitor.OnStackTrace(serial, thread, ids), pos, c.what()));
         break;
       }
       case 0x0C:
@@ -300,6 +346,7 @@ absl::Status HprofReader::ParseHeapDump(uint64_t begin, uint64_t end, HprofVisit
   HprofClassDump dump;
   while (!c.at_end()) {
     const uint64_t at = c.pos();
+    record_offset_ = at;
     const uint8_t tag = c.U1();
     c.set_sub_record(tag);
     ++counts_.sub_records[tag];
@@ -310,14 +357,14 @@ absl::Status HprofReader::ParseHeapDump(uint64_t begin, uint64_t end, HprofVisit
       case hprof::kRootUnreachable: {
         const uint64_t id = c.Id();
         RETURN_IF_ERROR(c.status());
-        RETURN_IF_ERROR(visitor.OnRoot(tag, id, 0, -1, 0));
+        RETURN_IF_ERROR(AtRecord(visitor.OnRoot(tag, id, 0, -1, 0), at, c.what()));
         break;
       }
       case hprof::kRootJniGlobal: {
         const uint64_t id = c.Id();
         c.Id();
         RETURN_IF_ERROR(c.status());
-        RETURN_IF_ERROR(visitor.OnRoot(tag, id, 0, -1, 0));
+        RETURN_IF_ERROR(AtRecord(visitor.OnRoot(tag, id, 0, -1, 0), at, c.what()));
         break;
       }
       case hprof::kRootJniLocal: case hprof::kRootJavaFrame: case hprof::kRootJniMonitor: {
@@ -325,21 +372,21 @@ absl::Status HprofReader::ParseHeapDump(uint64_t begin, uint64_t end, HprofVisit
         const uint32_t thread = c.U4();
         const auto depth = static_cast<int32_t>(c.U4());
         RETURN_IF_ERROR(c.status());
-        RETURN_IF_ERROR(visitor.OnRoot(tag, id, thread, depth, 0));
+        RETURN_IF_ERROR(AtRecord(visitor.OnRoot(tag, id, thread, depth, 0), at, c.what()));
         break;
       }
       case hprof::kRootNativeStack: case hprof::kRootThreadBlock: {
         const uint64_t id = c.Id();
         const uint32_t thread = c.U4();
         RETURN_IF_ERROR(c.status());
-        RETURN_IF_ERROR(visitor.OnRoot(tag, id, thread, -1, 0));
+        RETURN_IF_ERROR(AtRecord(visitor.OnRoot(tag, id, thread, -1, 0), at, c.what()));
         break;
       }
       case hprof::kRootThreadObject: {
         const uint64_t id = c.Id();
         const uint32_t thread = c.U4(), trace = c.U4();
         RETURN_IF_ERROR(c.status());
-        RETURN_IF_ERROR(visitor.OnRoot(tag, id, thread, -1, trace));
+        RETURN_IF_ERROR(AtRecord(visitor.OnRoot(tag, id, thread, -1, trace), at, c.what()));
         break;
       }
       case hprof::kHeapDumpInfo:  // Android HEAP_DUMP_INFO: heap id, name string id
@@ -350,6 +397,7 @@ absl::Status HprofReader::ParseHeapDump(uint64_t begin, uint64_t end, HprofVisit
         c.Id(); c.U4(); c.U4(); c.U1();
         break;
       case hprof::kClassDump: {
+        dump.offset = at;
         dump.class_id = c.Id();
         c.U4();
         dump.super_id = c.Id();
@@ -386,7 +434,7 @@ absl::Status HprofReader::ParseHeapDump(uint64_t begin, uint64_t end, HprofVisit
           dump.fields.push_back(info);
         }
         RETURN_IF_ERROR(c.status());
-        RETURN_IF_ERROR(visitor.OnClassDump(dump));
+        RETURN_IF_ERROR(AtRecord(visitor.OnClassDump(dump), at, c.what()));
         break;
       }
       case hprof::kInstanceDump: {
@@ -396,7 +444,7 @@ absl::Status HprofReader::ParseHeapDump(uint64_t begin, uint64_t end, HprofVisit
         const uint32_t n = c.U4();
         absl::Span<const uint8_t> values = c.Bytes(n);
         RETURN_IF_ERROR(c.status());
-        RETURN_IF_ERROR(visitor.OnInstance(id, class_id, values));
+        RETURN_IF_ERROR(AtRecord(visitor.OnInstance(id, class_id, values), at, c.what()));
         break;
       }
       case hprof::kObjectArrayDump: {
@@ -407,7 +455,7 @@ absl::Status HprofReader::ParseHeapDump(uint64_t begin, uint64_t end, HprofVisit
         if (!c.Need(uint64_t{length} * id_size_)) return c.status();
         ids.resize(length);
         c.Ids(length, ids.data());
-        RETURN_IF_ERROR(visitor.OnObjectArray(id, class_id, ids));
+        RETURN_IF_ERROR(AtRecord(visitor.OnObjectArray(id, class_id, ids), at, c.what()));
         break;
       }
       case hprof::kPrimitiveArrayDump: {
@@ -421,7 +469,8 @@ absl::Status HprofReader::ParseHeapDump(uint64_t begin, uint64_t end, HprofVisit
         absl::Span<const uint8_t> elements =
             c.Bytes(uint64_t{length} * hprof::BasicTypeSize(type));
         RETURN_IF_ERROR(c.status());
-        RETURN_IF_ERROR(visitor.OnPrimitiveArray(id, type, length, elements));
+        RETURN_IF_ERROR(
+            AtRecord(visitor.OnPrimitiveArray(id, type, length, elements), at, c.what()));
         break;
       }
       default:

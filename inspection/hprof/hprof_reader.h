@@ -3,7 +3,9 @@
 // and hands each to an HprofVisitor; every length is checked against its
 // enclosing record, so malformed input (truncated, a bad tag, a length that
 // runs past its record) yields an error naming the byte offset and the
-// record, never a crash.
+// record, never a crash. A visitor's error is returned prefixed with the
+// offset and name of the record it was handed ("HPROF offset 812:
+// INSTANCE_DUMP: ..."), so every error of a parse names where it is.
 //
 //   ASSIGN_OR_RETURN(auto reader, HprofReader::Open("/tmp/app.hprof"));
 //   MyVisitor visitor;
@@ -21,6 +23,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +48,7 @@ struct HprofStaticInfo {
 };
 
 struct HprofClassDump {
+  uint64_t offset;  // of the CLASS_DUMP sub-record in the file
   uint64_t class_id;
   uint64_t super_id;
   uint32_t instance_size;
@@ -109,6 +113,30 @@ struct HprofRecordCounts {
 const char* HprofRecordName(uint8_t tag);
 const char* HprofSubRecordName(uint8_t tag);
 
+// kHprofMaxSuperclassDepth: the longest superclass chain (the class itself
+// counted) a reader accepts. The JDK's deepest is about 10 classes; a file
+// that claims more than this was not written by a JVM, and every walk up a
+// chain (field layouts, subtype tests) may trust the bound.
+inline constexpr uint32_t kHprofMaxSuperclassDepth = 1024;
+
+// HprofBadChain: a class whose superclass chain loops (it is on the loop) or
+// runs deeper than kHprofMaxSuperclassDepth.
+struct HprofBadChain {
+  uint32_t cls;
+  bool cycle;
+};
+
+// FindBadSuperclassChain: among classes numbered 0..n-1, where supers[i] is
+// class i's superclass's number (>= n: none or not in the file), the first
+// class (by number) of a chain that loops or is too deep; nullopt if none.
+// O(n) in all: each class is walked once.
+std::optional<HprofBadChain> FindBadSuperclassChain(absl::Span<const uint32_t> supers);
+
+// SuperclassChainError: the DataLoss error for `bad`, naming the CLASS_DUMP
+// at `offset` of class `class_id` called `name` ("" if the file names none).
+absl::Status SuperclassChainError(const HprofBadChain& bad, uint64_t offset, uint64_t class_id,
+                                  absl::string_view name);
+
 class HprofReader {
  public:
   // Open maps `path` (inflating it if it is gzip); `progress`, if set,
@@ -128,6 +156,9 @@ class HprofReader {
   absl::Status Parse(HprofVisitor& visitor);
   uint32_t id_size() const { return id_size_; }
   uint64_t timestamp_ms() const { return timestamp_ms_; }
+  // record_offset: during a visitor callback, the offset in data() of the
+  // record or heap dump sub-record being visited.
+  uint64_t record_offset() const { return record_offset_; }
   // record_counts: what the last Parse saw, counted as it went (free, unlike
   // a visitor keeping its own tally per record).
   const HprofRecordCounts& record_counts() const { return counts_; }
@@ -155,6 +186,7 @@ class HprofReader {
   bool compressed_ = false;
   uint32_t id_size_ = 0;
   uint64_t timestamp_ms_ = 0;
+  uint64_t record_offset_ = 0;
   HprofRecordCounts counts_;
 };
 

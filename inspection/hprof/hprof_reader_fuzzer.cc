@@ -27,6 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The snapshot on top: indexes, field decoding, strings, reference checks.
   absl::StatusOr<std::unique_ptr<kiln::HprofSnapshot>> snapshot =
       kiln::HprofSnapshot::FromBytes(bytes);
+  KILN_CHECK(snapshot.ok() || absl::StrContains(snapshot.status().message(), "offset "),
+             "a snapshot error without an offset: ", snapshot.status().ToString());
   if (!snapshot.ok()) return 0;
   (void)(*snapshot)->CheckReferences();
   const kiln::HprofSnapshot::Class* string = (*snapshot)->FindClass("java.lang.String");

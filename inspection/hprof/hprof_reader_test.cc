@@ -1,9 +1,17 @@
 // The reader rejects malformed input with an error naming the offset, and
-// never crashes on it (ASan checks the "never").
+// never crashes on it (ASan checks the "never"); the snapshot rejects records
+// that contradict each other (an id twice, a superclass chain that loops or
+// is too deep) naming the records' offsets.
 #include "inspection/hprof/hprof_reader.h"
 
 #include <random>
+#include <string>
+#include <utility>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 #include "inspection/hprof/hprof_snapshot.h"
 #include "inspection/hprof/hprof_writer.h"
@@ -107,6 +115,143 @@ TEST(HprofReaderTest, CorruptBytesNeverCrashAndErrorsNameTheRecord) {
   EXPECT_NE(HprofSnapshot::FromBytes(bad_magic).status().message().find("unsupported format"),
             std::string::npos);
   EXPECT_FALSE(HprofReader::Open("/nonexistent/file.hprof").ok());
+}
+
+constexpr uint64_t kInstanceId = 0x90000000;  // above every class id
+
+// ClassChainDump: class i (id 0x100 * (i + 1), named "C<i>") extends
+// supers[i]'s id (0: none); `repeat`, if set, writes the record of that id
+// (a class, or the instance kInstanceId of class C0) a second time.
+std::vector<uint8_t> ClassChainDump(const std::vector<uint64_t>& supers, uint64_t repeat = 0) {
+  MemorySink sink;
+  HprofWriter w(&sink);
+  w.WriteHeader(1);
+  for (uint32_t i = 0; i < supers.size(); ++i) {
+    w.BeginRecord(hprof::kString);
+    w.Id(i + 1);
+    w.Bytes(absl::StrFormat("C%d", i));
+    w.EndRecord();
+    w.BeginRecord(hprof::kLoadClass);
+    w.U4(i + 1);
+    w.Id(0x100 * (i + 1));
+    w.U4(1);
+    w.Id(i + 1);
+    w.EndRecord();
+  }
+  const auto class_dump = [&](uint32_t i) {
+    w.BeginSubRecord(hprof::kClassDump, 1 + 8 + 4 + 48 + 4 + 2 + 2 + 2);
+    w.Id(0x100 * (i + 1)); w.U4(1); w.Id(supers[i] == 0 ? 0 : 0x100 * supers[i]);
+    for (int k = 0; k < 5; ++k) w.Id(0);
+    w.U4(16); w.U2(0); w.U2(0); w.U2(0);
+  };
+  const auto instance = [&] {
+    w.BeginSubRecord(hprof::kInstanceDump, 1 + 8 + 4 + 8 + 4);
+    w.Id(kInstanceId); w.U4(1); w.Id(0x100); w.U4(0);
+  };
+  for (uint32_t i = 0; i < supers.size(); ++i) class_dump(i);
+  instance();
+  if (repeat == kInstanceId) instance();
+  if (repeat != 0 && repeat != kInstanceId) class_dump(static_cast<uint32_t>(repeat / 0x100 - 1));
+  w.EndHeapDump();
+  EXPECT_TRUE(w.Finish().ok());
+  return sink.data();
+}
+
+// Chain: n classes, each extending the next (class numbers from 1).
+std::vector<uint64_t> Chain(uint32_t n) {
+  std::vector<uint64_t> supers(n);
+  for (uint32_t i = 0; i + 1 < n; ++i) supers[i] = i + 2;
+  return supers;
+}
+
+// OffsetsIn: every "offset N" the message names.
+std::vector<uint64_t> OffsetsIn(absl::string_view message) {
+  std::vector<uint64_t> offsets;
+  for (size_t at = message.find("offset "); at != absl::string_view::npos;
+       at = message.find("offset ", at + 1)) {
+    size_t end = at + 7;
+    while (end < message.size() && absl::ascii_isdigit(message[end])) ++end;
+    uint64_t offset;
+    if (absl::SimpleAtoi(message.substr(at + 7, end - at - 7), &offset)) offsets.push_back(offset);
+  }
+  return offsets;
+}
+
+// ExpectRecordAt: `dump` holds a sub-record `tag` of object `id` at `offset`.
+void ExpectRecordAt(const std::vector<uint8_t>& dump, uint64_t offset, uint8_t tag, uint64_t id) {
+  ASSERT_LT(offset + 9, dump.size());
+  EXPECT_EQ(dump[offset], tag) << "at " << offset;
+  uint64_t v = 0;
+  for (int i = 1; i <= 8; ++i) v = v << 8 | dump[offset + i];
+  EXPECT_EQ(v, id) << "at " << offset;
+}
+
+TEST(HprofSnapshotTest, SuperclassLoopIsRejectedNamingTheClassAndItsRecord) {
+  // C0 -> C1 -> C2 -> C1: the loop does not pass through the first class.
+  const std::vector<uint8_t> dump = ClassChainDump({2, 3, 2});
+  const absl::Status status = HprofSnapshot::FromBytes(dump).status();
+  ASSERT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
+  EXPECT_TRUE(absl::StrContains(status.message(), "CLASS_DUMP of class 0x200 (C1)")) << status;
+  EXPECT_TRUE(absl::StrContains(status.message(), "loops")) << status;
+  const std::vector<uint64_t> offsets = OffsetsIn(status.message());
+  ASSERT_EQ(offsets.size(), 1u) << status;
+  ExpectRecordAt(dump, offsets[0], hprof::kClassDump, 0x200);
+}
+
+TEST(HprofSnapshotTest, ClassThatExtendsItselfIsRejected) {
+  const absl::Status status = HprofSnapshot::FromBytes(ClassChainDump({1})).status();
+  EXPECT_TRUE(absl::StrContains(status.message(), "CLASS_DUMP of class 0x100 (C0): its "
+                                                  "superclass chain loops back to it"))
+      << status;
+}
+
+TEST(HprofSnapshotTest, SuperclassChainsUpToTheBoundAreReadDeeperOnesRejected) {
+  auto deepest = HprofSnapshot::FromBytes(ClassChainDump(Chain(kHprofMaxSuperclassDepth)));
+  ASSERT_TRUE(deepest.ok()) << deepest.status();
+  EXPECT_TRUE((*deepest)->Fields(kInstanceId).ok());
+  const std::vector<uint8_t> dump = ClassChainDump(Chain(kHprofMaxSuperclassDepth + 1));
+  const absl::Status status = HprofSnapshot::FromBytes(dump).status();
+  ASSERT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
+  EXPECT_TRUE(absl::StrContains(status.message(), "(C0): its superclass chain is more than 1024"))
+      << status;
+  ASSERT_EQ(OffsetsIn(status.message()).size(), 1u) << status;
+  ExpectRecordAt(dump, OffsetsIn(status.message())[0], hprof::kClassDump, 0x100);
+}
+
+TEST(HprofSnapshotTest, ObjectIdTwiceNamesBothRecords) {
+  for (const auto& [id, tag] : {std::pair<uint64_t, uint8_t>{kInstanceId, hprof::kInstanceDump},
+                                std::pair<uint64_t, uint8_t>{0x200, hprof::kClassDump}}) {
+    SCOPED_TRACE(id);
+    const std::vector<uint8_t> dump = ClassChainDump({2, 0}, id);
+    const absl::Status status = HprofSnapshot::FromBytes(dump).status();
+    ASSERT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
+    EXPECT_TRUE(absl::StrContains(status.message(),
+                                  absl::StrFormat("object id 0x%x appears twice", id)))
+        << status;
+    const std::vector<uint64_t> offsets = OffsetsIn(status.message());
+    ASSERT_EQ(offsets.size(), 2u) << status;  // the repeat, then the first
+    EXPECT_GT(offsets[0], offsets[1]);
+    ExpectRecordAt(dump, offsets[0], tag, id);
+    ExpectRecordAt(dump, offsets[1], tag, id);
+  }
+}
+
+TEST(FindBadSuperclassChainTest, FindsLoopsAndDepthsInOneWalk) {
+  constexpr uint32_t kNone = ~uint32_t{0};
+  EXPECT_FALSE(FindBadSuperclassChain({}).has_value());
+  EXPECT_FALSE(FindBadSuperclassChain({kNone, 0, 1, 1, 7}).has_value());  // 7: not a class
+  const auto loop = FindBadSuperclassChain({1, 2, 3, 1});
+  ASSERT_TRUE(loop.has_value());
+  EXPECT_TRUE(loop->cycle);
+  EXPECT_EQ(loop->cls, 1u);
+  std::vector<uint32_t> deep(kHprofMaxSuperclassDepth + 1);
+  for (uint32_t i = 0; i < deep.size(); ++i) deep[i] = i == 0 ? kNone : i - 1;
+  const auto too_deep = FindBadSuperclassChain(deep);
+  ASSERT_TRUE(too_deep.has_value());
+  EXPECT_FALSE(too_deep->cycle);
+  EXPECT_EQ(too_deep->cls, kHprofMaxSuperclassDepth);
+  deep.pop_back();
+  EXPECT_FALSE(FindBadSuperclassChain(deep).has_value());
 }
 
 }  // namespace

@@ -1,4 +1,7 @@
+// HprofSnapshot: the visitor that indexes a parse, and the queries on it.
 #include "inspection/hprof/hprof_snapshot.h"
+
+#include <algorithm>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -33,15 +36,46 @@ absl::StatusOr<std::unique_ptr<HprofSnapshot>> HprofSnapshot::Build(
   auto snapshot = std::unique_ptr<HprofSnapshot>(new HprofSnapshot());
   snapshot->reader_ = std::move(reader);
   RETURN_IF_ERROR(snapshot->reader_->Parse(*snapshot));
+  RETURN_IF_ERROR(snapshot->CheckSuperclassChains());
   return snapshot;
 }
 
+// The reader prefixes a visitor's error with the record's offset and name.
 absl::Status HprofSnapshot::Duplicate(uint64_t id, const char* what) const {
-  return absl::DataLossError(absl::StrFormat("HPROF: %s id 0x%x appears twice", what, id));
+  return absl::DataLossError(absl::StrFormat("%s 0x%x appears twice", what, id));
+}
+
+absl::Status HprofSnapshot::AddObjectId(uint64_t id) {
+  const auto [it, inserted] = object_offsets_.try_emplace(id, reader_->record_offset());
+  if (inserted) return absl::OkStatus();
+  return absl::DataLossError(absl::StrFormat(
+      "object id 0x%x appears twice: its first record is at offset %d", id, it->second));
+}
+
+// CheckSuperclassChains: classes numbered in id order, so that the class an
+// error names does not depend on hash order.
+absl::Status HprofSnapshot::CheckSuperclassChains() const {
+  std::vector<uint64_t> ids;
+  ids.reserve(classes_.size());
+  for (const auto& [id, cls] : classes_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  const auto number = [&](uint64_t id) {
+    return static_cast<uint32_t>(std::lower_bound(ids.begin(), ids.end(), id) - ids.begin());
+  };
+  std::vector<uint32_t> supers(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const uint64_t super_id = classes_.at(ids[i]).super_id;
+    const uint32_t k = number(super_id);
+    supers[i] = super_id != 0 && k < ids.size() && ids[k] == super_id ? k : ~uint32_t{0};
+  }
+  const std::optional<HprofBadChain> bad = FindBadSuperclassChain(supers);
+  if (!bad.has_value()) return absl::OkStatus();
+  const Class& cls = classes_.at(ids[bad->cls]);
+  return SuperclassChainError(*bad, cls.offset, cls.id, cls.name);
 }
 
 absl::Status HprofSnapshot::OnString(uint64_t id, absl::string_view text) {
-  if (!strings_.emplace(id, std::string(text)).second) return Duplicate(id, "STRING");
+  if (!strings_.emplace(id, std::string(text)).second) return Duplicate(id, "string id");
   return absl::OkStatus();
 }
 
@@ -49,11 +83,11 @@ absl::Status HprofSnapshot::OnLoadClass(uint32_t serial, uint64_t class_id, uint
   auto name = strings_.find(name_id);
   if (name == strings_.end()) {
     return absl::DataLossError(absl::StrFormat(
-        "HPROF: LOAD_CLASS 0x%x names string 0x%x, which is not defined before it", class_id,
+        "class 0x%x's name is string 0x%x, which is not defined before it", class_id,
         name_id));
   }
   Class& cls = classes_[class_id];
-  if (cls.serial != 0) return Duplicate(class_id, "LOAD_CLASS");
+  if (cls.serial != 0) return Duplicate(class_id, "LOAD_CLASS of class");
   cls.id = class_id;
   cls.serial = serial;
   cls.name = absl::StrReplaceAll(name->second, {{"/", "."}});
@@ -66,14 +100,14 @@ absl::Status HprofSnapshot::OnStackFrame(uint64_t frame_id, uint64_t method_name
                                          uint32_t class_serial, int32_t line) {
   StackFrame frame{StringById(method_name_id), StringById(signature_id), StringById(source_id),
                    class_serial, line};
-  if (!frames_.emplace(frame_id, std::move(frame)).second) return Duplicate(frame_id, "STACK_FRAME");
+  if (!frames_.emplace(frame_id, std::move(frame)).second) return Duplicate(frame_id, "frame id");
   return absl::OkStatus();
 }
 
 absl::Status HprofSnapshot::OnStackTrace(uint32_t serial, uint32_t thread_serial,
                                          absl::Span<const uint64_t> frame_ids) {
   StackTrace trace{thread_serial, std::vector<uint64_t>(frame_ids.begin(), frame_ids.end())};
-  if (!traces_.emplace(serial, std::move(trace)).second) return Duplicate(serial, "STACK_TRACE");
+  if (!traces_.emplace(serial, std::move(trace)).second) return Duplicate(serial, "trace serial");
   return absl::OkStatus();
 }
 
@@ -84,10 +118,11 @@ absl::Status HprofSnapshot::OnRoot(uint8_t tag, uint64_t id, uint32_t thread_ser
 }
 
 absl::Status HprofSnapshot::OnClassDump(const HprofClassDump& dump) {
+  RETURN_IF_ERROR(AddObjectId(dump.class_id));
   Class& cls = classes_[dump.class_id];
-  if (cls.dumped) return Duplicate(dump.class_id, "CLASS_DUMP");
   cls.id = dump.class_id;
   cls.dumped = true;
+  cls.offset = dump.offset;
   cls.super_id = dump.super_id;
   cls.instance_size = dump.instance_size;
   cls.fields = dump.fields;
@@ -97,24 +132,23 @@ absl::Status HprofSnapshot::OnClassDump(const HprofClassDump& dump) {
 
 absl::Status HprofSnapshot::OnInstance(uint64_t id, uint64_t class_id,
                                        absl::Span<const uint8_t> values) {
-  if (!instances_.emplace(id, Instance{class_id, values}).second) {
-    return Duplicate(id, "INSTANCE_DUMP");
-  }
+  RETURN_IF_ERROR(AddObjectId(id));
+  instances_.emplace(id, Instance{class_id, values});
   return absl::OkStatus();
 }
 
 absl::Status HprofSnapshot::OnObjectArray(uint64_t id, uint64_t class_id,
                                           absl::Span<const uint64_t> elements) {
-  ObjectArray array{class_id, std::vector<uint64_t>(elements.begin(), elements.end())};
-  if (!object_arrays_.emplace(id, std::move(array)).second) return Duplicate(id, "OBJ_ARRAY_DUMP");
+  RETURN_IF_ERROR(AddObjectId(id));
+  object_arrays_.emplace(
+      id, ObjectArray{class_id, std::vector<uint64_t>(elements.begin(), elements.end())});
   return absl::OkStatus();
 }
 
 absl::Status HprofSnapshot::OnPrimitiveArray(uint64_t id, uint8_t type, uint32_t length,
                                              absl::Span<const uint8_t> elements) {
-  if (!primitive_arrays_.emplace(id, PrimitiveArray{type, length, elements}).second) {
-    return Duplicate(id, "PRIM_ARRAY_DUMP");
-  }
+  RETURN_IF_ERROR(AddObjectId(id));
+  primitive_arrays_.emplace(id, PrimitiveArray{type, length, elements});
   return absl::OkStatus();
 }
 

@@ -1,7 +1,10 @@
 // HprofSnapshot: an HPROF file read into memory and indexed by id, for
 // questions such as "how many instances of java.lang.String", "what does this
 // field hold", "does every reference resolve". Built on HprofReader (which
-// validates the format); CheckReferences validates the graph.
+// validates the format, and names the offset of every record it rejects);
+// Load also rejects superclass chains that loop or run deeper than
+// kHprofMaxSuperclassDepth, so every walk up a chain ends. CheckReferences
+// validates the graph.
 //
 //   ASSIGN_OR_RETURN(auto snapshot, HprofSnapshot::Load("/tmp/app.hprof"));
 //   const HprofSnapshot::Class* node = snapshot->FindClass("app.Node");
@@ -28,6 +31,7 @@ class HprofSnapshot : public HprofVisitor {
     uint32_t serial = 0;
     std::string name;  // dotted: java.lang.String, [I, [Ljava.lang.Object;
     bool dumped = false;  // a CLASS_DUMP was seen
+    uint64_t offset = 0;  // of the CLASS_DUMP
     uint64_t super_id = 0;
     uint32_t instance_size = 0;
     std::vector<HprofFieldInfo> fields;
@@ -125,8 +129,13 @@ class HprofSnapshot : public HprofVisitor {
   HprofSnapshot() = default;
   static absl::StatusOr<std::unique_ptr<HprofSnapshot>> Build(std::unique_ptr<HprofReader> reader);
   absl::Status Duplicate(uint64_t id, const char* what) const;
+  // AddObjectId: `id` (an object's or a CLASS_DUMP's) is new; else an error
+  // naming the offset of its first record.
+  absl::Status AddObjectId(uint64_t id);
+  absl::Status CheckSuperclassChains() const;
 
   std::unique_ptr<HprofReader> reader_;
+  absl::flat_hash_map<uint64_t, uint64_t> object_offsets_;  // id -> offset of its record
   absl::flat_hash_map<uint64_t, std::string> strings_;
   absl::flat_hash_map<uint64_t, Class> classes_;
   absl::flat_hash_map<std::string, uint64_t> class_by_name_;
