@@ -190,11 +190,15 @@ void DrainRing(SharedRing* ring, FdSink& file, pid_t child) {
   }
 }
 
+// Exit statuses of the child's own: reported OK, reported an error, the
+// parent gone before the child asked to die with it, the report not written.
+constexpr int kExitOk = 0, kExitError = 1, kExitOrphan = 2, kExitNoReport = 3;
+
 [[noreturn]] void RunChild(HeapDumper& dumper, GzipSink* gzip, FdSink& file, pid_t parent,
-                           int report_fd, SharedRing* ring) {
+                           int report_fd, SharedRing* ring, void (*hook)()) {
   DropSignalHandlers();
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != parent) _exit(2);  // the parent died before the prctl
+  if (getppid() != parent) _exit(kExitOrphan);  // the parent died before the prctl
   file.set_allocation_free_errors();
   RingSink ring_sink(ring);
   if (ring != nullptr) file.set_redirect(&ring_sink);
@@ -223,17 +227,18 @@ void DrainRing(SharedRing* ring, FdSink& file, pid_t child) {
   while (left > 0) {
     const ssize_t n = write(report_fd, p, left);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) _exit(3);
+    if (n <= 0) _exit(kExitNoReport);
     p += n;
     left -= static_cast<size_t>(n);
   }
-  _exit(status.ok() ? 0 : 1);
+  if (hook != nullptr) hook();
+  _exit(status.ok() ? kExitOk : kExitError);
 }
 
 }  // namespace
 
 absl::StatusOr<ForkDumpChild> StartForkDumpChild(HeapDumper& dumper, GzipSink* gzip,
-                                                 FdSink& file) {
+                                                 FdSink& file, void (*child_hook)()) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return Errno("creating the report pipe");
   // The ring between the child and the parent's waiting thread; without it
@@ -245,7 +250,7 @@ absl::StatusOr<ForkDumpChild> StartForkDumpChild(HeapDumper& dumper, GzipSink* g
   const pid_t pid = fork();
   if (pid == 0) {
     close(fds[0]);
-    RunChild(dumper, gzip, file, parent, fds[1], ring);
+    RunChild(dumper, gzip, file, parent, fds[1], ring, child_hook);
   }
   if (pid < 0) {
     absl::Status status = Errno("fork");
@@ -278,10 +283,14 @@ absl::Status WaitForForkDumpChild(const ForkDumpChild& child, FdSink& file,
   }
   close(child.report_fd);
   int wstatus = 0;
+  bool reaped = true;  // wstatus is the child's
   while (waitpid(child.pid, &wstatus, 0) < 0) {
     if (errno == EINTR) continue;
     // SIGCHLD set to SIG_IGN reaps the child for us: its report tells all.
-    if (errno == ECHILD && got == sizeof(report)) break;
+    if (errno == ECHILD && got == sizeof(report)) {
+      reaped = false;
+      break;
+    }
     return Errno(absl::StrCat("waiting for the child ", child.pid));
   }
 
@@ -300,13 +309,23 @@ absl::Status WaitForForkDumpChild(const ForkDumpChild& child, FdSink& file,
                                             WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1,
                                             " without reporting"));
   }
+  // After its report the child only leaves: an exit status other than the
+  // one its report implies means something failed on the way out (an
+  // allocation trap's exit, say), and the dump is not to be trusted.
+  const auto code = static_cast<absl::StatusCode>(report.code);
+  const int expected = code == absl::StatusCode::kOk ? kExitOk : kExitError;
+  if (reaped && (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != expected)) {
+    return absl::InternalError(absl::StrCat(who, " exited with status ",
+                                            WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1,
+                                            " after reporting ", absl::StatusCodeToString(code),
+                                            " (expected ", expected, ")"));
+  }
   if (stats != nullptr) {
     stats->objects = report.objects;
     stats->classes = report.classes;
     stats->roots = report.roots;
     stats->bytes = report.bytes;
   }
-  const auto code = static_cast<absl::StatusCode>(report.code);
   if (code == absl::StatusCode::kOk) return absl::OkStatus();
   if (report.write_errno != 0) return file.ErrorStatus(report.write_errno, report.error_offset);
   report.message[sizeof(report.message) - 1] = '\0';
