@@ -1,6 +1,7 @@
 #include "inspection/fork_dump.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -195,11 +196,16 @@ void DrainRing(SharedRing* ring, FdSink& file, pid_t child) {
 constexpr int kExitOk = 0, kExitError = 1, kExitOrphan = 2, kExitNoReport = 3;
 
 [[noreturn]] void RunChild(HeapDumper& dumper, GzipSink* gzip, FdSink& file, pid_t parent,
-                           int report_fd, SharedRing* ring, void (*hook)()) {
+                           int report_fd, SharedRing* ring, const sigset_t& mask,
+                           void (*hook)()) {
+  // Signals are blocked from before the fork until the parent's handlers
+  // are gone: none of them (a host's may allocate) ever runs in the child.
   DropSignalHandlers();
+  pthread_sigmask(SIG_SETMASK, &mask, nullptr);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(kExitOrphan);  // the parent died before the prctl
   file.set_allocation_free_errors();
+  if (gzip != nullptr) gzip->set_allocation_free_errors();
   RingSink ring_sink(ring);
   if (ring != nullptr) file.set_redirect(&ring_sink);
 
@@ -217,7 +223,12 @@ constexpr int kExitOk = 0, kExitError = 1, kExitOrphan = 2, kExitNoReport = 3;
   report.classes = stats.classes;
   report.roots = stats.roots;
   report.bytes = file.bytes_written();
-  const absl::string_view message = status.message();
+  // The child's errors carry no message (building one allocates); a zlib
+  // failure's fixed text goes into the report instead.
+  absl::string_view message = status.message();
+  if (message.empty() && !status.ok() && gzip != nullptr && gzip->failure() != nullptr) {
+    message = gzip->failure();
+  }
   if (!message.empty()) {  // an empty view's data() may be null
     std::memcpy(report.message, message.data(),
                 std::min(message.size(), sizeof(report.message) - 1));
@@ -247,11 +258,15 @@ absl::StatusOr<ForkDumpChild> StartForkDumpChild(HeapDumper& dumper, GzipSink* g
                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   SharedRing* ring = shared == MAP_FAILED ? nullptr : new (shared) SharedRing;
   const pid_t parent = getpid();
+  sigset_t all, mask;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &mask);
   const pid_t pid = fork();
   if (pid == 0) {
     close(fds[0]);
-    RunChild(dumper, gzip, file, parent, fds[1], ring, child_hook);
+    RunChild(dumper, gzip, file, parent, fds[1], ring, mask, child_hook);
   }
+  pthread_sigmask(SIG_SETMASK, &mask, nullptr);
   if (pid < 0) {
     absl::Status status = Errno("fork");
     if (ring != nullptr) munmap(shared, sizeof(SharedRing));

@@ -33,7 +33,8 @@
 // through shared pipes), asks to be killed if the parent dies, and reports
 // through a pipe a fixed-size record: status code, errno and offset of a failed
 // write, counts and bytes. The parent turns that, or the child's death by a
-// signal, into a Status; the caller removes the temporary file.
+// signal, into a Status; the caller removes the temporary file. FORK_MODE.md
+// beside this file lists every call the child makes and why each is safe.
 #ifndef KILN_INSPECTION_FORK_DUMP_H_
 #define KILN_INSPECTION_FORK_DUMP_H_
 
