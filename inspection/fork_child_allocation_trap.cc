@@ -214,6 +214,20 @@ bool TrapNamesCallers() {
 #endif
 }
 
+bool TrapCatchesMalloc() {
+#if defined(__SANITIZE_THREAD__)
+  return false;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+  return false;
+#else
+  return true;
+#endif
+#else
+  return true;
+#endif
+}
+
 }  // namespace kiln::testing
 
 using kiln::testing::Check;

@@ -22,7 +22,10 @@
 // Under AddressSanitizer or ThreadSanitizer, which own malloc and operator
 // new themselves, the trap does not define those; it installs the
 // sanitizer's malloc and free hooks instead (caller: unknown, reported as 0),
-// and still covers mimalloc's entry points.
+// and still covers mimalloc's entry points. ThreadSanitizer, though, stops
+// running its hooks in the child of a multi-threaded process (it ignores
+// that child's interceptors), so there only mimalloc's entry points are
+// trapped: TrapCatchesMalloc says which.
 #ifndef KILN_INSPECTION_FORK_CHILD_ALLOCATION_TRAP_H_
 #define KILN_INSPECTION_FORK_CHILD_ALLOCATION_TRAP_H_
 
@@ -38,6 +41,10 @@ void DisarmForkChildAllocationTrap();
 // TrapNamesCallers: whether the report names the caller (false under a
 // sanitizer, whose hooks run below its own interceptors).
 bool TrapNamesCallers();
+
+// TrapCatchesMalloc: whether malloc, free and operator new/delete in a child
+// are trapped (false under ThreadSanitizer, see above).
+bool TrapCatchesMalloc();
 
 }  // namespace kiln::testing
 
