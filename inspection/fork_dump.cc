@@ -1,6 +1,7 @@
 #include "inspection/fork_dump.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -190,12 +191,21 @@ void DrainRing(SharedRing* ring, FdSink& file, pid_t child) {
   }
 }
 
+// Exit statuses of the child's own: reported OK, reported an error, the
+// parent gone before the child asked to die with it, the report not written.
+constexpr int kExitOk = 0, kExitError = 1, kExitOrphan = 2, kExitNoReport = 3;
+
 [[noreturn]] void RunChild(HeapDumper& dumper, GzipSink* gzip, FdSink& file, pid_t parent,
-                           int report_fd, SharedRing* ring) {
+                           int report_fd, SharedRing* ring, const sigset_t& mask,
+                           void (*hook)()) {
+  // Signals are blocked from before the fork until the parent's handlers
+  // are gone: none of them (a host's may allocate) ever runs in the child.
   DropSignalHandlers();
+  pthread_sigmask(SIG_SETMASK, &mask, nullptr);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != parent) _exit(2);  // the parent died before the prctl
+  if (getppid() != parent) _exit(kExitOrphan);  // the parent died before the prctl
   file.set_allocation_free_errors();
+  if (gzip != nullptr) gzip->set_allocation_free_errors();
   RingSink ring_sink(ring);
   if (ring != nullptr) file.set_redirect(&ring_sink);
 
@@ -213,7 +223,12 @@ void DrainRing(SharedRing* ring, FdSink& file, pid_t child) {
   report.classes = stats.classes;
   report.roots = stats.roots;
   report.bytes = file.bytes_written();
-  const absl::string_view message = status.message();
+  // The child's errors carry no message (building one allocates); a zlib
+  // failure's fixed text goes into the report instead.
+  absl::string_view message = status.message();
+  if (message.empty() && !status.ok() && gzip != nullptr && gzip->failure() != nullptr) {
+    message = gzip->failure();
+  }
   if (!message.empty()) {  // an empty view's data() may be null
     std::memcpy(report.message, message.data(),
                 std::min(message.size(), sizeof(report.message) - 1));
@@ -223,17 +238,18 @@ void DrainRing(SharedRing* ring, FdSink& file, pid_t child) {
   while (left > 0) {
     const ssize_t n = write(report_fd, p, left);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) _exit(3);
+    if (n <= 0) _exit(kExitNoReport);
     p += n;
     left -= static_cast<size_t>(n);
   }
-  _exit(status.ok() ? 0 : 1);
+  if (hook != nullptr) hook();
+  _exit(status.ok() ? kExitOk : kExitError);
 }
 
 }  // namespace
 
 absl::StatusOr<ForkDumpChild> StartForkDumpChild(HeapDumper& dumper, GzipSink* gzip,
-                                                 FdSink& file) {
+                                                 FdSink& file, void (*child_hook)()) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return Errno("creating the report pipe");
   // The ring between the child and the parent's waiting thread; without it
@@ -242,11 +258,15 @@ absl::StatusOr<ForkDumpChild> StartForkDumpChild(HeapDumper& dumper, GzipSink* g
                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   SharedRing* ring = shared == MAP_FAILED ? nullptr : new (shared) SharedRing;
   const pid_t parent = getpid();
+  sigset_t all, mask;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &mask);
   const pid_t pid = fork();
   if (pid == 0) {
     close(fds[0]);
-    RunChild(dumper, gzip, file, parent, fds[1], ring);
+    RunChild(dumper, gzip, file, parent, fds[1], ring, mask, child_hook);
   }
+  pthread_sigmask(SIG_SETMASK, &mask, nullptr);
   if (pid < 0) {
     absl::Status status = Errno("fork");
     if (ring != nullptr) munmap(shared, sizeof(SharedRing));
@@ -278,10 +298,14 @@ absl::Status WaitForForkDumpChild(const ForkDumpChild& child, FdSink& file,
   }
   close(child.report_fd);
   int wstatus = 0;
+  bool reaped = true;  // wstatus is the child's
   while (waitpid(child.pid, &wstatus, 0) < 0) {
     if (errno == EINTR) continue;
     // SIGCHLD set to SIG_IGN reaps the child for us: its report tells all.
-    if (errno == ECHILD && got == sizeof(report)) break;
+    if (errno == ECHILD && got == sizeof(report)) {
+      reaped = false;
+      break;
+    }
     return Errno(absl::StrCat("waiting for the child ", child.pid));
   }
 
@@ -300,13 +324,23 @@ absl::Status WaitForForkDumpChild(const ForkDumpChild& child, FdSink& file,
                                             WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1,
                                             " without reporting"));
   }
+  // After its report the child only leaves: an exit status other than the
+  // one its report implies means something failed on the way out (an
+  // allocation trap's exit, say), and the dump is not to be trusted.
+  const auto code = static_cast<absl::StatusCode>(report.code);
+  const int expected = code == absl::StatusCode::kOk ? kExitOk : kExitError;
+  if (reaped && (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != expected)) {
+    return absl::InternalError(absl::StrCat(who, " exited with status ",
+                                            WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1,
+                                            " after reporting ", absl::StatusCodeToString(code),
+                                            " (expected ", expected, ")"));
+  }
   if (stats != nullptr) {
     stats->objects = report.objects;
     stats->classes = report.classes;
     stats->roots = report.roots;
     stats->bytes = report.bytes;
   }
-  const auto code = static_cast<absl::StatusCode>(report.code);
   if (code == absl::StatusCode::kOk) return absl::OkStatus();
   if (report.write_errno != 0) return file.ErrorStatus(report.write_errno, report.error_offset);
   report.message[sizeof(report.message) - 1] = '\0';

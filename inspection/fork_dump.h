@@ -33,7 +33,8 @@
 // through shared pipes), asks to be killed if the parent dies, and reports
 // through a pipe a fixed-size record: status code, errno and offset of a failed
 // write, counts and bytes. The parent turns that, or the child's death by a
-// signal, into a Status; the caller removes the temporary file.
+// signal, into a Status; the caller removes the temporary file. FORK_MODE.md
+// beside this file lists every call the child makes and why each is safe.
 #ifndef KILN_INSPECTION_FORK_DUMP_H_
 #define KILN_INSPECTION_FORK_DUMP_H_
 
@@ -57,15 +58,19 @@ struct ForkDumpChild {
 // (WriteObjects, then `gzip`'s Finish if there is one) into `file` and exits;
 // it never returns in the child. Call at the safepoint, after
 // dumper.WritePrologue. The parent gets the child to pass to
-// WaitForForkDumpChild.
+// WaitForForkDumpChild. Testing: the child calls `child_hook`, if given,
+// after its report and just before _exit.
 absl::StatusOr<ForkDumpChild> StartForkDumpChild(HeapDumper& dumper, GzipSink* gzip,
-                                                 FdSink& file);
+                                                 FdSink& file,
+                                                 void (*child_hook)() = nullptr);
 
 // WaitForForkDumpChild writes what `child` produces to `file` and waits for
 // it (call it exactly once, outside the safepoint, in native state if
 // attached). Returns the result: OK with `stats` filled in (objects,
 // classes, roots, bytes), a failed write naming the file and offset, the
-// child's error, or an error naming the signal that killed it.
+// child's error, an error naming the signal that killed it, or one naming
+// its exit status if that does not match its report (a child that reported
+// and then failed on its way out).
 absl::Status WaitForForkDumpChild(const ForkDumpChild& child, FdSink& file,
                                   HeapDumpStats* stats);
 

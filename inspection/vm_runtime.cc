@@ -60,7 +60,7 @@ class DumpOperation : public VmOperation {
       stats = dumper.stats();
       return;
     }
-    absl::StatusOr<ForkDumpChild> forked = StartForkDumpChild(dumper, gzip_, *file_);
+    absl::StatusOr<ForkDumpChild> forked = StartForkDumpChild(dumper, gzip_, *file_, options_.fork_child_hook);
     if (forked.ok()) {
       child = *forked;
     } else {

@@ -66,6 +66,10 @@ struct HeapDumpOptions {
   // waits for the child.
   uint64_t fork_child_stop_after_objects = 0;
   std::function<void(pid_t child)> on_fork_child;
+  // Testing, fork mode only: the child calls this, if set, after its report
+  // and just before _exit (fork_dump_allocation_trap_test plants an
+  // allocation there; the parent must see the child's exit status).
+  void (*fork_child_hook)() = nullptr;
 };
 
 class VMRuntime {

@@ -16,8 +16,8 @@ GzipSink::GzipSink(ByteSink* out, int level)
   compressed_.resize(compressBound(kBlockSize) + 256);
   std::memset(stream_.get(), 0, sizeof(z_stream_s));
   // windowBits 15 + 16: a gzip header and trailer around the deflate data.
-  stream_ready_ =
-      deflateInit2(stream_.get(), level_, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+  init_result_ = deflateInit2(stream_.get(), level_, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  stream_ready_ = init_result_ == Z_OK;
 }
 
 GzipSink::~GzipSink() {
@@ -40,18 +40,26 @@ absl::Status GzipSink::Finish() {
   return absl::OkStatus();
 }
 
+absl::Status GzipSink::Fail(const char* what, int zlib_result) {
+  failure_ = what;
+  if (allocation_free_errors_) return absl::InternalError("");
+  return absl::InternalError(absl::StrCat(what, " (", zlib_result, ")"));
+}
+
 absl::Status GzipSink::CompressBlock() {
-  if (!stream_ready_) return absl::InternalError("gzip: deflateInit2 failed");
+  if (!stream_ready_) return Fail("gzip: deflateInit2 failed", init_result_);
   z_stream* stream = stream_.get();
-  if (deflateReset(stream) != Z_OK) return absl::InternalError("gzip: deflateReset failed");
+  if (const int result = deflateReset(stream); result != Z_OK) {
+    return Fail("gzip: deflateReset failed", result);
+  }
   // The first member's header carries the comment; later ones the default
   // header (a null gz_header).
   static char kComment[] = "HPROF BLOCKSIZE=1048576";
   gz_header header;
   std::memset(&header, 0, sizeof(header));
   header.comment = reinterpret_cast<Bytef*>(kComment);
-  if (deflateSetHeader(stream, first_ ? &header : Z_NULL) != Z_OK) {
-    return absl::InternalError("gzip: deflateSetHeader failed");
+  if (const int result = deflateSetHeader(stream, first_ ? &header : Z_NULL); result != Z_OK) {
+    return Fail("gzip: deflateSetHeader failed", result);
   }
   stream->next_in = block_.data();
   stream->avail_in = static_cast<uInt>(block_.size());
@@ -59,9 +67,7 @@ absl::Status GzipSink::CompressBlock() {
   stream->avail_out = static_cast<uInt>(compressed_.size());
   const int result = deflate(stream, Z_FINISH);
   const size_t produced = compressed_.size() - stream->avail_out;
-  if (result != Z_STREAM_END) {
-    return absl::InternalError(absl::StrCat("gzip: deflate failed (", result, ")"));
-  }
+  if (result != Z_STREAM_END) return Fail("gzip: deflate failed", result);
   first_ = false;
   block_.clear();
   return out_->Write(absl::MakeConstSpan(compressed_.data(), produced));

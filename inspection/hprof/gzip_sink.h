@@ -34,17 +34,27 @@ class GzipSink : public ByteSink {
   absl::Status Finish();
   uint64_t bytes_written() const override { return accepted_; }
 
+  // In a forked child nothing may allocate, and a Status message does: after
+  // set_allocation_free_errors(), a zlib failure returns InternalError with
+  // no message, and failure() names it (a string literal; nullptr: none).
+  void set_allocation_free_errors() { allocation_free_errors_ = true; }
+  const char* failure() const { return failure_; }
+
  private:
   absl::Status CompressBlock();
+  absl::Status Fail(const char* what, int zlib_result);
 
   ByteSink* const out_;
   const int level_;
   std::unique_ptr<z_stream_s> stream_;
   bool stream_ready_ = false;  // deflateInit2 succeeded
+  int init_result_ = 0;        // what deflateInit2 returned
   std::vector<uint8_t> block_;
   std::vector<uint8_t> compressed_;
   uint64_t accepted_ = 0;
   bool first_ = true;
+  bool allocation_free_errors_ = false;
+  const char* failure_ = nullptr;
 };
 
 }  // namespace kiln
