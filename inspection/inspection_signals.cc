@@ -31,7 +31,9 @@ std::string Absolute(const std::string& path) {
 class InspectionService : public RuntimeService {
  public:
   InspectionService(Runtime& runtime, InspectionOptions options)
-      : runtime_(runtime), options_(std::move(options)) {}
+      : runtime_(runtime), options_(std::move(options)) {
+    options_.heap_dump.trigger = DumpTrigger::kSignal;
+  }
 
   absl::Status Start() {
     if (options_.heap_dump_signal != 0) {
