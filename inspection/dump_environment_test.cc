@@ -7,10 +7,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -19,6 +17,7 @@
 #include "inspection/dump_environment.h"
 #include "inspection/hprof_snapshot.h"
 #include "inspection/vm_runtime.h"
+#include "tests/subprocess.h"
 #include "vm/kiln.h"
 
 namespace kiln {
@@ -68,14 +67,6 @@ std::map<std::string, std::string> Properties(const HprofSnapshot& dump) {
   return props;
 }
 
-std::string CommandLine() {
-  std::ifstream in("/proc/self/cmdline");
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string line = text.str();
-  while (!line.empty() && line.back() == '\0') line.pop_back();
-  return absl::StrReplaceAll(line, {{absl::string_view("\0", 1), " "}});
-}
 
 class DumpEnvironmentTest : public ::testing::Test {
  protected:
@@ -134,7 +125,7 @@ TEST_F(DumpEnvironmentTest, EveryKindOfDumpCarriesTheProcesssProperties) {
         EXPECT_EQ(props["user.dir"], cwd);
         EXPECT_FALSE(props["user.name"].empty());
         EXPECT_EQ(props["java.home"], exe_path.substr(0, exe_path.rfind('/')));
-        EXPECT_EQ(props["sun.java.command"], CommandLine());
+        EXPECT_EQ(props["sun.java.command"], testing::CommandLineOf(getpid()));
         EXPECT_EQ(props["kiln.pid"], absl::StrCat(getpid()));
         EXPECT_FALSE(props["kiln.hostname"].empty());
         EXPECT_EQ(props["kiln.dump.trigger"], "api");
