@@ -186,6 +186,13 @@ DumpProperties GatherDumpProperties(const StoppedWorld& world, DumpTrigger trigg
   return p;
 }
 
+DumpProperties PinnedVolatileProperties() {
+  return {{"kiln.heap.committed_bytes", "0"},
+          {"kiln.memory.rss_bytes", "0"},
+          {"kiln.memory.anonymous_bytes", "0"},
+          {"kiln.memory.file_bytes", "0"}};
+}
+
 EnvironmentRecords::EnvironmentRecords(const StoppedWorld& world, DumpProperties properties)
     : properties_(std::move(properties)) {
   id_base_ = reinterpret_cast<uint64_t>(world.runtime().classes().object_class()->mirror());

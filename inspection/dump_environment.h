@@ -78,6 +78,12 @@ using DumpProperties = std::vector<std::pair<std::string, std::string>>;
 DumpProperties GatherDumpProperties(const StoppedWorld& world, DumpTrigger trigger, bool live,
                                     const DumpProperties& extra = {});
 
+// PinnedVolatileProperties: the properties that change between two dumps of
+// an unchanged heap (the process's memory, the heap's committed bytes), each
+// as "0". Given as HeapDumpOptions::extra_properties, two such dumps are the
+// same bytes (but for the header's time): what tests comparing modes need.
+DumpProperties PinnedVolatileProperties();
+
 // EnvironmentRecords writes the synthetic classes and objects. Its calls
 // go where the dumper writes the runtime's own records of the same kind.
 class EnvironmentRecords {

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "inspection/dump_environment.h"
 #include "inspection/hprof_snapshot.h"
 #include "inspection/vm_runtime.h"
 #include "tests/subprocess.h"
@@ -108,10 +109,7 @@ TEST_F(ForkDumpTest, ForkModeWithGzipWritesTheSameBytesAsStopTheWorld) {
   options.gzip_level = 1;
   // The process's memory changes between the two dumps; the rest of the
   // environment (dump_environment.h) must be the same bytes.
-  options.extra_properties = {{"kiln.memory.rss_bytes", "0"},
-                              {"kiln.memory.anonymous_bytes", "0"},
-                              {"kiln.memory.file_bytes", "0"},
-                              {"kiln.heap.committed_bytes", "0"}};
+  options.extra_properties = PinnedVolatileProperties();
   HeapDumpStats fork_stats, stw_stats;
   options.mode = DumpMode::kFork;
   options.path = dir + "/fork.hprof.gz";
