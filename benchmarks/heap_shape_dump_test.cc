@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "benchmarks/heap_shape.h"
 #include "gtest/gtest.h"
+#include "inspection/dump_environment.h"
 #include "inspection/hprof/hprof_snapshot.h"
 #include "inspection/vm_runtime.h"
 #include "vm/kiln.h"
@@ -49,6 +50,8 @@ class HeapShapeDumpTest : public ::testing::Test {
                                 counter_++, ".hprof");
     options.live = live;
     options.mode = mode;
+    // The modes' dumps are compared value for value, the environment's too.
+    options.extra_properties = PinnedVolatileProperties();
     HeapDumpStats stats;
     absl::StatusOr<std::string> path = VMRuntime::DumpHeap(*runtime_, options, &stats);
     EXPECT_TRUE(path.ok()) << path.status();

@@ -31,8 +31,8 @@
 #include "gtest/gtest.h"
 #include "inspection/fork_child_allocation_trap.h"
 #include "inspection/fork_dump.h"
-#include "inspection/hprof_snapshot.h"
-#include "inspection/hprof_writer.h"
+#include "inspection/hprof/hprof_snapshot.h"
+#include "inspection/hprof/hprof_writer.h"
 #include "inspection/vm_runtime.h"
 #include "tests/subprocess.h"
 #include "vm/kiln.h"
@@ -422,9 +422,14 @@ TEST(ForkDumpAllocationTrapHostTest, AChildWhoseParentIsKilledDiesWithoutAllocat
   int status = 0;
   ASSERT_EQ(waitpid(host, &status, 0), host);
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
-  // The child, orphaned, was killed with its parent (PR_SET_PDEATHSIG).
+  // The child, orphaned, was killed with its parent (PR_SET_PDEATHSIG), or,
+  // when the parent died before the child's prctl, saw getppid() change and
+  // left with exit status 2 (FORK_MODE.md). Which one is the scheduler's
+  // choice; both are a child that dies without allocating.
   ASSERT_EQ(waitpid(child, &status, 0), child);
-  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+  EXPECT_TRUE((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ||
+              (WIFEXITED(status) && WEXITSTATUS(status) == 2))
+      << status;
   prctl(PR_SET_CHILD_SUBREAPER, 0);
   close(trap_fd);
   EXPECT_EQ(ReadFile(trap_log), "");

@@ -179,8 +179,9 @@ TEST_F(HeapDumpTest, RoundTripOfAKnownHeap) {
   ASSERT_NE(dump, nullptr);
   EXPECT_EQ(dump->id_size(), 8u);
 
-  // Every class, with its fields and a non-zero java.lang.Object size.
-  EXPECT_EQ(dump->classes().size(), runtime_->classes().size());
+  // Every class, with its fields and a non-zero java.lang.Object size, and
+  // the environment's synthetic classes (dump_environment.h).
+  EXPECT_EQ(dump->classes().size(), runtime_->classes().size() + kEnvironmentClasses);
   const HprofSnapshot::Class* object_class = dump->FindClass("java.lang.Object");
   ASSERT_NE(object_class, nullptr);
   EXPECT_EQ(object_class->instance_size, 16u);
@@ -264,7 +265,8 @@ TEST_F(HeapDumpTest, RoundTripOfAKnownHeap) {
           << "ROOT_JAVA_FRAME before its ROOT_THREAD_OBJECT";
     }
   }
-  EXPECT_EQ(by_tag[hprof::kRootStickyClass], static_cast<int>(runtime_->classes().size()));
+  EXPECT_EQ(by_tag[hprof::kRootStickyClass],
+            static_cast<int>(runtime_->classes().size() + kEnvironmentClasses));
   EXPECT_EQ(by_tag[hprof::kRootJniGlobal], 1);
   EXPECT_EQ(by_tag[hprof::kRootThreadObject], 4);
   bool found_o_at_depth_0 = false;

@@ -1,5 +1,6 @@
 #include "inspection/heap_dumper.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -7,6 +8,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "base/check.h"
+#include "inspection/dump_environment.h"
 #include "inspection/heap_object_writer.h"
 #include "vm/runtime.h"
 
@@ -33,16 +35,25 @@ std::string InternalName(const Class* cls) {
 
 class Prologue {
  public:
-  Prologue(const StoppedWorld& world, HprofWriter& writer)
-      : world_(world), runtime_(world.runtime()), w_(writer) {}
+  Prologue(const StoppedWorld& world, HprofWriter& writer, EnvironmentRecords& environment)
+      : world_(world), runtime_(world.runtime()), w_(writer), environment_(environment) {}
 
-  // Write writes everything before the object records.
+  // Write writes everything before the object records, the environment's
+  // synthetic classes and objects (dump_environment.h) included.
   void Write() {
     w_.WriteHeader(static_cast<uint64_t>(absl::ToUnixMillis(absl::Now())));
     WriteClasses();
+    uint32_t next_serial = 1;
+    for (const Class* cls : runtime_.classes().classes()) {
+      next_serial = std::max(next_serial, cls->id() + 2);
+    }
+    environment_.WriteLoadClasses(w_, next_serial,
+                                  [this](const std::string& text) { return StringId(text); });
     WriteStackTraces();
     WriteRoots();
+    environment_.WriteRoots(w_);
     for (const Class* cls : runtime_.classes().classes()) WriteClassDump(cls);
+    environment_.WriteClassDumps(w_);
   }
 
   uint64_t roots() const { return roots_; }
@@ -217,6 +228,7 @@ class Prologue {
   const StoppedWorld& world_;
   Runtime& runtime_;
   HprofWriter& w_;
+  EnvironmentRecords& environment_;
   absl::flat_hash_map<std::string, uint64_t> strings_;
   absl::flat_hash_map<const Thread*, uint32_t> thread_serials_;
   uint64_t roots_ = 0;
@@ -238,10 +250,12 @@ absl::Status HeapDumper::WritePrologue() {
     marking_ = *std::move(marking);
   }
   runtime.heap().MakeParsable();
-  Prologue prologue(world_, w_);
+  EnvironmentRecords environment(world_, GatherDumpProperties(world_, trigger_, live_, extra_properties_));
+  Prologue prologue(world_, w_, environment);
   prologue.Write();
-  classes_ = runtime.classes().size();
-  roots_ = prologue.roots();
+  classes_ = runtime.classes().size() + environment.classes();
+  roots_ = prologue.roots() + environment.roots();
+  environment_objects_ = environment.objects();
   objects_ = std::make_unique<HeapObjectWriter>(world_, live_, w_);
   objects_->set_stop_after_objects(stop_after_objects_);
   return absl::OkStatus();
@@ -257,7 +271,7 @@ absl::Status HeapDumper::WriteObjects() {
 
 HeapDumpStats HeapDumper::stats() const {
   HeapDumpStats stats;
-  stats.objects = objects_ != nullptr ? objects_->objects() : 0;
+  stats.objects = environment_objects_ + (objects_ != nullptr ? objects_->objects() : 0);
   stats.classes = classes_;
   stats.roots = roots_;
   stats.bytes = w_.bytes_written();

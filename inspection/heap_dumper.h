@@ -13,7 +13,9 @@
 // ROOT_STICKY_CLASS for classes, ROOT_UNKNOWN for interned strings and
 // objects waiting for finalization, a CLASS_DUMP per class (with static
 // values), and an INSTANCE_DUMP, OBJ_ARRAY_DUMP or PRIM_ARRAY_DUMP per
-// object; HEAP_DUMP_END.
+// object; HEAP_DUMP_END. The process's environment (java.lang.System.props,
+// java.lang.ClassLoader: dump_environment.h) is synthetic classes and
+// objects written with the runtime's, in the prologue.
 //
 // Object ids are addresses (the heap does not move); a class's id is its
 // java.lang.Class mirror, which is therefore not dumped as an instance.
@@ -32,10 +34,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "gc/heap.h"
+#include "inspection/dump_environment.h"
 #include "inspection/hprof/hprof_writer.h"
 #include "vm/safepoint.h"
 
@@ -74,6 +78,14 @@ class HeapDumper {
   // stats: what was written so far (bytes: what the writer took).
   HeapDumpStats stats() const;
 
+  // set_environment: what the dump's kiln.dump.trigger property says
+  // (default: the API) and properties to add or replace
+  // (dump_environment.h). Before WritePrologue.
+  void set_environment(DumpTrigger trigger, DumpProperties extra) {
+    trigger_ = trigger;
+    extra_properties_ = std::move(extra);
+  }
+
   // Testing: raise(SIGSTOP) after this many object records; 0: never.
   void set_stop_after_objects(uint64_t n) { stop_after_objects_ = n; }
 
@@ -86,6 +98,9 @@ class HeapDumper {
   uint64_t classes_ = 0;
   uint64_t roots_ = 0;
   uint64_t stop_after_objects_ = 0;
+  uint64_t environment_objects_ = 0;  // dump_environment.h's synthetic objects
+  DumpTrigger trigger_ = DumpTrigger::kApi;
+  DumpProperties extra_properties_;
 };
 
 // WriteHeapDump: HeapDumper's two steps at once. Returns the writer's first

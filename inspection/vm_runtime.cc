@@ -51,6 +51,7 @@ class DumpOperation : public VmOperation {
   void Doit(StoppedWorld& world) override {
     if (options_.collect_first) world.runtime().RunCollection(world, gc::GcCause::kExplicit);
     HeapDumper dumper(world, options_.live, writer_);
+    dumper.set_environment(options_.trigger, options_.extra_properties);
     if (options_.mode == DumpMode::kFork) {
       dumper.set_stop_after_objects(options_.fork_child_stop_after_objects);
     }
@@ -230,6 +231,7 @@ std::string VMRuntime::DefaultDumpName(bool out_of_memory, absl::Time now, bool 
 
 std::function<void(Runtime&, size_t)> VMRuntime::HeapDumpOnOutOfMemory(HeapDumpOptions options) {
   options.collect_first = false;
+  options.trigger = DumpTrigger::kOutOfMemory;
   auto dumped = std::make_shared<std::atomic<bool>>(false);
   return [options, dumped](Runtime& runtime, size_t request) {
     if (dumped->exchange(true)) return;  // once per runtime

@@ -59,6 +59,14 @@ struct HeapDumpOptions {
   // 1..9: compress in HotSpot's block-gzip format (GzipSink); 0: plain.
   int gzip_level = 0;
   DumpMode mode = DumpMode::kStopTheWorld;
+  // What asked for the dump, written into it (kiln.dump.trigger,
+  // dump_environment.h). HeapDumpOnOutOfMemory and the inspection signals
+  // set theirs.
+  DumpTrigger trigger = DumpTrigger::kApi;
+  // extra_properties: added to the dump's System.props after the gathered
+  // ones, replacing any of the same name (an embedder's build id, say; a
+  // test pins the memory figures that change from one dump to the next).
+  DumpProperties extra_properties;
 
   // Testing, fork mode only: the child stops itself (SIGSTOP) after writing
   // this many object records (0: never), and on_fork_child runs in the

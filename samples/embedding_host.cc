@@ -26,6 +26,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "base/mutex.h"
 #include "base/notification.h"
@@ -173,6 +174,10 @@ int Fail(const absl::Status& status) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "A host application embedding Kiln: worker threads attach, build textures with native "
+      "buffers\nin a NativeAllocationRegistry, and the host dumps the heap and the threads.\n"
+      "Usage: embedding_host [--workers=N] [--jobs=N] [--texture_bytes=N] [--dump_dir=DIR]");
   absl::ParseCommandLine(argc, argv);
   setvbuf(stdout, nullptr, _IOLBF, 0);
   absl::StatusOr<std::unique_ptr<kiln::Runtime>> created = kiln::Runtime::Create(Options());

@@ -23,6 +23,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "base/notification.h"
 #include "base/status_macros.h"
@@ -115,6 +116,10 @@ absl::Status Main(kiln::Runtime& runtime, bool inspection) {
 
 int main(int argc, char** argv) {
   setvbuf(stdout, nullptr, _IOLBF, 0);
+  absl::SetProgramUsageMessage(absl::StrCat(
+      "Kiln's port of GraalVM's SVMHeapDump: a thread sleeps and counts; SIGUSR1 dumps the "
+      "heap.\nUsage: svm_heap_dump [monitoring switches] [--runs=N] [--sleep_ms=MS]\n\n",
+      kiln::MonitoringFlagsUsage()));
   absl::StatusOr<std::optional<kiln::InspectionOptions>> inspection =
       kiln::ParseMonitoringFlags(argc, argv, /*enabled_by_default=*/true);
   if (!inspection.ok()) {
@@ -129,7 +134,7 @@ int main(int argc, char** argv) {
 
   kiln::RuntimeOptions options;
   options.classes.push_back(SvmHeapDumpClass());
-  if (inspection->has_value()) options.services.push_back(kiln::InspectionSignals(**inspection));
+  if (inspection->has_value()) kiln::ApplyMonitoringOptions(**inspection, options);
   absl::StatusOr<std::unique_ptr<kiln::Runtime>> runtime =
       kiln::Runtime::Create(std::move(options));
   if (!runtime.ok()) {

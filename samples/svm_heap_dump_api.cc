@@ -8,7 +8,10 @@
 //   Your command line options are: --heapdump
 //     Heap dump created /tmp/SVMHeapDump-6437252222863577987.hprof, size: 8051959
 //
-// Without arguments it prints the greeting and "None". The Java original
+// Without arguments it prints the greeting and "None". `--exhaust-heap`
+// allocates until the heap (32 MiB for that run) is full, for -XX:+HeapDumpOnOutOfMemoryError to
+// show; the monitoring switches (inspection/services/monitoring_flags.h, listed by
+// --help) come first and are off unless given. The Java original
 // creates the file first (File.createTempFile) and dumps into it; Kiln never
 // writes over an existing file, so the sample picks a fresh name instead.
 //
@@ -20,12 +23,14 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "absl/random/random.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "inspection/services/monitoring_flags.h"
 #include "inspection/vm_runtime.h"
 #include "samples/date_format.h"
 #include "vm/kiln.h"
@@ -132,6 +137,11 @@ int Main(kiln::Runtime& runtime, int argc, char** argv) {
                                       ": Hello Kiln developer. \nYour command line options are: ");
   if (argc > 1) {
     std::printf("%s%s\n", greeting.c_str(), argv[1]);
+    if (absl::EqualsIgnoreCase(argv[1], "--exhaust-heap")) {
+      absl::Status failure;
+      while (failure.ok()) failure = kiln::LongArray::New(frame, 1 << 16).status();
+      std::printf("Allocation failed: %s\n", failure.ToString().c_str());
+    }
     if (absl::EqualsIgnoreCase(argv[1], "--heapdump")) {
       // Boolean.valueOf: true only for "true", in any case.
       const bool live = argc > 2 ? absl::EqualsIgnoreCase(argv[2], "true") : true;
@@ -147,7 +157,28 @@ int Main(kiln::Runtime& runtime, int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::StatusOr<std::unique_ptr<kiln::Runtime>> runtime = kiln::Runtime::Create(Options());
+  absl::StatusOr<std::optional<kiln::InspectionOptions>> inspection =
+      kiln::ParseMonitoringFlags(argc, argv, /*enabled_by_default=*/false);
+  if (!inspection.ok()) {
+    std::fprintf(stderr, "svm_heap_dump_api: %s\n", inspection.status().ToString().c_str());
+    return 2;
+  }
+  if (argc > 1 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
+    std::printf(
+        "Kiln's port of GraalVM's SVMHeapDumpAPI: creates an address book and, with\n"
+        "--heapdump [true|false], dumps the heap through VMRuntime::DumpHeap (live by\n"
+        "default); --exhaust-heap allocates until the heap (32 MiB) is full.\n"
+        "Usage: svm_heap_dump_api [monitoring switches] [--heapdump [true|false] | "
+        "--exhaust-heap]\n\n%s",
+        kiln::MonitoringFlagsUsage());
+    return 0;
+  }
+  kiln::RuntimeOptions options = Options();
+  if (argc > 1 && absl::EqualsIgnoreCase(argv[1], "--exhaust-heap")) {
+    options.heap_limit_bytes = 32 << 20;  // full soon, and a small dump
+  }
+  if (inspection->has_value()) kiln::ApplyMonitoringOptions(**inspection, options);
+  absl::StatusOr<std::unique_ptr<kiln::Runtime>> runtime = kiln::Runtime::Create(std::move(options));
   if (!runtime.ok()) {
     std::fprintf(stderr, "svm_heap_dump_api: %s\n", runtime.status().ToString().c_str());
     return 1;

@@ -99,6 +99,13 @@ TEST_F(JdkDumpTest, EachClassOnceWithItsClassObject) {
   EXPECT_TRUE(absl::StrContains(summary.out, "JAVA PROFILE 1.0.2, id size 8")) << summary.out;
   EXPECT_TRUE(absl::StrContains(summary.out, "gzip: ")) << summary.out;
   EXPECT_TRUE(absl::StrContains(summary.out, "ROOT_JNI_GLOBAL")) << summary.out;
+  // JDK 17's System.props: a Properties whose map is a ConcurrentHashMap.
+  EXPECT_TRUE(absl::StrContains(summary.out, " (java.lang.System.props)\n")) << summary.out;
+  EXPECT_TRUE(absl::StrContains(summary.out, "\n  java.vm.name=OpenJDK 64-Bit Server VM\n"))
+      << summary.out;
+  EXPECT_TRUE(absl::StrContains(summary.out, "\n  java.class.path=" + *dir_ + "\n")) << summary.out;
+  EXPECT_TRUE(absl::StrContains(summary.out, "\n  line.separator=\\n\n")) << summary.out;
+  EXPECT_TRUE(absl::StrContains(summary.out, "\n  sun.java.command=JdkHeapDump ")) << summary.out;
 }
 
 TEST_F(JdkDumpTest, ThreadsShowTheParkedThreadsStack) {

@@ -4,6 +4,7 @@
 // corrupt, truncated and missing files, which must give exit status 1 and a
 // message naming the offset, never a crash.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -103,6 +104,14 @@ TEST_F(KilnHeapTest, SummaryAndThreads) {
   EXPECT_TRUE(absl::StrContains(summary.out, "Native      4,096 bytes\n")) << summary.out;
   EXPECT_TRUE(absl::StrContains(summary.out, "ROOT_STICKY_CLASS")) << summary.out;
   EXPECT_TRUE(absl::StrContains(summary.out, "\"main\"")) << summary.out;
+  // The environment the dump carries (inspection/dump_environment.h): this
+  // process wrote it.
+  EXPECT_TRUE(absl::StrContains(summary.out, " (java.lang.System.props)\n")) << summary.out;
+  EXPECT_TRUE(absl::StrContains(summary.out, "\n  java.vm.name=Kiln\n")) << summary.out;
+  EXPECT_TRUE(absl::StrContains(summary.out, absl::StrCat("\n  kiln.pid=", getpid(), "\n")))
+      << summary.out;
+  EXPECT_TRUE(absl::StrContains(summary.out, "\n  kiln.dump.trigger=api\n")) << summary.out;
+  EXPECT_TRUE(absl::StrContains(summary.out, "\n  kiln.memory.rss_bytes=")) << summary.out;
 
   const ToolResult threads = RunKilnHeap({"threads", Path("known.hprof")});
   ASSERT_EQ(threads.exit_code, 0) << threads.err;

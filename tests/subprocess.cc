@@ -9,10 +9,13 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "base/check.h"
 
@@ -115,6 +118,15 @@ std::vector<std::string> ListDir(const std::string& dir) {
   closedir(d);
   std::sort(names.begin(), names.end());
   return names;
+}
+
+std::string CommandLineOf(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/cmdline"));
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string line = text.str();
+  while (!line.empty() && line.back() == '\0') line.pop_back();
+  return absl::StrReplaceAll(line, {{absl::string_view("\0", 1), " "}});
 }
 
 }  // namespace kiln::testing

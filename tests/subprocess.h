@@ -75,6 +75,9 @@ std::string SampleBinary(const std::string& name);
 std::string MakeTempDir(const std::string& prefix);
 // ListDir: the names in `dir`, sorted, without . and ..
 std::vector<std::string> ListDir(const std::string& dir);
+// CommandLineOf: /proc/<pid>/cmdline's arguments joined by spaces, as a
+// dump's sun.java.command spells it; "" if unreadable.
+std::string CommandLineOf(pid_t pid);
 
 }  // namespace kiln::testing
 

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <map>
 #include <regex>
 #include <set>
 #include <string>
@@ -234,6 +235,75 @@ TEST(SvmHeapDumpApiTest, PrintsWhatTheSeedShowsAndDumpsLiveOrFull) {
   ASSERT_EQ(stat(live.c_str(), &live_st), 0);
   ASSERT_EQ(stat(full.c_str(), &full_st), 0);
   EXPECT_GT(full_st.st_size, live_st.st_size);
+}
+
+// Properties: a dump's java.lang.System.props (inspection/dump_environment.h).
+std::map<std::string, std::string> Properties(const HprofSnapshot& dump) {
+  std::map<std::string, std::string> props;
+  const HprofSnapshot::Class* system = dump.FindClass("java.lang.System");
+  if (system == nullptr || system->statics.empty()) return props;
+  auto fields = dump.Fields(system->statics[0].value);
+  if (!fields.ok() || !dump.object_arrays().contains((*fields)["table"].bits)) return props;
+  for (uint64_t entry : dump.object_arrays().at((*fields)["table"].bits).elements) {
+    for (int depth = 0; entry != 0 && depth < 1000; ++depth) {
+      auto e = dump.Fields(entry);
+      if (!e.ok()) break;
+      auto key = dump.StringValue((*e)["key"].bits);
+      auto value = dump.StringValue((*e)["value"].bits);
+      if (key.ok() && value.ok()) props[*key] = *value;
+      entry = (*e)["next"].bits;
+    }
+  }
+  return props;
+}
+
+TEST(SvmHeapDumpApiTest, HelpListsTheMonitoringSwitches) {
+  const testing::ToolResult help = testing::RunCommand(Argv("svm_heap_dump_api", {"--help"}));
+  EXPECT_EQ(help.exit_code, 0);
+  for (const char* s : {"-XX:+HeapDumpOnOutOfMemoryError", "-XX:HeapDumpGzipLevel=N",
+                        "-XX:HeapDumpPath=", "--enable-monitoring", "--exhaust-heap"}) {
+    EXPECT_TRUE(absl::StrContains(help.out, s)) << s << "\n" << help.out;
+  }
+  const testing::ToolResult flags = testing::RunCommand(Argv("svm_heap_dump", {"--help"}));
+  EXPECT_TRUE(absl::StrContains(flags.out + flags.err, "-XX:+HeapDumpOnOutOfMemoryError"))
+      << flags.out << flags.err;
+  for (const char* sample : {"svm_heap_dump", "embedding_host"}) {
+    const testing::ToolResult usage = testing::RunCommand(Argv(sample, {"--help"}));
+    EXPECT_FALSE(absl::StrContains(usage.out + usage.err, "SetProgramUsageMessage"))
+        << sample << ": " << usage.out << usage.err;
+  }
+}
+
+TEST(SvmHeapDumpApiTest, HeapDumpOnOutOfMemoryErrorWritesADumpGzipWithTheLevel) {
+  for (const bool gzip : {false, true}) {
+    SCOPED_TRACE(gzip ? "gzip" : "plain");
+    const std::string dir = MakeTempDir(gzip ? "oom-gz" : "oom");
+    std::vector<std::string> args = {"-XX:+HeapDumpOnOutOfMemoryError",
+                                     absl::StrCat("-XX:HeapDumpPath=", dir)};
+    if (gzip) args.push_back("-XX:HeapDumpGzipLevel=1");
+    args.push_back("--exhaust-heap");
+    const testing::ToolResult run = testing::RunCommand(Argv("svm_heap_dump_api", args));
+    EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+    EXPECT_TRUE(absl::StrContains(run.out, "Allocation failed: RESOURCE_EXHAUSTED")) << run.out;
+    EXPECT_TRUE(absl::StrContains(run.err, "Dumping heap")) << run.err;
+    const std::vector<std::string> files = ListDir(dir);
+    ASSERT_EQ(files.size(), 1u);
+    EXPECT_TRUE(absl::StartsWith(files[0], "svm-heapdump-")) << files[0];
+    EXPECT_TRUE(absl::EndsWith(files[0], gzip ? "-OOME.hprof.gz" : "-OOME.hprof")) << files[0];
+    auto snapshot = HprofSnapshot::Load(absl::StrCat(dir, "/", files[0]));
+    ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+    EXPECT_TRUE((*snapshot)->CheckReferences().ok());
+    std::map<std::string, std::string> props = Properties(**snapshot);
+    EXPECT_EQ(props["kiln.dump.trigger"], "out_of_memory");
+    EXPECT_EQ(props["kiln.heap.limit_bytes"], absl::StrCat(32 << 20));
+    EXPECT_TRUE(absl::StrContains(props["sun.java.command"], "--exhaust-heap"))
+        << props["sun.java.command"];
+  }
+  // A bad level is refused, naming the switch.
+  const testing::ToolResult bad =
+      testing::RunCommand(Argv("svm_heap_dump_api", {"-XX:HeapDumpGzipLevel=12"}));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(bad.err, "-XX:HeapDumpGzipLevel")) << bad.err;
 }
 
 TEST(EmbeddingHostTest, HostThreadsNativeBuffersAndBothDumps) {

@@ -2,13 +2,20 @@
 // VisualVM's heap library (Debian's visualvm package) through a small Java
 // harness (visualvm/HeapCheck.java, compiled here with the machine's JDK).
 // The harness's view must match the heap this test built: instance counts,
-// sizes, a string's value, the GC roots, and each thread's stack.
+// sizes, a string's value, the GC roots, each thread's stack, and the
+// process's environment through HprofHeap.getSystemProperties() (what the
+// GUI's Environment rows and System Properties show).
+#include <unistd.h>
+
 #include <atomic>
 #include <string>
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "base/notification.h"
 #include "gtest/gtest.h"
 #include "inspection/vm_runtime.h"
@@ -20,6 +27,7 @@ namespace {
 
 constexpr char kHeapJar[] =
     "/usr/share/visualvm/visualvm/modules/org-graalvm-visualvm-lib-jfluid-heap.jar";
+
 
 class VisualVmTest : public ::testing::Test {
  protected:
@@ -84,6 +92,8 @@ TEST_F(VisualVmTest, OpensKilnDumpsAndSeesWhatWasBuilt) {
     HeapDumpOptions gz;
     gz.path = dir_ + "/compressed.hprof.gz";
     gz.gzip_level = 6;
+    gz.mode = DumpMode::kFork;
+    gz.extra_properties = {{"app.greeting", "gr\xC3\xBC\xC3\x9F \xE2\x82\xAC"}};
     ASSERT_TRUE(VMRuntime::DumpHeap(*runtime, gz).ok());
   }
   release.Notify();
@@ -101,11 +111,40 @@ TEST_F(VisualVmTest, OpensKilnDumpsAndSeesWhatWasBuilt) {
     EXPECT_TRUE(absl::StrContains(out, "size java.lang.Object 16\n")) << out;
     EXPECT_TRUE(absl::StrContains(out, "count java.lang.Thread 2\n")) << out;
     EXPECT_TRUE(absl::StrContains(out, "count int[] 1\n")) << out;
-    EXPECT_TRUE(absl::StrContains(out, "count java.lang.String 3\n")) << out;  // 2 names
+    // 2 thread names and the greeting, and a key and a value per property.
+    int properties = -1;
+    for (absl::string_view line : absl::StrSplit(out, '\n')) {
+      if (absl::ConsumePrefix(&line, "properties ")) ASSERT_TRUE(absl::SimpleAtoi(line, &properties));
+    }
+    ASSERT_GT(properties, 20) << out;
+    EXPECT_TRUE(absl::StrContains(out, absl::StrCat("count java.lang.String ", 3 + 2 * properties,
+                                                    "\n")))
+        << out;
+    EXPECT_TRUE(absl::StrContains(out, "property java.vm.name=Kiln\n")) << out;
+    EXPECT_TRUE(absl::StrContains(out, absl::StrCat("property kiln.pid=", getpid(), "\n"))) << out;
+    EXPECT_TRUE(absl::StrContains(out, absl::StrCat("property sun.java.command=",
+                                                    testing::CommandLineOf(getpid()), "\n")))
+        << out;
+    EXPECT_TRUE(absl::StrContains(out, "property kiln.dump.trigger=api\n")) << out;
+    EXPECT_TRUE(absl::StrContains(out, "property java.vm.version=" + std::string(kKilnVersion)))
+        << out;
+    for (const char* key : {"java.vm.vendor", "java.version", "os.name", "os.arch", "os.version",
+                            "user.dir", "user.name", "java.home", "kiln.hostname",
+                            "kiln.heap.limit_bytes", "kiln.heap.committed_bytes",
+                            "kiln.native.registered_bytes", "kiln.memory.rss_bytes",
+                            "kiln.memory.anonymous_bytes", "kiln.memory.file_bytes"}) {
+      EXPECT_TRUE(absl::StrContains(out, absl::StrCat("property ", key, "="))) << key << out;
+    }
+    if (std::string(file) == "compressed.hprof") {  // UTF-16 through StringUTF16's shifts
+      EXPECT_TRUE(absl::StrContains(out, "property app.greeting=gr\\u00fc\\u00df \\u20ac\n"))
+          << out;
+    }
+    EXPECT_TRUE(absl::StrContains(out, "classloaders 0\n")) << out;
     EXPECT_TRUE(absl::StrContains(out, "string test.Holder.greeting gr\\u00fc\\u00df \\u20ac\n"))
         << out;
     EXPECT_TRUE(absl::StrContains(out, absl::StrCat("root sticky class ",
-                                                    runtime->classes().size(), "\n")))
+                                                    runtime->classes().size() + kEnvironmentClasses,
+                                                    "\n")))
         << out;
     EXPECT_TRUE(absl::StrContains(out, "root thread object 2\n")) << out;
     EXPECT_TRUE(absl::StrContains(out, "thread main | test.Holder.main(Holder.cc:5)\n")) << out;

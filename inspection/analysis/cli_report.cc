@@ -5,12 +5,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
 #include "base/status_macros.h"
 #include "inspection/analysis/cli_commands.h"
 #include "inspection/analysis/cli_load.h"
 #include "inspection/analysis/cli_table.h"
 #include "inspection/analysis/histogram.h"
+#include "inspection/analysis/system_properties.h"
 
 namespace kiln::analysis {
 namespace {
@@ -77,6 +79,16 @@ absl::Status CommandSummary(const CliArgs& args, std::string* out) {
   for (const ThreadInfo& t : graph.threads()) names.push_back(absl::StrCat("\"", t.name, "\""));
   absl::StrAppend(&o, "Threads     ", graph.threads().size(),
                   names.empty() ? "" : absl::StrCat(": ", absl::StrJoin(names, ", ")), "\n");
+  // The process the dump came from, when it says (HotSpot's and Kiln's do);
+  // control characters (line.separator) escaped, one property a line.
+  if (const std::optional<PropertyMap> props = SystemProperties(graph)) {
+    absl::StrAppend(&o, "Properties  ", props->size(), " (java.lang.System.props)\n");
+    for (const auto& [key, value] : *props) {
+      absl::StrAppend(&o, "  ", key, "=",
+                      absl::StrReplaceAll(value, {{"\n", "\\n"}, {"\r", "\\r"}, {"\t", "\\t"}}),
+                      "\n");
+    }
+  }
   return absl::OkStatus();
 }
 

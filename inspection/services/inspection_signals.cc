@@ -28,10 +28,16 @@ std::string Absolute(const std::string& path) {
   return absl::StrCat(cwd, "/", relative);
 }
 
+// SignalTriggered: `options` with its dumps saying a signal asked for them.
+InspectionOptions SignalTriggered(InspectionOptions options) {
+  options.heap_dump.trigger = DumpTrigger::kSignal;
+  return options;
+}
+
 class InspectionService : public RuntimeService {
  public:
   InspectionService(Runtime& runtime, InspectionOptions options)
-      : runtime_(runtime), options_(std::move(options)) {}
+      : runtime_(runtime), options_(SignalTriggered(std::move(options))) {}
 
   absl::Status Start() {
     if (options_.heap_dump_signal != 0) {

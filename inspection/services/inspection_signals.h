@@ -36,6 +36,10 @@ struct InspectionOptions {
   // What SIGUSR1 writes, and where (path: a file, a directory, or empty for
   // the working directory). Live by default, as Native Image's.
   HeapDumpOptions heap_dump;
+  // Also dump (with `heap_dump`'s path and gzip level) before the first
+  // allocation that fails for lack of memory: VMRuntime::HeapDumpOnOutOfMemory,
+  // installed by ApplyMonitoringOptions (monitoring_flags.h).
+  bool heap_dump_on_out_of_memory = false;
   // Where thread dumps, runtime info and the dump's path are printed. Not
   // owned; must stay open while the runtime runs.
   int output_fd = STDOUT_FILENO;

@@ -236,6 +236,34 @@ TEST(MonitoringFlagsTest, SwitchesChooseTheSignalsAndAreRemoved) {
     EXPECT_EQ((*options)->runtime_info_signal, SIGUSR2);
   }
   {
+    // An out-of-memory dump alone is still something to apply.
+    auto [options, rest] = parse({"prog", "-XX:-AllowVMInspection",
+                                  "-XX:+HeapDumpOnOutOfMemoryError", "-XX:HeapDumpGzipLevel=3",
+                                  "--runs=1"},
+                                 true);
+    ASSERT_TRUE(options.ok() && options->has_value());
+    EXPECT_TRUE((*options)->heap_dump_on_out_of_memory);
+    EXPECT_EQ((*options)->heap_dump.gzip_level, 3);
+    EXPECT_EQ((*options)->heap_dump_signal, 0);
+    EXPECT_EQ(rest, (std::vector<std::string>{"prog", "--runs=1"}));
+    RuntimeOptions runtime_options;
+    ApplyMonitoringOptions(**options, runtime_options);
+    EXPECT_TRUE(runtime_options.services.empty());  // no signal asked for
+    EXPECT_TRUE(static_cast<bool>(runtime_options.on_out_of_memory));
+  }
+  {
+    auto [options, rest] = parse({"prog", "-XX:+HeapDumpOnOutOfMemoryError",
+                                  "-XX:-HeapDumpOnOutOfMemoryError", "-XX:-AllowVMInspection"},
+                                 true);
+    ASSERT_TRUE(options.ok());
+    EXPECT_FALSE(options->has_value());
+  }
+  {
+    auto [options, rest] = parse({"prog", "-XX:HeapDumpGzipLevel=x"}, true);
+    EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_TRUE(absl::StrContains(options.status().message(), "HeapDumpGzipLevel"));
+  }
+  {
     auto [options, rest] = parse({"prog", "--enable-monitoring=jfr"}, true);
     EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_TRUE(absl::StrContains(options.status().message(), "\"jfr\"")) << options.status();

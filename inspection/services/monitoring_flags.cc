@@ -1,6 +1,7 @@
 #include "inspection/services/monitoring_flags.h"
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
@@ -55,19 +56,55 @@ absl::StatusOr<std::optional<InspectionOptions>> ParseMonitoringFlags(int& argc,
       if (!status.ok()) return status;
     } else if (absl::StartsWith(arg, "-XX:HeapDumpPath=")) {
       options.heap_dump.path = std::string(arg.substr(sizeof("-XX:HeapDumpPath=") - 1));
+    } else if (arg == "-XX:+HeapDumpOnOutOfMemoryError") {
+      options.heap_dump_on_out_of_memory = true;
+    } else if (arg == "-XX:-HeapDumpOnOutOfMemoryError") {
+      options.heap_dump_on_out_of_memory = false;
+    } else if (absl::StartsWith(arg, "-XX:HeapDumpGzipLevel=")) {
+      const absl::string_view level = arg.substr(sizeof("-XX:HeapDumpGzipLevel=") - 1);
+      if (!absl::SimpleAtoi(level, &options.heap_dump.gzip_level) ||
+          options.heap_dump.gzip_level < 0 || options.heap_dump.gzip_level > 9) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("-XX:HeapDumpGzipLevel: \"", level, "\" is not 0..9"));
+      }
     } else {
       argv[kept++] = argv[i];
     }
   }
   argc = kept;
   argv[argc] = nullptr;
-  if (!features.heap_dump && !features.thread_dump && !features.runtime_info) {
+  if (!features.heap_dump && !features.thread_dump && !features.runtime_info &&
+      !options.heap_dump_on_out_of_memory) {
     return std::nullopt;
   }
   if (!features.heap_dump) options.heap_dump_signal = 0;
   if (!features.thread_dump) options.thread_dump_signal = 0;
   if (!features.runtime_info) options.runtime_info_signal = 0;
   return options;
+}
+
+void ApplyMonitoringOptions(const InspectionOptions& inspection, RuntimeOptions& options) {
+  if (inspection.heap_dump_signal != 0 || inspection.thread_dump_signal != 0 ||
+      inspection.runtime_info_signal != 0) {
+    options.services.push_back(InspectionSignals(inspection));
+  }
+  if (inspection.heap_dump_on_out_of_memory) {
+    options.on_out_of_memory = VMRuntime::HeapDumpOnOutOfMemory(inspection.heap_dump);
+  }
+}
+
+const char* MonitoringFlagsUsage() {
+  return "Monitoring switches (before the program's own flags; the later wins):\n"
+         "  -XX:+AllowVMInspection          heap dump on SIGUSR1, thread dump on SIGQUIT,\n"
+         "                                  runtime info on SIGUSR2\n"
+         "  -XX:-AllowVMInspection          none of them\n"
+         "  --enable-monitoring[=LIST]      LIST of heapdump, threaddump, runtimeinfo, all\n"
+         "                                  (default: all)\n"
+         "  -XX:HeapDumpPath=FILE_OR_DIR    where heap dumps go (default: the working\n"
+         "                                  directory, svm-heapdump-<pid>-<time>.hprof)\n"
+         "  -XX:+HeapDumpOnOutOfMemoryError dump the heap once when an allocation first\n"
+         "                                  fails for lack of memory; -XX:- turns it off\n"
+         "  -XX:HeapDumpGzipLevel=N         1..9: compress heap dumps (.hprof.gz); 0: plain\n";
 }
 
 }  // namespace kiln

@@ -5,12 +5,15 @@
 //   count <class> <instances>      size <class> <instance size>
 //   root <kind> <count>            thread <name> | <frame> | <frame> ...
 //   string <class>.<static field> <value, non-ASCII as \\uXXXX>
+//   properties <count>             property <key>=<value>   (getSystemProperties)
+//   classloaders <instances of java.lang.ClassLoader and subclasses, -1: no class>
 //
 // Usage: java -cp <jfluid-heap.jar>:. HeapCheck <dump> <static-holder-class>
 //            <static-string-field> <class>...
 import java.io.File;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.TreeMap;
 import org.graalvm.visualvm.lib.jfluid.heap.GCRoot;
 import org.graalvm.visualvm.lib.jfluid.heap.Heap;
@@ -43,6 +46,20 @@ public class HeapCheck {
       }
       System.out.println(line);
     }
+    Properties props = heap.getSystemProperties();
+    System.out.println("properties " + (props == null ? -1 : props.size()));
+    if (props != null) {
+      for (String key : new java.util.TreeSet<>(props.stringPropertyNames())) {
+        System.out.println("property " + escape(key) + "=" + escape(props.getProperty(key)));
+      }
+    }
+    JavaClass loader = heap.getJavaClassByName("java.lang.ClassLoader");
+    int loaders = -1;
+    if (loader != null) {
+      loaders = loader.getInstancesCount();
+      for (Object sub : loader.getSubClasses()) loaders += ((JavaClass) sub).getInstancesCount();
+    }
+    System.out.println("classloaders " + loaders);
     JavaClass holder = heap.getJavaClassByName(args[1]);
     Object value = holder == null ? null : holder.getValueOfStaticField(args[2]);
     System.out.println("string " + args[1] + "." + args[2] + " "
