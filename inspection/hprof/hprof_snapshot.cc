@@ -87,10 +87,18 @@ absl::Status HprofSnapshot::OnLoadClass(uint32_t serial, uint64_t class_id, uint
         name_id));
   }
   Class& cls = classes_[class_id];
-  if (cls.serial != 0) return Duplicate(class_id, "LOAD_CLASS of class");
+  const std::string dotted = absl::StrReplaceAll(name->second, {{"/", "."}});
+  if (cls.serial != 0) {
+    // HotSpot writes a class once per loader that can see it (its initiating
+    // loaders' dictionaries), under one id and one name; the first serial
+    // stays. The same id under another name is a contradiction.
+    if (cls.name == dotted) return absl::OkStatus();
+    return absl::DataLossError(absl::StrFormat(
+        "LOAD_CLASS of class 0x%x names it %s, an earlier one %s", class_id, dotted, cls.name));
+  }
   cls.id = class_id;
   cls.serial = serial;
-  cls.name = absl::StrReplaceAll(name->second, {{"/", "."}});
+  cls.name = dotted;
   class_by_name_[cls.name] = class_id;
   return absl::OkStatus();
 }
