@@ -44,6 +44,10 @@ ViewerServer::ViewerServer(ViewerApi& api) : api_(api), server_(new httplib::Ser
   });
   s.Get(R"(/.*)", [](const httplib::Request& req, httplib::Response& res) {
     Headers(res);
+    if (req.path == "/favicon.ico") {  // none; say so without an error
+      res.status = 204;
+      return;
+    }
     if (!IsPagePath(req.path)) {
       res.status = 404;
       res.set_content("not found\n", "text/plain; charset=utf-8");

@@ -5,9 +5,9 @@
 //     test.Holder.list; item2 (value 2) owns 4096 native bytes;
 //   test.Holder.greeting: a UTF-16 String; test.Holder.name: a Latin-1 one;
 //   test.Holder.numbers: int[10] = 0, 10, ..., 90;
-//   test.Leak {int n}: --grow N of them, held in test.Holder.leaks (a
-//     test.Leak[] of N), so two dumps with different N differ by exactly N
-//     test.Leak and nothing else but the array's length.
+//   test.Leak {int n}: --grow N of them (N <= 64), held in test.Holder.leaks
+//     (a test.Leak[64] whatever N is), so two dumps with different N differ
+//     by exactly that many test.Leak and nothing else.
 //
 // Usage: viewer_test_heap OUT.hprof [--grow N] [--gzip]
 #include <cstdio>
@@ -28,6 +28,7 @@ void FreeNative(void* p) { std::free(p); }
 constexpr char16_t kGreeting[] = u"Grüße, 世界 ☃";
 constexpr int kItems = 5;
 constexpr int kNativeBytes = 4096;
+constexpr int kLeakCapacity = 64;
 
 absl::Status Run(const std::string& path, int grow, bool gzip) {
   RuntimeOptions options;
@@ -77,7 +78,7 @@ absl::Status Run(const std::string& path, int grow, bool gzip) {
     ASSIGN_OR_RETURN(Local<IntArray> numbers, IntArray::New(build, 10));
     for (int i = 0; i < 10; ++i) numbers->Set(i, i * 10);
     holder->SetStaticRef(*holder->FindStaticField("numbers"), numbers.get());
-    ASSIGN_OR_RETURN(Local<ObjectArray> leaks, ObjectArray::New(build, leak, grow));
+    ASSIGN_OR_RETURN(Local<ObjectArray> leaks, ObjectArray::New(build, leak, kLeakCapacity));
     holder->SetStaticRef(*holder->FindStaticField("leaks"), leaks.get());
     for (int i = 0; i < grow; ++i) {
       ASSIGN_OR_RETURN(Local<Object> l, Object::New(build, leak));
@@ -114,6 +115,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "viewer_test_heap: unknown argument %s\n", argv[i]);
       return 2;
     }
+  }
+  if (grow < 0 || grow > 64) {
+    std::fprintf(stderr, "viewer_test_heap: --grow must be 0 to 64\n");
+    return 2;
   }
   const absl::Status status = kiln::Run(argv[1], grow, gzip);
   if (!status.ok()) {

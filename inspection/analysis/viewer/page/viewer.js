@@ -146,7 +146,7 @@ async function classPage(id) {
     table(['object', el('th', {class: 'num'}, 'self'), el('th', {class: 'num'}, 'native'), el('th', {class: 'num'}, 'retained'), 'value'],
       c.instances.items.map(o => el('tr', {}, el('td', {}, objLink(o)), el('td', {class: 'num'}, num(o.self_bytes)),
         el('td', {class: 'num'}, num(o.native_bytes)), el('td', {class: 'num'}, num(o.retained_bytes)),
-        el('td', {class: 'mono'}, o.string !== undefined ? JSON.stringify(o.string) : '')))),
+        el('td', {class: 'mono'}, o.string !== undefined ? JSON.stringify(o.string) : ''))),
       {id: 'instances'}),
     pager);
 }
