@@ -16,6 +16,8 @@ namespace kiln::analysis {
 namespace {
 
 constexpr char kJson[] = "application/json; charset=utf-8";
+constexpr size_t kMaxHeaders = 100;
+constexpr size_t kMaxHeaderBytes = 64 * 1024;
 
 void Headers(httplib::Response& res) {
   // The page and its data come from this server only.
@@ -34,6 +36,18 @@ ViewerServer::ViewerServer(ViewerApi& api) : api_(api), server_(new httplib::Ser
   s.set_read_timeout(5, 0);
   s.set_write_timeout(10, 0);
   s.set_keep_alive_max_count(100);
+  // cpp-httplib 0.11 bounds each header line (8 KiB) but not their number:
+  // refuse requests with many (they are read by then, but not answered).
+  s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    size_t bytes = 0;
+    for (const auto& [name, value] : req.headers) bytes += name.size() + value.size();
+    if (req.headers.size() <= kMaxHeaders && bytes <= kMaxHeaderBytes) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    res.status = 431;
+    res.set_content("too many request headers\n", "text/plain; charset=utf-8");
+    return httplib::Server::HandlerResponse::Handled;
+  });
   s.Get(R"(/api/.*)", [this](const httplib::Request& req, httplib::Response& res) {
     std::map<std::string, std::string> params;
     for (const auto& [key, value] : req.params) params.emplace(key, value);

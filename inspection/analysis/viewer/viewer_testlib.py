@@ -64,10 +64,14 @@ def visualvm_counts(dump):
     return counts
 
 
-def histogram(dump):
+def histogram_reachable(dump):
+    return histogram(dump, "--reachable")
+
+
+def histogram(dump, *options):
     """`kiln-heap histogram DUMP`: class -> (instances, self_bytes, native_bytes)."""
     rows = {}
-    lines = run_kiln_heap("histogram", dump).splitlines()
+    lines = run_kiln_heap("histogram", dump, *options).splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("---------")) + 1
     for line in lines[start:]:
         words = line.split()
