@@ -575,7 +575,12 @@ ApiResponse ViewerApi::Handle(const std::string& path,
     }
     const absl::string_view what = parts[0];
     if (what == "overview" && parts.size() == 1) return Answer(200, Overview(r));
-    if (what == "histogram" && parts.size() == 1) return Answer(200, HistogramJson(r));
+    if (what == "histogram" && parts.size() == 1) {
+      const int reachable = r.Flag("reachable") ? 1 : 0;
+      std::call_once(histogram_once_[reachable],
+                     [&] { histogram_body_[reachable] = Answer(200, HistogramJson(r)).body; });
+      return {200, histogram_body_[reachable]};
+    }
     if (what == "class" && parts.size() == 2) return Answer(200, ClassJson(r, r.Type(parts[1])));
     if (what == "object" && parts.size() == 2) return Answer(200, ObjectJson(r, r.Object(parts[1])));
     if (what == "object" && parts.size() == 3 && parts[2] == "referrers") {

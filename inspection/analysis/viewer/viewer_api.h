@@ -10,6 +10,7 @@
 #define KILN_INSPECTION_ANALYSIS_VIEWER_VIEWER_API_H_
 
 #include <map>
+#include <mutex>
 #include <string>
 
 #include "inspection/analysis/viewer/heap_view.h"
@@ -32,6 +33,10 @@ class ViewerApi {
  private:
   const HeapView& view_;
   ViewerSql sql_;
+  // The histograms (all, reachable) never change: each is computed on its
+  // first request and its answer kept.
+  std::once_flag histogram_once_[2];
+  std::string histogram_body_[2];
 };
 
 }  // namespace kiln::analysis
