@@ -24,6 +24,10 @@ absl::Status CommandDominators(const CliArgs& args, std::string* out);
 absl::Status CommandSql(const CliArgs& args, std::string* out);
 absl::Status CommandQuery(const CliArgs& args, std::string* out);
 
+// cli_serve.cc (the cli_viewer library)
+absl::Status CommandServe(const CliArgs& args, std::string* out);
+absl::Status CommandDiff(const CliArgs& args, std::string* out);
+
 }  // namespace kiln::analysis
 
 #endif  // KILN_INSPECTION_ANALYSIS_CLI_COMMANDS_H_

@@ -11,6 +11,7 @@
 #include "inspection/analysis/cli_commands.h"
 #include "inspection/analysis/cli_load.h"
 #include "inspection/analysis/cli_table.h"
+#include "inspection/analysis/frame_text.h"
 #include "inspection/analysis/histogram.h"
 #include "inspection/analysis/system_properties.h"
 
@@ -21,24 +22,6 @@ std::string JoinCounts(const std::map<std::string, uint64_t>& counts) {
   std::vector<std::string> parts;
   for (const auto& [name, n] : counts) parts.push_back(absl::StrCat(name, " ", Thousands(n)));
   return parts.empty() ? "none" : absl::StrJoin(parts, ", ");
-}
-
-// FrameText: one stack frame as StackTraceElement.toString() spells it.
-std::string FrameText(const StackFrameInfo& frame) {
-  std::string where;
-  if (frame.line == -2) {
-    where = "Compiled Method";
-  } else if (frame.line == -3) {
-    where = "Native Method";
-  } else if (frame.source_file.empty()) {
-    where = "Unknown Source";
-  } else if (frame.line > 0) {
-    where = absl::StrCat(frame.source_file, ":", frame.line);
-  } else {
-    where = frame.source_file;
-  }
-  const std::string holder = frame.class_name.empty() ? "<unknown class>" : frame.class_name;
-  return absl::StrCat(holder, ".", frame.method, "(", where, ")");
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "inspection/analysis/cli_load.h"
 #include "inspection/analysis/cli_table.h"
 #include "inspection/analysis/heap_sql.h"
+#include "inspection/analysis/sql_flamegraph.h"
 
 namespace kiln::analysis {
 namespace {
@@ -58,6 +59,7 @@ absl::Status CommandSql(const CliArgs& args, std::string* out) {
 
 absl::Status CommandQuery(const CliArgs& args, std::string* out) {
   const std::string& file = args.positional.at("FILE");
+  std::optional<LoadedDump> graph;  // declared first: it outlives the database
   std::optional<SqliteDb> db;
   if (IsSqliteFile(file)) {
     ASSIGN_OR_RETURN(db, SqliteDb::OpenReadOnly(file));
@@ -66,6 +68,8 @@ absl::Status CommandQuery(const CliArgs& args, std::string* out) {
     ASSIGN_OR_RETURN(db, SqliteDb::InMemory());
     // One query: building indexes would cost more than they save.
     RETURN_IF_ERROR(Export(*dump.graph, *db, /*indexes=*/false));
+    RETURN_IF_ERROR(RegisterExperimentalFlamegraph(db->get(), *dump.graph, nullptr));
+    graph = std::move(dump);  // the function reads the graph while the query runs
   }
   ASSIGN_OR_RETURN(QueryResult result, db->Query(args.positional.at("SQL")));
   TextTable table(result.columns);

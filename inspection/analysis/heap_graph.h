@@ -263,6 +263,19 @@ class HeapGraph {
   // StringValue: the text of a java.lang.String (byte[] + coder, or char[]),
   // as UTF-8; nullopt if `obj` is not a decodable String.
   std::optional<std::string> StringValue(uint32_t obj) const;
+  // InstanceFields (graph_values.cc): every instance field of `obj` with its
+  // raw value (as FieldValue reads it), in HPROF order: the class's own
+  // fields first, then its superclasses'. Empty if `obj` is not an instance.
+  struct FieldEntry {
+    uint32_t declaring_type;
+    const FieldInfo* field;
+    uint64_t value;
+  };
+  std::vector<FieldEntry> InstanceFields(uint32_t obj) const;
+  // PrimitiveArrayBytes (graph_values.cc): a primitive array's elements as
+  // the file stores them (big-endian), length x element size bytes; empty
+  // for anything else.
+  absl::Span<const uint8_t> PrimitiveArrayBytes(uint32_t obj) const;
 
   // --- types ---
   uint32_t type_count() const { return static_cast<uint32_t>(type_infos_.size()); }

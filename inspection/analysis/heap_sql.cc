@@ -147,7 +147,7 @@ absl::Status SqliteDb::Execute(const std::string& sql) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<QueryResult> SqliteDb::Query(const std::string& sql) {
+absl::StatusOr<QueryResult> SqliteDb::Query(const std::string& sql, size_t max_rows) {
   sqlite3_stmt* stmt = nullptr;
   const char* tail = nullptr;
   if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, &tail) != SQLITE_OK) {
@@ -159,6 +159,11 @@ absl::StatusOr<QueryResult> SqliteDb::Query(const std::string& sql) {
   for (int i = 0; i < columns; ++i) result.columns.push_back(sqlite3_column_name(stmt, i));
   int rc;
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    if (result.rows.size() == max_rows) {
+      result.truncated = true;
+      rc = SQLITE_DONE;
+      break;
+    }
     std::vector<std::optional<std::string>>& row = result.rows.emplace_back();
     for (int i = 0; i < columns; ++i) {
       if (sqlite3_column_type(stmt, i) == SQLITE_NULL) {

@@ -40,6 +40,7 @@
 #ifndef KILN_INSPECTION_ANALYSIS_HEAP_SQL_H_
 #define KILN_INSPECTION_ANALYSIS_HEAP_SQL_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -58,6 +59,7 @@ namespace kiln::analysis {
 struct QueryResult {
   std::vector<std::string> columns;
   std::vector<std::vector<std::optional<std::string>>> rows;
+  bool truncated = false;  // the statement had more than max_rows rows
 };
 
 // SqliteDb: an open SQLite database, closed on destruction.
@@ -80,8 +82,9 @@ class SqliteDb {
 
   // Execute runs `sql` (one or more statements), discarding rows.
   absl::Status Execute(const std::string& sql);
-  // Query runs one statement and returns its rows (values as SQLite's text).
-  absl::StatusOr<QueryResult> Query(const std::string& sql);
+  // Query runs one statement and returns its rows (values as SQLite's
+  // text), at most `max_rows` of them (then truncated is set).
+  absl::StatusOr<QueryResult> Query(const std::string& sql, size_t max_rows = SIZE_MAX);
 
   sqlite3* get() const { return db_; }
   const std::string& path() const { return path_; }

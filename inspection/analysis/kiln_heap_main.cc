@@ -55,7 +55,18 @@ const std::vector<Command>& Commands() {
       {{"query", {"FILE", "SQL"}, {}, {}, "query FILE 'SQL'"},
        CommandQuery,
        "one SQL statement over those tables (built in memory; FILE may also be\n"
-       "a database from `sql`), printed as a table"},
+       "a database from `sql`), printed as a table; experimental_flamegraph(...)\n"
+       "as in Perfetto"},
+      {{"serve", {"FILE"}, {"port", "bind", "baseline", "sizes"}, {},
+        "serve FILE [--port N] [--bind ADDR] [--baseline OLD.hprof] [--sizes perfetto|jvm]"},
+       CommandServe,
+       "the heap viewer in the browser (overview, histogram, classes, objects,\n"
+       "dominator tree, flamegraph, threads, SQL) and its JSON API under /api/;\n"
+       "loopback only unless --bind says otherwise; until SIGINT or SIGTERM"},
+      {{"diff", {"OLD", "NEW"}, {"top"}, {"reachable"},
+        "diff OLD NEW [--top N] [--reachable]"},
+       CommandDiff,
+       "per class, the change in instances and bytes from OLD to NEW"},
   };
   return *commands;
 }

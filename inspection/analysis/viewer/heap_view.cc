@@ -1,0 +1,151 @@
+// HeapView: the analyses and indexes kiln-heap serve reads.
+#include "inspection/analysis/viewer/heap_view.h"
+
+#include <algorithm>
+
+#include "inspection/analysis/system_properties.h"
+#include "inspection/hprof/hprof_format.h"
+
+namespace kiln::analysis {
+namespace {
+
+uint64_t Align8(uint64_t n) { return (n + 7) & ~uint64_t{7}; }
+
+// CountingSort: `keys` bucketed into CSR arrays `begin` (buckets + 1 entries)
+// and `items`, items in ascending order within a bucket; keys >= buckets are
+// left out.
+void CountingSort(const std::vector<uint32_t>& keys, uint32_t buckets,
+                  std::vector<uint32_t>* begin, std::vector<uint32_t>* items) {
+  begin->assign(buckets + 1, 0);
+  for (uint32_t key : keys) {
+    if (key < buckets) ++(*begin)[key + 1];
+  }
+  for (uint32_t b = 0; b < buckets; ++b) (*begin)[b + 1] += (*begin)[b];
+  items->resize((*begin)[buckets]);
+  std::vector<uint32_t> next(begin->begin(), begin->end() - 1);
+  for (uint32_t i = 0; i < keys.size(); ++i) {
+    if (keys[i] < buckets) (*items)[next[keys[i]]++] = i;
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<HeapView> HeapView::Create(LoadedDump dump, HeapViewOptions options) {
+  std::unique_ptr<HeapView> view(new HeapView);
+  view->dump_ = std::move(dump);
+  view->options_ = std::move(options);
+  const HeapGraph& graph = *view->dump_.graph;
+  view->paths_ = ComputeShortestPathTree(graph);
+  view->dominators_ = ComputeDominators(graph, {});
+  view->flamegraph_ = BuildFlamegraph(graph, view->paths_);
+  view->compressed_references_ =
+      graph.id_size() == 8 && SystemProperties(graph).value_or(PropertyMap{}).count("java.vm.compressedOopsMode") != 0;
+  view->BuildIndexes();
+  return view;
+}
+
+void HeapView::BuildIndexes() {
+  const HeapGraph& graph = this->graph();
+  const uint32_t n = graph.object_count();
+  // Referrers: the references, transposed (sources ascend within a target).
+  referrer_begin_.assign(n + 1, 0);
+  for (uint32_t obj = 0; obj < n; ++obj) {
+    for (const Reference& ref : graph.references(obj)) ++referrer_begin_[ref.target + 1];
+  }
+  for (uint32_t i = 0; i < n; ++i) referrer_begin_[i + 1] += referrer_begin_[i];
+  referrers_.resize(referrer_begin_[n]);
+  {
+    std::vector<uint32_t> next(referrer_begin_.begin(), referrer_begin_.end() - 1);
+    for (uint32_t obj = 0; obj < n; ++obj) {
+      for (const Reference& ref : graph.references(obj)) referrers_[next[ref.target]++] = obj;
+    }
+  }
+  // Dominator-tree children; the super-root is bucket n.
+  std::vector<uint32_t> keys(dominators_.idom);
+  for (uint32_t& key : keys) {
+    if (key == kSuperRoot) key = n;
+  }
+  CountingSort(keys, n + 1, &dominated_begin_, &dominated_);
+  const auto by_retained = [&](uint32_t a, uint32_t b) {
+    if (retained(a) != retained(b)) return retained(a) > retained(b);
+    return a < b;
+  };
+  for (uint32_t b = 0; b <= n; ++b) {
+    std::sort(dominated_.begin() + dominated_begin_[b], dominated_.begin() + dominated_begin_[b + 1],
+              by_retained);
+  }
+  // Instances per type.
+  keys.resize(n);
+  for (uint32_t obj = 0; obj < n; ++obj) keys[obj] = graph.type(obj);
+  CountingSort(keys, graph.type_count(), &type_begin_, &by_type_);
+  for (uint32_t t = 0; t < graph.type_count(); ++t) {
+    std::sort(by_type_.begin() + type_begin_[t], by_type_.begin() + type_begin_[t + 1],
+              by_retained);
+  }
+  // Per-class retained bytes: walk the dominator tree from the super-root
+  // (an explicit stack: the tree can be millions deep), counting on the path
+  // how many ancestors have each type; an object counts when none does.
+  class_retained_.assign(graph.type_count(), 0);
+  std::vector<uint32_t> on_path(graph.type_count(), 0);
+  struct Step {
+    uint32_t obj;
+    uint32_t next_child;
+  };
+  std::vector<Step> stack;
+  const absl::Span<const uint32_t> top = dominated(kSuperRoot);
+  for (size_t i = top.size(); i-- > 0;) stack.push_back({top[i], ~uint32_t{0}});
+  while (!stack.empty()) {
+    Step& step = stack.back();
+    const uint32_t t = graph.type(step.obj);
+    if (step.next_child == ~uint32_t{0}) {  // entering
+      if (on_path[t] == 0) class_retained_[t] += retained(step.obj);
+      ++on_path[t];
+      step.next_child = 0;
+    }
+    const absl::Span<const uint32_t> children = dominated(step.obj);
+    if (step.next_child < children.size()) {
+      const uint32_t child = children[step.next_child++];
+      stack.push_back({child, ~uint32_t{0}});
+      continue;
+    }
+    --on_path[t];
+    stack.pop_back();
+  }
+}
+
+absl::Span<const uint32_t> HeapView::dominated(uint32_t obj) const {
+  const uint32_t b = obj == kSuperRoot ? graph().object_count() : obj;
+  return absl::MakeConstSpan(dominated_.data() + dominated_begin_[b],
+                             dominated_.data() + dominated_begin_[b + 1]);
+}
+
+uint64_t HeapView::shallow_size(uint32_t obj) const {
+  const HeapGraph& graph = this->graph();
+  if (options_.sizes == SizeConvention::kPerfetto) return graph.self_size(obj);
+  const TypeInfo& info = graph.type_info(graph.type(obj));
+  const uint32_t id = graph.id_size();
+  const uint64_t ref = compressed_references_ ? 4 : id;
+  const uint64_t header = compressed_references_ ? 12 : 2 * id;
+  switch (info.kind) {
+    case TypeKind::kInstance: {
+      uint64_t fields = 0;
+      uint32_t steps = 0;
+      for (uint32_t t = graph.type(obj); t != kNoType && steps <= graph.type_count();
+           t = graph.type_info(t).superclass, ++steps) {
+        for (const FieldInfo& field : graph.type_info(t).fields) {
+          fields += field.type == hprof::kObject ? ref : hprof::BasicTypeSize(field.type);
+        }
+      }
+      return Align8(header + fields);
+    }
+    case TypeKind::kObjectArray:
+      return Align8(header + 4 + graph.self_size(obj) / id * ref);
+    case TypeKind::kPrimitiveArray:
+      return Align8(header + 4 + graph.PrimitiveArrayBytes(obj).size());
+    case TypeKind::kClassObject:
+      break;
+  }
+  return graph.self_size(obj);
+}
+
+}  // namespace kiln::analysis

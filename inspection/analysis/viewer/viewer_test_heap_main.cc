@@ -1,0 +1,135 @@
+// viewer_test_heap: writes the Kiln heap the viewer's tests read, and says
+// what it made, one "made <class> <instances>" line per class of its own and
+// "value <what> <text>" lines for the values the pages must show:
+//   test.Item {Item next; int value; long weight}: a list of 5 held by
+//     test.Holder.list; item2 (value 2) owns 4096 native bytes;
+//   test.Holder.greeting: a UTF-16 String; test.Holder.name: a Latin-1 one;
+//   test.Holder.numbers: int[10] = 0, 10, ..., 90;
+//   test.Leak {int n}: --grow N of them (N <= 64), held in test.Holder.leaks
+//     (a test.Leak[64] whatever N is), so two dumps with different N differ
+//     by exactly that many test.Leak and nothing else.
+//
+// Usage: viewer_test_heap OUT.hprof [--grow N] [--gzip]
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "base/status_macros.h"
+#include "inspection/dump_environment.h"
+#include "inspection/vm_runtime.h"
+#include "vm/kiln.h"
+
+namespace kiln {
+namespace {
+
+void FreeNative(void* p) { std::free(p); }
+
+constexpr char16_t kGreeting[] = u"Grüße, 世界 ☃";
+constexpr int kItems = 5;
+constexpr int kNativeBytes = 4096;
+constexpr int kLeakCapacity = 64;
+
+absl::Status Run(const std::string& path, int grow, bool gzip) {
+  RuntimeOptions options;
+  options.classes.push_back({.name = "test.Item",
+                             .source_file = "Item.java",
+                             .fields = {{"next", FieldType::kObject},
+                                        {"value", FieldType::kInt},
+                                        {"weight", FieldType::kLong}}});
+  options.classes.push_back({.name = "test.Leak", .fields = {{"n", FieldType::kInt}}});
+  options.classes.push_back({.name = "test.Holder",
+                             .source_file = "Holder.java",
+                             .static_fields = {{"list", FieldType::kObject},
+                                               {"greeting", FieldType::kObject},
+                                               {"name", FieldType::kObject},
+                                               {"numbers", FieldType::kObject},
+                                               {"leaks", FieldType::kObject}},
+                             .methods = {{"main", "()V"}}});
+  ASSIGN_OR_RETURN(std::unique_ptr<Runtime> runtime, Runtime::Create(options));
+  const Class* item = runtime->FindClass("test.Item");
+  const Class* leak = runtime->FindClass("test.Leak");
+  const Class* holder = runtime->FindClass("test.Holder");
+  ThreadScope scope(*runtime, "main");
+  ASSIGN_OR_RETURN(const Method* main, runtime->FindMethod("test.Holder", "main", "()V"));
+  Frame frame(scope, main);
+  frame.set_line(7);
+  {
+    Frame build(scope, main);
+    Local<Object> head = build.NewLocal<Object>(nullptr);
+    for (int i = kItems - 1; i >= 0; --i) {
+      ASSIGN_OR_RETURN(Local<Object> node, Object::New(build, item));
+      node->SetRef(*item->FindField("next"), head.get());
+      node->Set<int32_t>(*item->FindField("value"), i);
+      node->Set<int64_t>(*item->FindField("weight"), i * 10);
+      head.Set(node.get());
+      if (i == 2) {
+        ASSIGN_OR_RETURN(Local<Object> registry,
+                         NativeAllocationRegistry::Create(build, &FreeNative, kNativeBytes));
+        RETURN_IF_ERROR(NativeAllocationRegistry::RegisterNativeAllocation(
+            build, registry, node, std::malloc(kNativeBytes)));
+      }
+    }
+    holder->SetStaticRef(*holder->FindStaticField("list"), head.get());
+    ASSIGN_OR_RETURN(Local<String> greeting, String::NewUtf16(build, kGreeting));
+    holder->SetStaticRef(*holder->FindStaticField("greeting"), greeting.get());
+    ASSIGN_OR_RETURN(Local<String> name, String::New(build, "kiln"));
+    holder->SetStaticRef(*holder->FindStaticField("name"), name.get());
+    ASSIGN_OR_RETURN(Local<IntArray> numbers, IntArray::New(build, 10));
+    for (int i = 0; i < 10; ++i) numbers->Set(i, i * 10);
+    holder->SetStaticRef(*holder->FindStaticField("numbers"), numbers.get());
+    ASSIGN_OR_RETURN(Local<ObjectArray> leaks, ObjectArray::New(build, leak, kLeakCapacity));
+    holder->SetStaticRef(*holder->FindStaticField("leaks"), leaks.get());
+    for (int i = 0; i < grow; ++i) {
+      ASSIGN_OR_RETURN(Local<Object> l, Object::New(build, leak));
+      l->Set<int32_t>(*leak->FindField("n"), i);
+      leaks->Set(i, l.get());
+    }
+  }
+  HeapDumpOptions dump;
+  dump.path = path;
+  dump.live = true;
+  dump.gzip_level = gzip ? 1 : 0;
+  // Two dumps that differ by --grow must differ only in test.Leak: pin the
+  // environment's figures that move from run to run, and the command line
+  // (whose --grow N has as many digits as N).
+  dump.extra_properties = PinnedVolatileProperties();
+  dump.extra_properties.emplace_back("sun.java.command", "viewer_test_heap");
+  RETURN_IF_ERROR(VMRuntime::DumpHeap(*runtime, dump).status());
+  std::printf("made test.Item %d\nmade test.Leak %d\n", kItems, grow);
+  std::printf("value native test.Item 2 %d\n", kNativeBytes);
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace kiln
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: viewer_test_heap OUT.hprof [--grow N] [--gzip]\n");
+    return 2;
+  }
+  int grow = 0;
+  bool gzip = false;
+  for (int i = 2; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--grow") == 0 && i + 1 < argc) {
+      grow = std::atoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--gzip") == 0) {
+      gzip = true;
+    } else {
+      std::fprintf(stderr, "viewer_test_heap: unknown argument %s\n", argv[i]);
+      return 2;
+    }
+  }
+  if (grow < 0 || grow > 64) {
+    std::fprintf(stderr, "viewer_test_heap: --grow must be 0 to 64\n");
+    return 2;
+  }
+  const absl::Status status = kiln::Run(argv[1], grow, gzip);
+  if (!status.ok()) {
+    std::fprintf(stderr, "viewer_test_heap: %s\n", std::string(status.message()).c_str());
+    return 1;
+  }
+  return 0;
+}
