@@ -41,6 +41,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "base/must_use.h"
 #include "inspection/hprof/byte_sink.h"
 #include "inspection/hprof/gzip_sink.h"
 #include "inspection/heap_dumper.h"
@@ -58,16 +59,16 @@ struct ForkDumpChild {
 // it never returns in the child. Call at the safepoint, after
 // dumper.WritePrologue. The parent gets the child to pass to
 // WaitForForkDumpChild.
-absl::StatusOr<ForkDumpChild> StartForkDumpChild(HeapDumper& dumper, GzipSink* gzip,
-                                                 FdSink& file);
+KILN_MUST_USE absl::StatusOr<ForkDumpChild> StartForkDumpChild(HeapDumper& dumper, GzipSink* gzip,
+                                                               FdSink& file);
 
 // WaitForForkDumpChild writes what `child` produces to `file` and waits for
 // it (call it exactly once, outside the safepoint, in native state if
 // attached). Returns the result: OK with `stats` filled in (objects,
 // classes, roots, bytes), a failed write naming the file and offset, the
 // child's error, or an error naming the signal that killed it.
-absl::Status WaitForForkDumpChild(const ForkDumpChild& child, FdSink& file,
-                                  HeapDumpStats* stats);
+KILN_MUST_USE absl::Status WaitForForkDumpChild(const ForkDumpChild& child, FdSink& file,
+                                                HeapDumpStats* stats);
 
 }  // namespace kiln
 

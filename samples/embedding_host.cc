@@ -96,7 +96,10 @@ class Host {
     release_.Notify();
     for (std::thread& worker : workers_) worker.join();
     workers_.clear();
-    cache_.clear();
+    {
+      kiln::MutexLock lock(&mu_);
+      cache_.clear();
+    }
     registry_ = kiln::Global<kiln::Object>();
   }
 

@@ -20,6 +20,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/time/time.h"
 #include "base/check.h"
+#include "base/must_use.h"
 #include "vm/thread.h"
 
 namespace kiln {
@@ -52,7 +53,7 @@ class Frame {
 
   void Poll() { thread_.Poll(); }
   // Sleep: Thread::Sleep on this frame's thread.
-  absl::Status Sleep(absl::Duration duration) { return thread_.Sleep(duration); }
+  KILN_MUST_USE absl::Status Sleep(absl::Duration duration) { return thread_.Sleep(duration); }
 
   // NewLocal stores `object` (may be null) in a new slot of this frame.
   template <typename T>

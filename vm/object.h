@@ -20,6 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "base/check.h"
+#include "base/must_use.h"
 #include "gc/object_header.h"
 #include "vm/class.h"
 #include "vm/field_access.h"
@@ -36,7 +37,7 @@ class Object {
 
   // New allocates a zeroed instance of `cls` (an instance class) and returns
   // it in a new slot of `frame`. ResourceExhausted when the heap is full.
-  static absl::StatusOr<Local<Object>> New(Frame& frame, const Class* cls);
+  KILN_MUST_USE static absl::StatusOr<Local<Object>> New(Frame& frame, const Class* cls);
 
   const Class* GetClass() const { return Class::From(&header_); }
   gc::ObjectHeader* header() { return &header_; }
@@ -90,7 +91,7 @@ class Array : public Object {
 template <typename T>
 class PrimitiveArray : public Array {
  public:
-  static absl::StatusOr<Local<PrimitiveArray<T>>> New(Frame& frame, uint32_t length);
+  KILN_MUST_USE static absl::StatusOr<Local<PrimitiveArray<T>>> New(Frame& frame, uint32_t length);
 
   T Get(uint32_t index) const {
     KILN_DCHECK(index < length(), "index ", index, " out of bounds ", length());
@@ -119,8 +120,9 @@ class ObjectArray : public Array {
  public:
   // New allocates an array of `length` nulls whose elements are of class
   // `element_class` (its class is element_class->array_class()).
-  static absl::StatusOr<Local<ObjectArray>> New(Frame& frame, const Class* element_class,
-                                                uint32_t length);
+  KILN_MUST_USE static absl::StatusOr<Local<ObjectArray>> New(Frame& frame,
+                                                              const Class* element_class,
+                                                              uint32_t length);
 
   Object* Get(uint32_t index) const {
     KILN_DCHECK(index < length(), "index ", index, " out of bounds ", length());

@@ -34,6 +34,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "base/check.h"
+#include "base/must_use.h"
 #include "inspection/hprof/hprof_format.h"
 #include "inspection/hprof/hprof_reader.h"
 
@@ -178,12 +179,12 @@ class HeapGraph {
   // read from its bytes) and builds the graph, reachability and native sizes.
   // Errors: the reader's (naming the offset), or a structural one naming the
   // object (an instance whose field bytes disagree with its class).
-  static absl::StatusOr<std::unique_ptr<HeapGraph>> Build(HprofReader& reader,
-                                                          const BuildOptions& options);
+  KILN_MUST_USE static absl::StatusOr<std::unique_ptr<HeapGraph>> Build(
+      HprofReader& reader, const BuildOptions& options);
   // Load opens `path` with HprofReader::Open and builds; the graph owns the
   // reader.
-  static absl::StatusOr<std::unique_ptr<HeapGraph>> Load(const std::string& path,
-                                                         const BuildOptions& options);
+  KILN_MUST_USE static absl::StatusOr<std::unique_ptr<HeapGraph>> Load(const std::string& path,
+                                                                       const BuildOptions& options);
   ~HeapGraph();
   HeapGraph(const HeapGraph&) = delete;
   HeapGraph& operator=(const HeapGraph&) = delete;

@@ -22,6 +22,7 @@
 #include <optional>
 
 #include "absl/status/statusor.h"
+#include "base/must_use.h"
 #include "inspection/services/inspection_signals.h"
 
 namespace kiln {
@@ -29,8 +30,8 @@ namespace kiln {
 // ParseMonitoringFlags removes the switches above from argv (updating argc)
 // and returns the inspection they ask for, or nullopt for none.
 // InvalidArgument names an unknown monitoring feature.
-absl::StatusOr<std::optional<InspectionOptions>> ParseMonitoringFlags(int& argc, char** argv,
-                                                                      bool enabled_by_default);
+KILN_MUST_USE absl::StatusOr<std::optional<InspectionOptions>> ParseMonitoringFlags(
+    int& argc, char** argv, bool enabled_by_default);
 
 }  // namespace kiln
 
