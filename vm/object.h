@@ -24,6 +24,7 @@
 #include "gc/object_header.h"
 #include "vm/class.h"
 #include "vm/field_access.h"
+#include "vm/field_ref.h"
 #include "vm/frame.h"
 
 namespace kiln {
@@ -48,9 +49,31 @@ class Object {
   // IdentityHashCode: a stable, non-zero hash assigned on first use.
   int32_t IdentityHashCode();
 
-  // Typed field access. T must match the field's type (checked in debug
-  // builds): bool, char16_t, float, double, int8_t, int16_t, int32_t,
-  // int64_t, Object*.
+  // Get / Set through a resolved FieldRef (vm/field_ref.h): the type was
+  // checked when the ref was resolved, the value's type is checked by the
+  // compiler, and the access is one load or store.
+  //
+  //   item->Set(api.index, 42);
+  //   kiln::String* name = item->Get(api.name);
+  template <typename T>
+  T Get(const FieldRef<T>& ref) const {
+    CheckRef(ref.field_, ref.offset_);
+    return static_cast<T>(
+        internal::LoadField<typename FieldRef<T>::Storage>(address() + ref.offset_));
+  }
+  template <typename T, typename V>
+    requires StoresAs<V, T>
+  void Set(const FieldRef<T>& ref, V value) {
+    CheckRef(ref.field_, ref.offset_);
+    internal::StoreField<typename FieldRef<T>::Storage>(
+        address() + ref.offset_, static_cast<typename FieldRef<T>::Storage>(T{value}));
+  }
+
+  // The low-level field access, by Field: for the runtime's own builtins
+  // (which hold their Field pointers) and for code that walks a class's
+  // fields. T must match the field's type (checked in every build): bool,
+  // char16_t, float, double, int8_t, int16_t, int32_t, int64_t, Object*.
+  // Managed code resolves FieldRefs instead.
   template <typename T>
   T Get(const Field& field) const {
     CheckField(field, FieldTypeOf<T>::value);
@@ -69,9 +92,17 @@ class Object {
 
  private:
   void CheckField(const Field& field, FieldType type) const {
-    KILN_DCHECK(field.type() == type && GetClass()->IsSubclassOf(field.holder()),
-                "field ", field.holder()->name(), ".", field.name(),
-                " accessed as ", FieldTypeName(type), " on a ", GetClass()->name());
+    KILN_CHECK(field.type() == type, "field ", field.holder()->name(), ".", field.name(),
+               " accessed as ", FieldTypeName(type));
+    KILN_DCHECK(GetClass()->IsSubclassOf(field.holder()), "field ", field.holder()->name(),
+                ".", field.name(), " accessed on a ", GetClass()->name());
+  }
+  // CheckRef: a resolved ref (offset 0 is the header: never a field's), on
+  // an object of its class (debug builds).
+  void CheckRef(const Field* field, uint32_t offset) const {
+    KILN_CHECK(offset != 0, "an empty FieldRef used (check Resolver::status())");
+    KILN_DCHECK(GetClass()->IsSubclassOf(field->holder()), "field ", field->holder()->name(),
+                ".", field->name(), " accessed on a ", GetClass()->name());
   }
 
   gc::ObjectHeader header_;

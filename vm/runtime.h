@@ -46,8 +46,9 @@ class Runtime;
 // such as the inspection layer's signal handlers (vm/ knows nothing of
 // inspection/; it only starts and stops what the options name). Services are
 // created, in order, once the runtime is up, and destroyed in reverse order
-// first thing at shutdown, while threads are still attached and the VM thread
-// still runs operations: a destructor may wait for work it started.
+// first thing at shutdown, once no new thread can attach but while attached
+// threads may still run and the VM thread still runs operations: a
+// destructor may wait for work it started.
 class RuntimeService {
  public:
   virtual ~RuntimeService() = default;
@@ -123,6 +124,11 @@ class Runtime {
                                                          absl::string_view signature) const {
     return classes_->FindMethod(class_name, name, signature);
   }
+
+  // host_method: the built-in method a host frame names (java.lang.Thread's
+  // run()V, where a JVM thread's stack starts), for host code that needs
+  // frame slots and has no managed method of its own: kiln::Frame(thread).
+  const Method* host_method() const { return host_method_; }
 
   const RuntimeOptions& options() const { return options_; }
   gc::Heap& heap() { return *heap_; }
@@ -209,6 +215,7 @@ class Runtime {
   SafepointManager safepoints_;
   std::unique_ptr<VmThread> vm_thread_;
   const Method* thread_init_ = nullptr;  // java.lang.Thread.<init>
+  const Method* host_method_ = nullptr;  // java.lang.Thread.run
   std::atomic<int64_t> next_tid_{1};
 
   Mutex lifecycle_mu_;

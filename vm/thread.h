@@ -168,13 +168,25 @@ class Thread {
 
 // ThreadScope attaches the calling host thread to a runtime for its lifetime,
 // with a java.lang.Thread named `name`, and leaves it in managed state.
-// Attaching CHECK-fails if the runtime is shutting down or cannot allocate the
-// thread's java.lang.Thread; both are embedder bugs or a dead heap.
+//
+//   ASSIGN_OR_RETURN(kiln::ThreadScope main, kiln::ThreadScope::Attach(runtime, "main"));
+//
+// Attach returns FailedPrecondition once the runtime is shutting down (a
+// pooled host thread racing shutdown) and ResourceExhausted when the heap
+// cannot hold the thread's java.lang.Thread; JNI's AttachCurrentThread. The
+// constructor CHECK-fails on either instead: for a program's main thread,
+// where both are bugs. A ThreadScope may be moved (out of a StatusOr), not
+// to another OS thread; scopes end in the reverse order they began.
 class ThreadScope {
  public:
+  KILN_MUST_USE static absl::StatusOr<ThreadScope> Attach(Runtime& runtime,
+                                                          absl::string_view name,
+                                                          ThreadOptions options = {});
   ThreadScope(Runtime& runtime, absl::string_view name, ThreadOptions options = {});
   ~ThreadScope();
 
+  ThreadScope(ThreadScope&& other) noexcept : thread_(other.thread_) { other.thread_ = nullptr; }
+  ThreadScope& operator=(ThreadScope&&) = delete;
   ThreadScope(const ThreadScope&) = delete;
   ThreadScope& operator=(const ThreadScope&) = delete;
   void* operator new(size_t) = delete;
@@ -183,6 +195,8 @@ class ThreadScope {
   operator Thread&() const { return *thread_; }  // NOLINT: scopes stand for threads
 
  private:
+  explicit ThreadScope(Thread* thread) : thread_(thread) {}
+
   Thread* thread_;
 };
 
