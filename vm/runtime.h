@@ -117,6 +117,9 @@ class Runtime {
   Runtime& operator=(const Runtime&) = delete;
 
   const ClassTable& classes() const { return *classes_; }
+  // FindClass / FindMethod: the low-level lookups by name, for tools that
+  // take names at run time. A program resolves its classes, fields and
+  // methods once with kiln::Resolver (vm/resolver.h) instead.
   // FindClass: the class named `name`, or nullptr.
   const Class* FindClass(absl::string_view name) const { return classes_->Find(name); }
   KILN_MUST_USE absl::StatusOr<const Method*> FindMethod(absl::string_view class_name,
