@@ -47,7 +47,7 @@ enum class DumpMode {
 };
 
 struct HeapDumpOptions {
-  // heap_dump_path: a file, or a directory that gets the default name
+  // path: a file, or a directory that gets the default name
   // (DefaultDumpName); empty means the working directory. An existing file is
   // never overwritten: ".1", ".2", ... is appended instead.
   std::string path;
