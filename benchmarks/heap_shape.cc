@@ -12,21 +12,33 @@ namespace {
 
 struct Shape {
   const Class* node;
-  const Field* left;
-  const Field* right;
-  const Field* key;
-  const Field* value;
+  FieldRef<Object*> left;
+  FieldRef<Object*> right;
+  FieldRef<int64_t> key;
+  FieldRef<int32_t> value;
+  StaticFieldRef<Object*> root;
+  StaticFieldRef<ObjectArray*> table;
+  StaticFieldRef<ObjectArray*> strings;
+  const Method* main;
   const Method* build;
 };
 
-Shape ShapeOf(Runtime& runtime) {
-  const Class* node = runtime.FindClass("Node");
-  return Shape{node,
-               node->FindField("left"),
-               node->FindField("right"),
-               node->FindField("key"),
-               node->FindField("value"),
-               *runtime.FindMethod("HeapShape", "build", "(JJ)LNode;")};
+absl::StatusOr<Shape> ResolveShape(const Runtime& runtime) {
+  Resolver resolver(runtime);
+  Shape shape;
+  shape.node = resolver.Class("Node");
+  shape.left = resolver.Field<Object*>(shape.node, "left");
+  shape.right = resolver.Field<Object*>(shape.node, "right");
+  shape.key = resolver.Field<int64_t>(shape.node, "key");
+  shape.value = resolver.Field<int32_t>(shape.node, "value");
+  const Class* holder = resolver.Class("HeapShape");
+  shape.root = resolver.StaticField<Object*>(holder, "root");
+  shape.table = resolver.StaticField<ObjectArray*>(holder, "table");
+  shape.strings = resolver.StaticField<ObjectArray*>(holder, "strings");
+  shape.main = resolver.Method(holder, "main", "([Ljava/lang/String;)V");
+  shape.build = resolver.Method(holder, "build", "(JJ)LNode;");
+  RETURN_IF_ERROR(resolver.status());
+  return shape;
 }
 
 // BuildTree: the balanced tree over [lo, hi), pre-order, as the doc's
@@ -36,12 +48,12 @@ absl::StatusOr<Object*> BuildTree(Thread& thread, const Shape& shape, int64_t lo
   Frame frame(thread, shape.build);
   const int64_t mid = static_cast<int64_t>(static_cast<uint64_t>(lo + hi) >> 1);
   ASSIGN_OR_RETURN(Local<Object> node, Object::New(frame, shape.node));
-  node->Set<int64_t>(*shape.key, mid);
-  node->Set<int32_t>(*shape.value, static_cast<int32_t>(mid * 2654435761LL));
+  node->Set(shape.key, mid);
+  node->Set(shape.value, static_cast<int32_t>(mid * 2654435761LL));
   ASSIGN_OR_RETURN(Object * left, BuildTree(thread, shape, lo, mid));
-  node->SetRef(*shape.left, left);
+  node->Set(shape.left, left);
   ASSIGN_OR_RETURN(Object * right, BuildTree(thread, shape, mid + 1, hi));
-  node->SetRef(*shape.right, right);
+  node->Set(shape.right, right);
   return node.get();
 }
 
@@ -71,18 +83,17 @@ std::vector<ClassSpec> HeapShapeClasses() {
 }
 
 absl::Status HeapShape::Build(Thread& thread) {
-  const Shape shape = ShapeOf(runtime_);
-  const Class* holder = runtime_.FindClass("HeapShape");
-  Frame frame(thread, *runtime_.FindMethod("HeapShape", "main", "([Ljava/lang/String;)V"));
+  ASSIGN_OR_RETURN(const Shape shape, ResolveShape(runtime_));
+  Frame frame(thread, shape.main);
 
   ASSIGN_OR_RETURN(Object * root, BuildTree(thread, shape, 0, n_));
-  holder->SetStaticRef(*holder->FindStaticField("root"), root);
+  shape.root.Set(root);
 
   const int64_t pairs = n_ / 8;
   ASSIGN_OR_RETURN(Local<ObjectArray> table,
                    ObjectArray::New(frame, runtime_.classes().object_class(),
                                     static_cast<uint32_t>(2 * pairs)));
-  holder->SetStaticRef(*holder->FindStaticField("table"), table.get());
+  shape.table.Set(table.get());
   for (int64_t i = 0; i < pairs; ++i) {
     Frame step(thread, shape.build);
     ASSIGN_OR_RETURN(Local<IntArray> ints, IntArray::New(step, 16));
@@ -96,7 +107,7 @@ absl::Status HeapShape::Build(Thread& thread) {
   ASSIGN_OR_RETURN(Local<ObjectArray> string_array,
                    ObjectArray::New(frame, runtime_.classes().string_class(),
                                     static_cast<uint32_t>(strings())));
-  holder->SetStaticRef(*holder->FindStaticField("strings"), string_array.get());
+  shape.strings.Set(string_array.get());
   for (int64_t i = 0; i < strings(); ++i) {
     Frame step(thread, shape.build);
     ASSIGN_OR_RETURN(Local<String> s, String::New(step, absl::StrFormat("str-%016d", i)));
@@ -111,13 +122,21 @@ absl::Status HeapShape::Build(Thread& thread) {
 
 ParkedThreads::ParkedThreads(Runtime& runtime, int count, const std::string& prefix) {
   std::atomic<int> parked{0};
+  static constexpr const char* kFrames[] = {"run", "frame2", "frame3", "frame4", "frame5"};
+  Resolver resolver(runtime);
+  const Class* holder = resolver.Class("HeapShape");
+  const Method* methods[5];
+  for (int depth = 0; depth < 5; ++depth) {
+    methods[depth] = resolver.Method(holder, kFrames[depth], "()V");
+  }
+  const absl::Status resolved = resolver.status();
+  KILN_CHECK(resolved.ok(), resolved.ToString());
   for (int t = 0; t < count; ++t) {
-    threads_.emplace_back([this, t, &runtime, &parked, &prefix] {
-      static constexpr const char* kFrames[] = {"run", "frame2", "frame3", "frame4", "frame5"};
+    threads_.emplace_back([this, t, &runtime, &parked, &prefix, &methods] {
       ThreadScope scope(runtime, absl::StrCat(prefix, t));
       // Frames live on the C++ stack: recurse to nest five of them.
       auto park = [&](auto& self, int depth) -> void {
-        Frame frame(scope, *runtime.FindMethod("HeapShape", kFrames[depth], "()V"));
+        Frame frame(scope, methods[depth]);
         frame.set_line(10 * (depth + 1));
         if (depth + 1 < 5) {
           self(self, depth + 1);

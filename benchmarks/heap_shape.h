@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "base/must_use.h"
 #include "base/notification.h"
 #include "vm/kiln.h"
 
@@ -47,7 +48,7 @@ class HeapShape {
 
   // Build allocates the live tree, the table, the strings and the garbage
   // tree, in the documented order.
-  absl::Status Build(Thread& thread);
+  KILN_MUST_USE absl::Status Build(Thread& thread);
   // Park starts the 4 threads "heapshape-parked-0..3", each parked in native
   // state 5 frames deep, and returns once all are parked.
   void Park();

@@ -41,6 +41,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "benchmarks/heap_shape.h"
+#include "inspection/dump_environment.h"
 #include "inspection/vm_runtime.h"
 #include "vm/kiln.h"
 
@@ -143,6 +144,9 @@ int Main() {
       dump.live = live;
       dump.gzip_level = absl::GetFlag(FLAGS_gz);
       dump.mode = modes[m] == "fork" ? DumpMode::kFork : DumpMode::kStopTheWorld;
+      // Every dump of the parked shape the same bytes: the environment's
+      // memory figures (whose digits move from dump to dump) pinned.
+      dump.extra_properties = PinnedVolatileProperties();
       ResetPeakRss();
       const int64_t rss_before = ProcStatusBytes("VmRSS:");
       HeapDumpStats stats;

@@ -70,9 +70,14 @@ absl::StatusOr<std::unique_ptr<Heap>> Heap::Create(const HeapOptions& options,
   }
   KILN_CHECK(binding != nullptr, "heap without a VM binding");
   auto heap = std::unique_ptr<Heap>(new Heap(options, binding));
-  heap->soft_limit_bytes_ =
-      std::min(options.heap_limit_bytes,
-               std::max(options.initial_soft_limit_bytes, options.chunk_size));
+  {
+    // No other thread sees the heap yet; the lock is what the annotation
+    // asks for, and costs nothing here.
+    MutexLock lock(&heap->mu_);
+    heap->soft_limit_bytes_ =
+        std::min(options.heap_limit_bytes,
+                 std::max(options.initial_soft_limit_bytes, options.chunk_size));
+  }
   return heap;
 }
 

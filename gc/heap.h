@@ -20,6 +20,7 @@
 #ifndef KILN_GC_HEAP_H_
 #define KILN_GC_HEAP_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -30,6 +31,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "base/must_use.h"
 #include "base/mutex.h"
 #include "gc/binding.h"
 #include "gc/object_header.h"
@@ -106,8 +108,8 @@ class Heap {
   // Create validates `options` (sizes must be powers of two, the Tlab no
   // larger than a chunk, the limit at least one chunk). `binding` must
   // outlive the heap.
-  static absl::StatusOr<std::unique_ptr<Heap>> Create(const HeapOptions& options,
-                                                      VmBinding* binding);
+  KILN_MUST_USE static absl::StatusOr<std::unique_ptr<Heap>> Create(const HeapOptions& options,
+                                                                    VmBinding* binding);
   ~Heap();
 
   Heap(const Heap&) = delete;
@@ -124,16 +126,16 @@ class Heap {
   // whose header names `layout` and `length`. The slow path may run a
   // collection (through the binding) and so is a safepoint. Fails with
   // ResourceExhausted when even a full collection leaves no room.
-  absl::StatusOr<ObjectHeader*> Allocate(Tlab& tlab, const Layout* layout, size_t size,
-                                         uint32_t length) {
+  KILN_MUST_USE absl::StatusOr<ObjectHeader*> Allocate(Tlab& tlab, const Layout* layout,
+                                                       size_t size, uint32_t length) {
     if (ObjectHeader* object = TryAllocateInTlab(tlab, layout, size, length)) return object;
     return AllocateSlow(tlab, layout, size, length);
   }
 
   // TryAllocateInTlab is Allocate's inline fast path alone: the bump, or
   // nullptr when the Tlab is too small (then call Allocate).
-  static ObjectHeader* TryAllocateInTlab(Tlab& tlab, const Layout* layout, size_t size,
-                                         uint32_t length) {
+  KILN_MUST_USE static ObjectHeader* TryAllocateInTlab(Tlab& tlab, const Layout* layout,
+                                                       size_t size, uint32_t length) {
     if (ABSL_PREDICT_FALSE(size > tlab.remaining())) return nullptr;
     char* result = tlab.top_;
     tlab.top_ += size;
@@ -210,7 +212,7 @@ class Heap {
   // Verify checks that every reference in every object and root is null or
   // the start of an object in this heap. World stopped, heap parsable. The
   // error names the holder's address and the slot's offset.
-  absl::Status Verify();
+  KILN_MUST_USE absl::Status Verify();
 
   // SnapshotMarking: the mark bits of a live heap dump, which marks without
   // collecting. It marks in two steps, so that the marking can run in a
@@ -223,7 +225,13 @@ class Heap {
   class SnapshotMarking;
   // PrepareSnapshotMarking: world stopped. ResourceExhausted if the mark
   // stack cannot be mapped.
-  absl::StatusOr<std::unique_ptr<SnapshotMarking>> PrepareSnapshotMarking();
+  KILN_MUST_USE absl::StatusOr<std::unique_ptr<SnapshotMarking>> PrepareSnapshotMarking();
+  // Testing: the next PrepareSnapshotMarking fails as if mapping its mark
+  // stack had failed (ENOMEM), once; what a live dump then does is tested in
+  // inspection/.
+  void FailNextMarkStackMappingForTesting() {
+    fail_next_mark_stack_.store(true, std::memory_order_relaxed);
+  }
 
   // IsMarked: after a collection's marking or SnapshotMarking::Mark. Inline,
   // and reads the bitmap only (a large object's chunk header; no lock).
@@ -300,8 +308,8 @@ class Heap {
   }
 
   enum class Limit { kSoft, kHard };
-  absl::StatusOr<ObjectHeader*> AllocateSlow(Tlab& tlab, const Layout* layout, size_t size,
-                                             uint32_t length);
+  KILN_MUST_USE absl::StatusOr<ObjectHeader*> AllocateSlow(Tlab& tlab, const Layout* layout,
+                                                           size_t size, uint32_t length);
   char* TryAllocate(Tlab& tlab, size_t size, Limit limit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // RefillTlab gives `tlab` fresh space for at least `min_size` bytes.
   bool RefillTlab(Tlab& tlab, size_t min_size, Limit limit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -324,6 +332,7 @@ class Heap {
   std::vector<Chunk*> ChunksInAddressOrder() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const HeapOptions options_;
+  std::atomic<bool> fail_next_mark_stack_{false};  // FailNextMarkStackMappingForTesting
   VmBinding* const binding_;
 
   Mutex mu_;

@@ -75,7 +75,7 @@ struct ObjectHeader {
   std::atomic<uint32_t> hash;
   uint32_t length;
 
-  // SizeOf: the object's size in bytes, header included, aligned.
+  // Size: the object's size in bytes, header included, aligned.
   size_t Size() const {
     switch (layout->kind) {
       case LayoutKind::kInstance:

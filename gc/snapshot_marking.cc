@@ -39,10 +39,12 @@ absl::StatusOr<std::unique_ptr<Heap::SnapshotMarking>> Heap::PrepareSnapshotMark
 
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   const size_t bytes = ((entries + 1) * sizeof(ObjectHeader*) + page - 1) / page * page;
-  void* stack = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  const bool fail = fail_next_mark_stack_.exchange(false, std::memory_order_relaxed);
+  void* stack = fail ? MAP_FAILED
+                     : mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (stack == MAP_FAILED) {
-    const int error = errno;
+    const int error = fail ? ENOMEM : errno;
     return absl::ResourceExhaustedError(absl::StrCat("heap marking: mapping a mark stack of ",
                                                      bytes, " bytes: ", std::strerror(error)));
   }

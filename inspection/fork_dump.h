@@ -42,6 +42,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "base/must_use.h"
 #include "inspection/hprof/byte_sink.h"
 #include "inspection/hprof/gzip_sink.h"
 #include "inspection/heap_dumper.h"
@@ -60,9 +61,9 @@ struct ForkDumpChild {
 // dumper.WritePrologue. The parent gets the child to pass to
 // WaitForForkDumpChild. Testing: the child calls `child_hook`, if given,
 // after its report and just before _exit.
-absl::StatusOr<ForkDumpChild> StartForkDumpChild(HeapDumper& dumper, GzipSink* gzip,
-                                                 FdSink& file,
-                                                 void (*child_hook)() = nullptr);
+KILN_MUST_USE absl::StatusOr<ForkDumpChild> StartForkDumpChild(HeapDumper& dumper, GzipSink* gzip,
+                                                               FdSink& file,
+                                                               void (*child_hook)() = nullptr);
 
 // WaitForForkDumpChild writes what `child` produces to `file` and waits for
 // it (call it exactly once, outside the safepoint, in native state if
@@ -71,8 +72,8 @@ absl::StatusOr<ForkDumpChild> StartForkDumpChild(HeapDumper& dumper, GzipSink* g
 // child's error, an error naming the signal that killed it, or one naming
 // its exit status if that does not match its report (a child that reported
 // and then failed on its way out).
-absl::Status WaitForForkDumpChild(const ForkDumpChild& child, FdSink& file,
-                                  HeapDumpStats* stats);
+KILN_MUST_USE absl::Status WaitForForkDumpChild(const ForkDumpChild& child, FdSink& file,
+                                                HeapDumpStats* stats);
 
 }  // namespace kiln
 

@@ -164,6 +164,36 @@ TEST_F(HeapDumpOptionsTest, ASinkThatFailsAfterNBytesGivesItsErrorAndTheNextDump
   EXPECT_TRUE(HprofSnapshot::FromBytes(fine.data()).ok());
 }
 
+// A live dump whose mark stack cannot be mapped fails in its prologue: a
+// Status naming the step, no file left, and the next dump works; in both
+// modes (fork mode fails before forking).
+TEST_F(HeapDumpOptionsTest, APrologueThatCannotMapItsMarkStackFailsCleanlyInBothModes) {
+  for (DumpMode mode : {DumpMode::kStopTheWorld, DumpMode::kFork}) {
+    SCOPED_TRACE(mode == DumpMode::kFork ? "fork" : "stw");
+    const std::string dir = testing::MakeTempDir("prologue");
+    HeapDumpOptions options;
+    options.path = dir + "/live.hprof";
+    options.live = true;
+    options.mode = mode;
+    runtime_->heap().FailNextMarkStackMappingForTesting();
+    absl::StatusOr<std::string> failed = VMRuntime::DumpHeap(*runtime_, options);
+    ASSERT_FALSE(failed.ok());
+    EXPECT_EQ(failed.status().code(), absl::StatusCode::kResourceExhausted);
+    EXPECT_NE(failed.status().message().find("heap dump prologue: heap marking: mapping a mark "
+                                             "stack"),
+              absl::string_view::npos)
+        << failed.status();
+    EXPECT_TRUE(ListDir(dir).empty()) << "a failed dump left files behind";
+
+    absl::StatusOr<std::string> next = VMRuntime::DumpHeap(*runtime_, options);
+    ASSERT_TRUE(next.ok()) << next.status();
+    EXPECT_EQ(*next, options.path);
+    absl::StatusOr<std::unique_ptr<HprofSnapshot>> snapshot = HprofSnapshot::Load(*next);
+    ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+    EXPECT_TRUE((*snapshot)->CheckReferences().ok());
+  }
+}
+
 TEST(HeapDumpOnOutOfMemoryTest, DumpsOnceThenTheAllocationStillFails) {
   const std::string dir = TempDir();
   RuntimeOptions options = Options();

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "base/check.h"
@@ -246,7 +247,10 @@ absl::Status HeapDumper::WritePrologue() {
   if (live_) {
     absl::StatusOr<std::unique_ptr<gc::Heap::SnapshotMarking>> marking =
         runtime.PrepareLiveMarking(world_);
-    if (!marking.ok()) return marking.status();
+    if (!marking.ok()) {
+      return absl::Status(marking.status().code(),
+                          absl::StrCat("heap dump prologue: ", marking.status().message()));
+    }
     marking_ = *std::move(marking);
   }
   runtime.heap().MakeParsable();

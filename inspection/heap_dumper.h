@@ -38,6 +38,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "base/must_use.h"
 #include "gc/heap.h"
 #include "inspection/dump_environment.h"
 #include "inspection/hprof/hprof_writer.h"
@@ -68,12 +69,12 @@ class HeapDumper {
   // WritePrologue: world stopped. Everything before the object records.
   // Fails (nothing written) only if a live dump's mark stack cannot be
   // mapped.
-  absl::Status WritePrologue();
+  KILN_MUST_USE absl::Status WritePrologue();
   // WriteObjects: after WritePrologue, with the heap still frozen (the world
   // stopped, or in a forked child). Marks (a live dump), writes the objects
   // and the end, flushes, and returns the writer's first I/O error. No lock,
   // no allocation.
-  absl::Status WriteObjects();
+  KILN_MUST_USE absl::Status WriteObjects();
 
   // stats: what was written so far (bytes: what the writer took).
   HeapDumpStats stats() const;
@@ -105,8 +106,8 @@ class HeapDumper {
 
 // WriteHeapDump: HeapDumper's two steps at once. Returns the writer's first
 // I/O error.
-absl::Status WriteHeapDump(const StoppedWorld& world, bool live, HprofWriter& writer,
-                           HeapDumpStats* stats = nullptr);
+KILN_MUST_USE absl::Status WriteHeapDump(const StoppedWorld& world, bool live, HprofWriter& writer,
+                                         HeapDumpStats* stats = nullptr);
 
 }  // namespace kiln
 

@@ -25,6 +25,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "base/must_use.h"
 #include "vm/runtime.h"
 #include "vm/safepoint.h"
 
@@ -34,7 +35,7 @@ namespace kiln {
 std::string FormatRuntimeInfo(const StoppedWorld& world);
 
 // RuntimeInfo stops the world of `runtime` and returns its runtime info.
-absl::StatusOr<std::string> RuntimeInfo(Runtime& runtime);
+KILN_MUST_USE absl::StatusOr<std::string> RuntimeInfo(Runtime& runtime);
 
 }  // namespace kiln
 

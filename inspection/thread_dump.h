@@ -15,6 +15,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "base/must_use.h"
 #include "vm/runtime.h"
 
 namespace kiln {
@@ -23,7 +24,7 @@ namespace kiln {
 std::string FormatThreadDump(const StoppedWorld& world);
 
 // ThreadDump stops the world of `runtime` and returns its thread dump.
-absl::StatusOr<std::string> ThreadDump(Runtime& runtime);
+KILN_MUST_USE absl::StatusOr<std::string> ThreadDump(Runtime& runtime);
 
 }  // namespace kiln
 

@@ -55,7 +55,8 @@ class DumpOperation : public VmOperation {
     if (options_.mode == DumpMode::kFork) {
       dumper.set_stop_after_objects(options_.fork_child_stop_after_objects);
     }
-    dumper.WritePrologue();
+    status = dumper.WritePrologue();
+    if (!status.ok()) return;  // nothing written: the caller drops the file
     if (options_.mode == DumpMode::kStopTheWorld || !writer_.ok()) {
       status = dumper.WriteObjects();
       stats = dumper.stats();

@@ -34,6 +34,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "base/must_use.h"
 #include "inspection/hprof/byte_sink.h"
 #include "inspection/heap_dumper.h"
 #include "vm/runtime.h"
@@ -46,7 +47,7 @@ enum class DumpMode {
 };
 
 struct HeapDumpOptions {
-  // heap_dump_path: a file, or a directory that gets the default name
+  // path: a file, or a directory that gets the default name
   // (DefaultDumpName); empty means the working directory. An existing file is
   // never overwritten: ".1", ".2", ... is appended instead.
   std::string path;
@@ -86,19 +87,21 @@ class VMRuntime {
   // objects reachable from the roots if `live`, every object on the heap
   // otherwise. The calling thread may be attached (it waits in native state)
   // or not.
-  static absl::Status DumpHeap(Runtime& runtime, const std::string& path, bool live,
-                               HeapDumpStats* stats = nullptr);
+  KILN_MUST_USE static absl::Status DumpHeap(Runtime& runtime, const std::string& path, bool live,
+                                             HeapDumpStats* stats = nullptr);
 
   // DumpHeap with options: resolves the path as HeapDumpOptions::path says
   // and returns the file written.
-  static absl::StatusOr<std::string> DumpHeap(Runtime& runtime, const HeapDumpOptions& options,
-                                              HeapDumpStats* stats = nullptr);
+  KILN_MUST_USE static absl::StatusOr<std::string> DumpHeap(Runtime& runtime,
+                                                            const HeapDumpOptions& options,
+                                                            HeapDumpStats* stats = nullptr);
 
   // DumpHeapTo streams the dump into `sink` (a pipe, a socket, memory): no
   // file handling, the same bytes. options.path is ignored. Stop-the-world
   // only: fork mode is InvalidArgument here.
-  static absl::Status DumpHeapTo(Runtime& runtime, ByteSink& sink, const HeapDumpOptions& options,
-                                 HeapDumpStats* stats = nullptr);
+  KILN_MUST_USE static absl::Status DumpHeapTo(Runtime& runtime, ByteSink& sink,
+                                               const HeapDumpOptions& options,
+                                               HeapDumpStats* stats = nullptr);
 
   // DefaultDumpName: svm-heapdump-<pid>-<yyyyMMdd'T'HHmmss'Z'>.hprof, or
   // svm-heapdump-<pid>-OOME.hprof for out-of-memory dumps (Native Image's

@@ -67,16 +67,42 @@ kiln::RuntimeOptions Options() {
   return options;
 }
 
+// HostApi: the host's classes, fields and methods, resolved once.
+struct HostApi {
+  const kiln::Class* texture;
+  kiln::FieldRef<kiln::String*> name;
+  kiln::FieldRef<int32_t> width;
+  kiln::FieldRef<int32_t> height;
+  const kiln::Method* decode;
+  const kiln::Method* job;
+  const kiln::Method* park;
+};
+
+absl::StatusOr<HostApi> ResolveHostApi(const kiln::Runtime& runtime) {
+  kiln::Resolver resolver(runtime);
+  HostApi api;
+  api.texture = resolver.Class("host.Texture");
+  api.name = resolver.Field<kiln::String*>(api.texture, "name");
+  api.width = resolver.Field<int32_t>(api.texture, "width");
+  api.height = resolver.Field<int32_t>(api.texture, "height");
+  api.decode = resolver.Method(api.texture, "decode", "(Ljava/lang/String;)Lhost/Texture;");
+  const kiln::Class* worker = resolver.Class("host.Worker");
+  api.job = resolver.Method(worker, "job", "(I)V");
+  api.park = resolver.Method(worker, "park", "()V");
+  RETURN_IF_ERROR(resolver.status());
+  return api;
+}
+
 // Host: the application around the runtime.
 class Host {
  public:
-  explicit Host(kiln::Runtime& runtime) : runtime_(runtime) {}
+  Host(kiln::Runtime& runtime, const HostApi& api) : runtime_(runtime), api_(api) {}
 
   // Start creates the registry (from an attached host thread) and starts the
   // workers.
   absl::Status Start() {
-    kiln::ThreadScope scope(runtime_, "host-main");
-    kiln::Frame frame(scope, *runtime_.FindMethod("host.Worker", "park", "()V"));
+    ASSIGN_OR_RETURN(kiln::ThreadScope scope, kiln::ThreadScope::Attach(runtime_, "host-main"));
+    kiln::Frame frame(scope, api_.park);
     const int64_t bytes = absl::GetFlag(FLAGS_texture_bytes);
     ASSIGN_OR_RETURN(kiln::Local<kiln::Object> registry,
                      kiln::NativeAllocationRegistry::Create(frame, &FreePixels, bytes));
@@ -97,7 +123,10 @@ class Host {
     release_.Notify();
     for (std::thread& worker : workers_) worker.join();
     workers_.clear();
-    cache_.clear();
+    {
+      kiln::MutexLock lock(&mu_);
+      cache_.clear();
+    }
     registry_ = kiln::Global<kiln::Object>();
   }
 
@@ -110,19 +139,19 @@ class Host {
  private:
   // Job: attach, decode one texture, keep every other one, detach.
   absl::Status Job(int worker, int job) {
-    kiln::ThreadScope scope(runtime_, absl::StrCat("host-worker-", worker));
-    kiln::Frame frame(scope, *runtime_.FindMethod("host.Worker", "job", "(I)V"));
+    // A pooled thread may race the runtime's shutdown: then this job fails.
+    ASSIGN_OR_RETURN(kiln::ThreadScope scope,
+                     kiln::ThreadScope::Attach(runtime_, absl::StrCat("host-worker-", worker)));
+    kiln::Frame frame(scope, api_.job);
     KILN_LINE(frame);
-    kiln::Frame decode(scope, *runtime_.FindMethod("host.Texture", "decode",
-                                                    "(Ljava/lang/String;)Lhost/Texture;"));
+    kiln::Frame decode(scope, api_.decode);
     KILN_LINE(decode);
-    const kiln::Class* texture_class = runtime_.FindClass("host.Texture");
-    ASSIGN_OR_RETURN(kiln::Local<kiln::Object> texture, kiln::Object::New(decode, texture_class));
+    ASSIGN_OR_RETURN(kiln::Local<kiln::Object> texture, kiln::Object::New(decode, api_.texture));
     ASSIGN_OR_RETURN(kiln::Local<kiln::String> name,
                      kiln::String::New(decode, absl::StrCat("texture-", worker, "-", job)));
-    texture->SetRef(*texture_class->FindField("name"), name.get());
-    texture->Set<int32_t>(*texture_class->FindField("width"), 128);
-    texture->Set<int32_t>(*texture_class->FindField("height"), 128);
+    texture->Set(api_.name, name.get());
+    texture->Set(api_.width, 128);
+    texture->Set(api_.height, 128);
     void* pixels = std::calloc(1, absl::GetFlag(FLAGS_texture_bytes));
     if (pixels == nullptr) return absl::ResourceExhaustedError("host: out of native memory");
     kiln::Local<kiln::Object> registry = decode.NewLocal(registry_.get());
@@ -144,7 +173,7 @@ class Host {
     }
     // Parked, attached, in a managed frame: what the dumps show.
     kiln::ThreadScope scope(runtime_, absl::StrCat("host-worker-", worker));
-    kiln::Frame park(scope, *runtime_.FindMethod("host.Worker", "park", "()V"));
+    kiln::Frame park(scope, api_.park);
     KILN_LINE(park);
     kiln::ScopedNative native(scope, kiln::ThreadStatus::kWaiting);
     {
@@ -156,6 +185,7 @@ class Host {
   }
 
   kiln::Runtime& runtime_;
+  const HostApi& api_;
   kiln::Global<kiln::Object> registry_;
   std::vector<std::thread> workers_;
   std::atomic<int64_t> registered_{0};
@@ -183,7 +213,9 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<kiln::Runtime>> created = kiln::Runtime::Create(Options());
   if (!created.ok()) return Fail(created.status());
   kiln::Runtime& runtime = **created;
-  Host host(runtime);
+  absl::StatusOr<HostApi> api = ResolveHostApi(runtime);
+  if (!api.ok()) return Fail(api.status());
+  Host host(runtime, *api);
   if (absl::Status status = host.Start(); !status.ok()) return Fail(status);
   host.WaitForJobs();
   // Collect so the dropped textures' native buffers go back.

@@ -56,46 +56,86 @@ kiln::RuntimeOptions TourOptions() {
   return options;
 }
 
-// append: one managed frame per call, so thread dumps show nested frames.
-absl::StatusOr<kiln::Object*> Append(kiln::Thread& thread, kiln::Object* head, int worker,
-                                     int index) {
-  kiln::Runtime& runtime = thread.runtime();
-  const kiln::Class* item_class = runtime.FindClass("demo.Item");
-  kiln::Frame frame(thread, *runtime.FindMethod("demo.Tour", "append",
-                                                "(Ldemo/Item;I)Ldemo/Item;"));
+// TourApi: the classes, fields and methods the tour uses, resolved once
+// after Runtime::Create; nothing is looked up by name afterwards.
+struct TourApi {
+  const kiln::Class* item;
+  kiln::FieldRef<kiln::String*> name;
+  kiln::FieldRef<kiln::Object*> next;
+  kiln::FieldRef<int32_t> index;
+  kiln::FieldRef<double> weight;
+  kiln::StaticFieldRef<kiln::Object*> registry;
+  const kiln::Method* main;
+  const kiln::Method* build;
+  const kiln::Method* append;
+  const kiln::Method* idle;
+  const kiln::Method* call_host;
+};
+
+absl::StatusOr<TourApi> ResolveTourApi(const kiln::Runtime& runtime) {
+  kiln::Resolver resolver(runtime);
+  TourApi api;
+  api.item = resolver.Class("demo.Item");
+  api.name = resolver.Field<kiln::String*>(api.item, "name");
+  api.next = resolver.Field<kiln::Object*>(api.item, "next");
+  api.index = resolver.Field<int32_t>(api.item, "index");
+  api.weight = resolver.Field<double>(api.item, "weight");
+  const kiln::Class* tour = resolver.Class("demo.Tour");
+  api.registry = resolver.StaticField<kiln::Object*>(tour, "registry");
+  api.main = resolver.Method(tour, "main", "([Ljava/lang/String;)V");
+  api.build = resolver.Method(tour, "build", "(I)Ldemo/Item;");
+  api.append = resolver.Method(tour, "append", "(Ldemo/Item;I)Ldemo/Item;");
+  api.idle = resolver.Method(tour, "idle", "()V");
+  api.call_host = resolver.Method(tour, "callHost", "()V");
+  RETURN_IF_ERROR(resolver.status());
+  return api;
+}
+
+// append: one managed frame per call, so thread dumps show nested frames;
+// the new item goes back to the caller's frame.
+absl::StatusOr<kiln::Local<kiln::Object>> Append(kiln::Frame& caller, const TourApi& api,
+                                                 kiln::Local<kiln::Object> head, int worker,
+                                                 int index) {
+  kiln::Frame frame(caller.thread(), api.append);
   KILN_LINE(frame);
-  kiln::Local<kiln::Object> previous = frame.NewLocal(head);
-  ASSIGN_OR_RETURN(kiln::Local<kiln::Object> item, kiln::Object::New(frame, item_class));
+  ASSIGN_OR_RETURN(kiln::Local<kiln::Object> item, kiln::Object::New(frame, api.item));
   ASSIGN_OR_RETURN(kiln::Local<kiln::String> name,
                    kiln::String::New(frame, absl::StrCat("item-", worker, "-", index)));
-  item->SetRef(*item_class->FindField("name"), name.get());
-  item->SetRef(*item_class->FindField("next"), previous.get());
-  item->Set<int32_t>(*item_class->FindField("index"), index);
-  item->Set<double>(*item_class->FindField("weight"), index * 0.5);
-  return item.get();
+  item->Set(api.name, name.get());
+  item->Set(api.next, head.get());
+  item->Set(api.index, index);
+  item->Set(api.weight, index * 0.5);
+  return frame.Escape(item);
 }
 
 // Worker: builds a list, publishes it in a Global, then idles in a managed
 // loop (polling) until told to stop.
-void Worker(kiln::Runtime& runtime, int id, std::atomic<int>& ready,
+void Worker(kiln::Runtime& runtime, const TourApi& api, int id, std::atomic<int>& ready,
             std::atomic<bool>& stop, std::vector<kiln::Global<kiln::Object>>& lists) {
-  kiln::ThreadScope scope(runtime, absl::StrCat("builder-", id));
-  kiln::Frame frame(scope, *runtime.FindMethod("demo.Tour", "build", "(I)Ldemo/Item;"));
+  absl::StatusOr<kiln::ThreadScope> scope =
+      kiln::ThreadScope::Attach(runtime, absl::StrCat("builder-", id));
+  if (!scope.ok()) {
+    std::fprintf(stderr, "builder-%d: %s\n", id, scope.status().ToString().c_str());
+    ready.fetch_add(1);
+    return;
+  }
+  kiln::Frame frame(*scope, api.build);
   KILN_LINE(frame);
   kiln::Local<kiln::Object> head = frame.NewLocal<kiln::Object>(nullptr);
   for (int i = 0; i < kItemsPerWorker; ++i) {
-    absl::StatusOr<kiln::Object*> item = Append(scope, head.get(), id, i);
+    kiln::LocalScope step(frame);  // the frame keeps `head` and nothing else
+    absl::StatusOr<kiln::Local<kiln::Object>> item = Append(frame, api, head, id, i);
     if (!item.ok()) {
       std::fprintf(stderr, "builder-%d: %s\n", id, item.status().ToString().c_str());
       break;
     }
-    head.Set(*item);
+    head.Set(item->get());
     frame.Poll();
   }
   lists[id] = kiln::Global<kiln::Object>(head);
   head.Set(nullptr);  // from now on the Global alone keeps the list
   ready.fetch_add(1);
-  kiln::Frame idle(scope, *runtime.FindMethod("demo.Tour", "idle", "()V"));
+  kiln::Frame idle(*scope, api.idle);
   KILN_LINE(idle);
   while (!stop.load(std::memory_order_relaxed)) idle.Poll();
 }
@@ -123,12 +163,13 @@ class HeapCensus : public kiln::VmOperation {
 
 absl::Status Tour() {
   ASSIGN_OR_RETURN(std::unique_ptr<kiln::Runtime> runtime, kiln::Runtime::Create(TourOptions()));
+  ASSIGN_OR_RETURN(const TourApi api, ResolveTourApi(*runtime));
   std::printf("Kiln runtime tour, pid %d\n", getpid());
   std::printf("Class table: %zu classes (builtins, arrays and demo.*)\n",
               runtime->classes().size());
 
-  kiln::ThreadScope main(*runtime, "main");
-  kiln::Frame frame(main, *runtime->FindMethod("demo.Tour", "main", "([Ljava/lang/String;)V"));
+  ASSIGN_OR_RETURN(kiln::ThreadScope main, kiln::ThreadScope::Attach(*runtime, "main"));
+  kiln::Frame frame(main, api.main);
   KILN_LINE(frame);
 
   std::atomic<int> ready{0};
@@ -138,14 +179,14 @@ absl::Status Tour() {
   {
     kiln::ScopedNative starting(main, kiln::ThreadStatus::kNative);
     for (int i = 0; i < kWorkers; ++i) {
-      threads.emplace_back(Worker, std::ref(*runtime), i, std::ref(ready), std::ref(stop),
-                           std::ref(lists));
+      threads.emplace_back(Worker, std::ref(*runtime), std::cref(api), i, std::ref(ready),
+                           std::ref(stop), std::ref(lists));
     }
   }
   kiln::Notification host_call_done;
   threads.emplace_back([&] {
     kiln::ThreadScope scope(*runtime, "host-caller");
-    kiln::Frame call(scope, *runtime->FindMethod("demo.Tour", "callHost", "()V"));
+    kiln::Frame call(scope, api.call_host);
     KILN_LINE(call);
     kiln::ScopedNative native(scope, kiln::ThreadStatus::kNative);
     ready.fetch_add(1);
@@ -153,7 +194,7 @@ absl::Status Tour() {
   });
   threads.emplace_back([&] {
     kiln::ThreadScope scope(*runtime, "sleeper");
-    kiln::Frame idle(scope, *runtime->FindMethod("demo.Tour", "idle", "()V"));
+    kiln::Frame idle(scope, api.idle);
     KILN_LINE(idle);
     ready.fetch_add(1);
     (void)idle.Sleep(absl::Seconds(30));  // interrupted below
@@ -178,9 +219,8 @@ absl::Status Tour() {
   absl::SleepFor(absl::Milliseconds(20));  // let the sleeper fall asleep
 
   // A string kept by a static field, another root kind.
-  const kiln::Class* tour = runtime->FindClass("demo.Tour");
   ASSIGN_OR_RETURN(kiln::Local<kiln::String> registry, kiln::String::New(frame, "registry"));
-  tour->SetStaticRef(*tour->FindStaticField("registry"), registry.get());
+  api.registry.Set(registry.get());
 
   ASSIGN_OR_RETURN(const std::string thread_dump, kiln::ThreadDump(*runtime));
   std::printf("\n%s", thread_dump.c_str());
@@ -240,7 +280,7 @@ absl::Status Tour() {
 
   std::move(stop_threads).Invoke();
   lists.clear();
-  tour->SetStaticRef(*tour->FindStaticField("registry"), nullptr);
+  api.registry.Set(nullptr);
 
   const kiln::SafepointStats stats = runtime->safepoint_stats();
   const kiln::gc::HeapStats heap = runtime->heap().Stats();

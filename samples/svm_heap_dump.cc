@@ -54,32 +54,56 @@ kiln::ClassSpec SvmHeapDumpClass() {
 
 void Print(const std::string& line) { std::printf("%s\n", line.c_str()); }
 
+// Api: SVMHeapDump's statics and methods, resolved once.
+struct Api {
+  kiln::StaticFieldRef<int32_t> i;
+  kiln::StaticFieldRef<int32_t> runs;
+  kiln::StaticFieldRef<int32_t> sleep_time;
+  kiln::StaticFieldRef<kiln::String*> greeting;
+  const kiln::Method* main;
+  const kiln::Method* run;
+  const kiln::Method* join;
+};
+
+absl::StatusOr<Api> ResolveApi(const kiln::Runtime& runtime) {
+  kiln::Resolver resolver(runtime);
+  const kiln::Class* cls = resolver.Class("SVMHeapDump");
+  Api api;
+  api.i = resolver.StaticField<int32_t>(cls, "i");
+  api.runs = resolver.StaticField<int32_t>(cls, "runs");
+  api.sleep_time = resolver.StaticField<int32_t>(cls, "sleepTime");
+  api.greeting = resolver.StaticField<kiln::String*>(cls, "greeting");
+  api.main = resolver.Method(cls, "main", "([Ljava/lang/String;)V");
+  api.run = resolver.Method(cls, "run", "()V");
+  api.join = resolver.Method(cls, "join", "(J)V");
+  RETURN_IF_ERROR(resolver.status());
+  return api;
+}
+
 // Run: SVMHeapDump.run(), on thread "Thread-0".
-void Run(kiln::Runtime& runtime) {
+void Run(kiln::Runtime& runtime, const Api& api) {
   kiln::ThreadScope scope(runtime, "Thread-0");
-  const kiln::Class* cls = runtime.FindClass("SVMHeapDump");
-  kiln::Frame frame(scope, *runtime.FindMethod("SVMHeapDump", "run", "()V"));
+  kiln::Frame frame(scope, api.run);
   KILN_LINE(frame);
-  const kiln::Field& i = *cls->FindStaticField("i");
-  const int runs = cls->GetStatic<int32_t>(*cls->FindStaticField("runs"));
-  const int sleep_ms = cls->GetStatic<int32_t>(*cls->FindStaticField("sleepTime"));
+  const int runs = api.runs.Get();
+  const int sleep_ms = api.sleep_time.Get();
   Print(absl::StrCat(kiln::samples::DateTimeNow(), ": Thread started, it will run for ", runs,
                      " seconds"));
-  while (cls->GetStatic<int32_t>(i) < runs) {
+  while (api.i.Get() < runs) {
     KILN_LINE(frame);
-    Print(absl::StrCat("Sleeping for ", runs - cls->GetStatic<int32_t>(i), " seconds."));
+    Print(absl::StrCat("Sleeping for ", runs - api.i.Get(), " seconds."));
     if (!scope.thread().Sleep(absl::Milliseconds(sleep_ms)).ok()) Print("Sleep interrupted.");
-    cls->SetStatic<int32_t>(i, cls->GetStatic<int32_t>(i) + 1);
+    api.i.Set(api.i.Get() + 1);
   }
 }
 
 absl::Status Main(kiln::Runtime& runtime, bool inspection) {
-  kiln::ThreadScope main(runtime, "main");
-  const kiln::Class* cls = runtime.FindClass("SVMHeapDump");
-  kiln::Frame frame(main, *runtime.FindMethod("SVMHeapDump", "main", "([Ljava/lang/String;)V"));
+  ASSIGN_OR_RETURN(const Api api, ResolveApi(runtime));
+  ASSIGN_OR_RETURN(kiln::ThreadScope main, kiln::ThreadScope::Attach(runtime, "main"));
+  kiln::Frame frame(main, api.main);
   KILN_LINE(frame);
-  cls->SetStatic<int32_t>(*cls->FindStaticField("runs"), absl::GetFlag(FLAGS_runs));
-  cls->SetStatic<int32_t>(*cls->FindStaticField("sleepTime"), absl::GetFlag(FLAGS_sleep_ms));
+  api.runs.Set(absl::GetFlag(FLAGS_runs));
+  api.sleep_time.Set(absl::GetFlag(FLAGS_sleep_ms));
 
   const int pid = getpid();
   std::string greeting = absl::StrCat(kiln::samples::DateTimeNow(),
@@ -95,20 +119,20 @@ absl::Status Main(kiln::Runtime& runtime, bool inspection) {
   absl::StrAppend(&greeting, "Starting thread!");
   // The greeting lives on the managed heap, as the Java original's does.
   ASSIGN_OR_RETURN(kiln::Local<kiln::String> text, kiln::String::New(frame, greeting));
-  cls->SetStaticRef(*cls->FindStaticField("greeting"), text.get());
+  api.greeting.Set(text.get());
   Print(greeting);
   std::fflush(stdout);
 
-  std::thread thread(Run, std::ref(runtime));
+  std::thread thread(Run, std::ref(runtime), std::cref(api));
   {
-    kiln::Frame join(main, *runtime.FindMethod("SVMHeapDump", "join", "(J)V"));
+    kiln::Frame join(main, api.join);
     KILN_LINE(join);
     kiln::ScopedNative waiting(main, kiln::ThreadStatus::kWaiting);
     thread.join();
   }
   KILN_LINE(frame);
   Print(absl::StrCat(kiln::samples::DateTimeNow(), ": Thread finished after: ",
-                     cls->GetStatic<int32_t>(*cls->FindStaticField("i")), " iterations."));
+                     api.i.Get(), " iterations."));
   return absl::OkStatus();
 }
 

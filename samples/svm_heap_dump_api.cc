@@ -59,49 +59,78 @@ kiln::RuntimeOptions Options() {
   return options;
 }
 
+// Api: the sample's classes, fields and methods, resolved once.
+struct Api {
+  const kiln::Class* person;
+  kiln::FieldRef<kiln::String*> name;
+  kiln::FieldRef<kiln::IntArray*> phone;
+  kiln::FieldRef<kiln::ObjectArray*> friends;
+  kiln::FieldRef<int32_t> age;
+  kiln::StaticFieldRef<kiln::ObjectArray*> people;
+  const kiln::Method* main;
+  const kiln::Method* create_data;
+  const kiln::Method* create_heap_dump;
+};
+
+absl::StatusOr<Api> ResolveApi(const kiln::Runtime& runtime) {
+  kiln::Resolver resolver(runtime);
+  Api api;
+  const kiln::Class* cls = resolver.Class("SVMHeapDumpAPI");
+  api.person = resolver.Class("SVMHeapDumpAPI$Person");
+  api.name = resolver.Field<kiln::String*>(api.person, "name");
+  api.phone = resolver.Field<kiln::IntArray*>(api.person, "phone");
+  api.friends = resolver.Field<kiln::ObjectArray*>(api.person, "friends");
+  api.age = resolver.Field<int32_t>(api.person, "age");
+  api.people = resolver.StaticField<kiln::ObjectArray*>(cls, "people");
+  api.main = resolver.Method(cls, "main", "([Ljava/lang/String;)V");
+  api.create_data = resolver.Method(cls, "createData", "()V");
+  api.create_heap_dump = resolver.Method(cls, "createHeapDump", "(Z)V");
+  RETURN_IF_ERROR(resolver.status());
+  return api;
+}
+
 // NewPeople: `count` Persons named person-<i>, each with a phone number and
-// up to two friends among those before it, in a Person[].
-absl::StatusOr<kiln::Local<kiln::ObjectArray>> NewPeople(kiln::Frame& frame, int count,
-                                                         absl::string_view prefix) {
-  kiln::Runtime& runtime = frame.thread().runtime();
-  const kiln::Class* person = runtime.FindClass("SVMHeapDumpAPI$Person");
+// up to two friends among those before it, in a Person[]. Each Person's
+// locals live in a LocalScope: the frame keeps the array and nothing else.
+absl::StatusOr<kiln::Local<kiln::ObjectArray>> NewPeople(kiln::Frame& frame, const Api& api,
+                                                         int count, absl::string_view prefix) {
   ASSIGN_OR_RETURN(kiln::Local<kiln::ObjectArray> people,
-                   kiln::ObjectArray::New(frame, person, count));
+                   kiln::ObjectArray::New(frame, api.person, count));
   for (int i = 0; i < count; ++i) {
-    ASSIGN_OR_RETURN(kiln::Local<kiln::Object> p, kiln::Object::New(frame, person));
+    kiln::LocalScope scope(frame);
+    ASSIGN_OR_RETURN(kiln::Local<kiln::Object> p, kiln::Object::New(frame, api.person));
     ASSIGN_OR_RETURN(kiln::Local<kiln::String> name,
                      kiln::String::New(frame, absl::StrCat(prefix, "-", i)));
     ASSIGN_OR_RETURN(kiln::Local<kiln::IntArray> phone, kiln::IntArray::New(frame, 10));
     for (uint32_t d = 0; d < 10; ++d) phone->Set(d, (i * 7 + d * 3) % 10);
     const int friends = std::min(i, 2);
     ASSIGN_OR_RETURN(kiln::Local<kiln::ObjectArray> links,
-                     kiln::ObjectArray::New(frame, person, friends));
+                     kiln::ObjectArray::New(frame, api.person, friends));
     for (int f = 0; f < friends; ++f) links->Set(f, people->Get(i - 1 - f));
-    p->SetRef(*person->FindField("name"), name.get());
-    p->SetRef(*person->FindField("phone"), phone.get());
-    p->SetRef(*person->FindField("friends"), links.get());
-    p->Set<int32_t>(*person->FindField("age"), 20 + i % 60);
+    p->Set(api.name, name.get());
+    p->Set(api.phone, phone.get());
+    p->Set(api.friends, links.get());
+    p->Set(api.age, 20 + i % 60);
     people->Set(i, p.get());
   }
   return people;
 }
 
-absl::Status CreateData(kiln::Thread& thread) {
-  kiln::Runtime& runtime = thread.runtime();
-  kiln::Frame frame(thread, *runtime.FindMethod("SVMHeapDumpAPI", "createData", "()V"));
+absl::Status CreateData(kiln::Thread& thread, const Api& api) {
+  kiln::Frame frame(thread, api.create_data);
   KILN_LINE(frame);
-  ASSIGN_OR_RETURN(kiln::Local<kiln::ObjectArray> people, NewPeople(frame, kPeople, "person"));
-  const kiln::Class* cls = runtime.FindClass("SVMHeapDumpAPI");
-  cls->SetStaticRef(*cls->FindStaticField("people"), people.get());
+  ASSIGN_OR_RETURN(kiln::Local<kiln::ObjectArray> people,
+                   NewPeople(frame, api, kPeople, "person"));
+  api.people.Set(people.get());
   KILN_LINE(frame);
   // Garbage: reachable from nothing once this returns.
-  return NewPeople(frame, kGarbagePeople, "former").status();
+  return NewPeople(frame, api, kGarbagePeople, "former").status();
 }
 
 // CreateHeapDump: "Generate heap dump and save it into temp file".
-void CreateHeapDump(kiln::Thread& thread, bool live) {
+void CreateHeapDump(kiln::Thread& thread, const Api& api, bool live) {
   kiln::Runtime& runtime = thread.runtime();
-  kiln::Frame frame(thread, *runtime.FindMethod("SVMHeapDumpAPI", "createHeapDump", "(Z)V"));
+  kiln::Frame frame(thread, api.create_heap_dump);
   KILN_LINE(frame);
   const char* tmpdir = std::getenv("TMPDIR");
   const std::string dir = tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";
@@ -126,10 +155,19 @@ void CreateHeapDump(kiln::Thread& thread, bool live) {
 }
 
 int Main(kiln::Runtime& runtime, int argc, char** argv) {
-  kiln::ThreadScope main(runtime, "main");
-  kiln::Frame frame(main, *runtime.FindMethod("SVMHeapDumpAPI", "main", "([Ljava/lang/String;)V"));
+  absl::StatusOr<Api> api = ResolveApi(runtime);
+  if (!api.ok()) {
+    std::fprintf(stderr, "svm_heap_dump_api: %s\n", api.status().ToString().c_str());
+    return 1;
+  }
+  absl::StatusOr<kiln::ThreadScope> main = kiln::ThreadScope::Attach(runtime, "main");
+  if (!main.ok()) {
+    std::fprintf(stderr, "svm_heap_dump_api: %s\n", main.status().ToString().c_str());
+    return 1;
+  }
+  kiln::Frame frame(*main, api->main);
   KILN_LINE(frame);
-  if (absl::Status status = CreateData(main); !status.ok()) {
+  if (absl::Status status = CreateData(*main, *api); !status.ok()) {
     std::fprintf(stderr, "svm_heap_dump_api: %s\n", status.ToString().c_str());
     return 1;
   }
@@ -146,7 +184,7 @@ int Main(kiln::Runtime& runtime, int argc, char** argv) {
       // Boolean.valueOf: true only for "true", in any case.
       const bool live = argc > 2 ? absl::EqualsIgnoreCase(argv[2], "true") : true;
       KILN_LINE(frame);
-      CreateHeapDump(main, live);
+      CreateHeapDump(*main, *api, live);
     }
   } else {
     std::printf("%sNone\n", greeting.c_str());

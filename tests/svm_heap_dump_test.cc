@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "inspection/hprof/hprof_format.h"
 #include "inspection/hprof/hprof_snapshot.h"
 #include "tests/subprocess.h"
 
@@ -231,6 +232,15 @@ TEST(SvmHeapDumpApiTest, PrintsWhatTheSeedShowsAndDumpsLiveOrFull) {
   EXPECT_EQ(live_dump->InstancesOf("SVMHeapDumpAPI$Person").size(), 2000);
   EXPECT_EQ(default_dump->InstancesOf("SVMHeapDumpAPI$Person").size(), 2000);
   EXPECT_EQ(full_dump->InstancesOf("SVMHeapDumpAPI$Person").size(), 3000);
+  // The sample's frames hold a bounded number of slots at the dump: each
+  // Person's locals lived in a LocalScope, and the data's frame is gone.
+  for (const HprofSnapshot* dump : {live_dump.get(), full_dump.get()}) {
+    size_t frame_roots = 0;
+    for (const HprofSnapshot::Root& root : dump->roots()) {
+      if (root.tag == hprof::kRootJavaFrame) ++frame_roots;
+    }
+    EXPECT_LE(frame_roots, 4u);
+  }
   struct stat live_st, full_st;
   ASSERT_EQ(stat(live.c_str(), &live_st), 0);
   ASSERT_EQ(stat(full.c_str(), &full_st), 0);

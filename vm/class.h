@@ -146,7 +146,9 @@ class Class final : public gc::Layout {
   absl::Span<const Method> methods() const { return methods_; }
 
   // FindField: the instance field `name`, searching superclasses; nullptr if
-  // there is none. FindStaticField searches this class only.
+  // there is none. FindStaticField searches this class only. Low-level
+  // lookups by name: a program resolves typed FieldRefs once with
+  // kiln::Resolver instead.
   const Field* FindField(absl::string_view name) const;
   const Field* FindStaticField(absl::string_view name) const;
   const Method* FindMethod(absl::string_view name, absl::string_view signature) const;
@@ -173,7 +175,8 @@ class Class final : public gc::Layout {
   Object* mirror() const { return mirror_; }
   Object** mirror_slot() const { return &mirror_; }
 
-  // Static field values. Statics live outside the heap, one 8-byte slot each.
+  // Static field values, by Field (low-level: programs use StaticFieldRef).
+  // Statics live outside the heap, one 8-byte slot each.
   template <typename T>
   T GetStatic(const Field& field) const;
   template <typename T>

@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "base/must_use.h"
 #include "vm/class.h"
 
 namespace kiln {
@@ -25,16 +26,16 @@ class ClassTable {
   // Build validates `specs` (unique names, known superclasses, no cycles, no
   // duplicate field names, no primitive or array superclass) and lays out
   // every class. Specs may come in any order.
-  static absl::StatusOr<std::unique_ptr<ClassTable>> Build(
+  KILN_MUST_USE static absl::StatusOr<std::unique_ptr<ClassTable>> Build(
       absl::Span<const ClassSpec> specs);
 
   // Find: the class named `name` (a binary name), or nullptr.
   const Class* Find(absl::string_view name) const;
   // FindMethod: a method by class name, name and signature; NotFound names
   // what is missing.
-  absl::StatusOr<const Method*> FindMethod(absl::string_view class_name,
-                                           absl::string_view name,
-                                           absl::string_view signature) const;
+  KILN_MUST_USE absl::StatusOr<const Method*> FindMethod(absl::string_view class_name,
+                                                         absl::string_view name,
+                                                         absl::string_view signature) const;
 
   // classes: all classes, indexed by Class::id().
   absl::Span<const Class* const> classes() const { return class_ptrs_; }

@@ -1,5 +1,7 @@
 #include "vm/frame.h"
 
+#include "vm/runtime.h"
+
 namespace kiln {
 
 Frame::Frame(Thread& thread, const Method* method)
@@ -12,6 +14,8 @@ Frame::Frame(Thread& thread, const Method* method)
   thread_.top_frame_ = this;
   thread_.Poll();
 }
+
+Frame::Frame(Thread& thread) : Frame(thread, thread.runtime().host_method()) {}
 
 Frame::~Frame() {
   KILN_CHECK(thread_.top_frame_ == this, "frames popped out of order on thread ",

@@ -17,6 +17,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/function_ref.h"
+#include "base/must_use.h"
 #include "base/mutex.h"
 #include "vm/frame.h"
 #include "vm/object.h"
@@ -31,7 +32,7 @@ class GlobalHandles {
   GlobalHandles(const GlobalHandles&) = delete;
   GlobalHandles& operator=(const GlobalHandles&) = delete;
 
-  Object** Allocate(Object* value);
+  KILN_MUST_USE Object** Allocate(Object* value);
   void Free(Object** slot);
   // VisitRoots calls `fn` on every non-null slot; the world must be stopped.
   void VisitRoots(absl::FunctionRef<void(Object** slot)> fn);

@@ -11,10 +11,12 @@
 
 #include "vm/class.h"        // IWYU pragma: export
 #include "vm/class_table.h"  // IWYU pragma: export
+#include "vm/field_ref.h"    // IWYU pragma: export
 #include "vm/frame.h"        // IWYU pragma: export
 #include "vm/handles.h"      // IWYU pragma: export
 #include "vm/object.h"       // IWYU pragma: export
 #include "vm/references.h"   // IWYU pragma: export
+#include "vm/resolver.h"     // IWYU pragma: export
 #include "vm/runtime.h"      // IWYU pragma: export
 #include "vm/safepoint.h"    // IWYU pragma: export
 #include "vm/string.h"       // IWYU pragma: export

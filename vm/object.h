@@ -20,9 +20,11 @@
 
 #include "absl/status/statusor.h"
 #include "base/check.h"
+#include "base/must_use.h"
 #include "gc/object_header.h"
 #include "vm/class.h"
 #include "vm/field_access.h"
+#include "vm/field_ref.h"
 #include "vm/frame.h"
 
 namespace kiln {
@@ -36,7 +38,7 @@ class Object {
 
   // New allocates a zeroed instance of `cls` (an instance class) and returns
   // it in a new slot of `frame`. ResourceExhausted when the heap is full.
-  static absl::StatusOr<Local<Object>> New(Frame& frame, const Class* cls);
+  KILN_MUST_USE static absl::StatusOr<Local<Object>> New(Frame& frame, const Class* cls);
 
   const Class* GetClass() const { return Class::From(&header_); }
   gc::ObjectHeader* header() { return &header_; }
@@ -47,9 +49,31 @@ class Object {
   // IdentityHashCode: a stable, non-zero hash assigned on first use.
   int32_t IdentityHashCode();
 
-  // Typed field access. T must match the field's type (checked in debug
-  // builds): bool, char16_t, float, double, int8_t, int16_t, int32_t,
-  // int64_t, Object*.
+  // Get / Set through a resolved FieldRef (vm/field_ref.h): the type was
+  // checked when the ref was resolved, the value's type is checked by the
+  // compiler, and the access is one load or store.
+  //
+  //   item->Set(api.index, 42);
+  //   kiln::String* name = item->Get(api.name);
+  template <typename T>
+  T Get(const FieldRef<T>& ref) const {
+    CheckRef(ref.field_, ref.offset_);
+    return static_cast<T>(
+        internal::LoadField<typename FieldRef<T>::Storage>(address() + ref.offset_));
+  }
+  template <typename T, typename V>
+    requires StoresAs<V, T>
+  void Set(const FieldRef<T>& ref, V value) {
+    CheckRef(ref.field_, ref.offset_);
+    internal::StoreField<typename FieldRef<T>::Storage>(
+        address() + ref.offset_, static_cast<typename FieldRef<T>::Storage>(T{value}));
+  }
+
+  // The low-level field access, by Field: for the runtime's own builtins
+  // (which hold their Field pointers) and for code that walks a class's
+  // fields. T must match the field's type (checked in every build): bool,
+  // char16_t, float, double, int8_t, int16_t, int32_t, int64_t, Object*.
+  // Managed code resolves FieldRefs instead.
   template <typename T>
   T Get(const Field& field) const {
     CheckField(field, FieldTypeOf<T>::value);
@@ -68,9 +92,17 @@ class Object {
 
  private:
   void CheckField(const Field& field, FieldType type) const {
-    KILN_DCHECK(field.type() == type && GetClass()->IsSubclassOf(field.holder()),
-                "field ", field.holder()->name(), ".", field.name(),
-                " accessed as ", FieldTypeName(type), " on a ", GetClass()->name());
+    KILN_CHECK(field.type() == type, "field ", field.holder()->name(), ".", field.name(),
+               " accessed as ", FieldTypeName(type));
+    KILN_DCHECK(GetClass()->IsSubclassOf(field.holder()), "field ", field.holder()->name(),
+                ".", field.name(), " accessed on a ", GetClass()->name());
+  }
+  // CheckRef: a resolved ref (offset 0 is the header: never a field's), on
+  // an object of its class (debug builds).
+  void CheckRef(const Field* field, uint32_t offset) const {
+    KILN_CHECK(offset != 0, "an empty FieldRef used (check Resolver::status())");
+    KILN_DCHECK(GetClass()->IsSubclassOf(field->holder()), "field ", field->holder()->name(),
+                ".", field->name(), " accessed on a ", GetClass()->name());
   }
 
   gc::ObjectHeader header_;
@@ -90,7 +122,7 @@ class Array : public Object {
 template <typename T>
 class PrimitiveArray : public Array {
  public:
-  static absl::StatusOr<Local<PrimitiveArray<T>>> New(Frame& frame, uint32_t length);
+  KILN_MUST_USE static absl::StatusOr<Local<PrimitiveArray<T>>> New(Frame& frame, uint32_t length);
 
   T Get(uint32_t index) const {
     KILN_DCHECK(index < length(), "index ", index, " out of bounds ", length());
@@ -119,8 +151,9 @@ class ObjectArray : public Array {
  public:
   // New allocates an array of `length` nulls whose elements are of class
   // `element_class` (its class is element_class->array_class()).
-  static absl::StatusOr<Local<ObjectArray>> New(Frame& frame, const Class* element_class,
-                                                uint32_t length);
+  KILN_MUST_USE static absl::StatusOr<Local<ObjectArray>> New(Frame& frame,
+                                                              const Class* element_class,
+                                                              uint32_t length);
 
   Object* Get(uint32_t index) const {
     KILN_DCHECK(index < length(), "index ", index, " out of bounds ", length());

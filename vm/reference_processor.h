@@ -20,6 +20,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/types/span.h"
+#include "base/must_use.h"
 #include "base/mutex.h"
 #include "gc/binding.h"
 
@@ -49,8 +50,8 @@ class ReferenceProcessor {
   int64_t native_bytes();
   uint64_t native_frees();
 
-  absl::Status EnsureCleanerDaemon();
-  absl::Status EnsureFinalizerDaemon();
+  KILN_MUST_USE absl::Status EnsureCleanerDaemon();
+  KILN_MUST_USE absl::Status EnsureFinalizerDaemon();
 
   // Stop wakes the daemons so they see their thread interrupted and return.
   void Stop();

@@ -25,6 +25,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "base/must_use.h"
 #include "vm/frame.h"
 #include "vm/object.h"
 
@@ -36,14 +37,16 @@ class NativeAllocationRegistry {
 
   // Create makes a registry for allocations of `size` bytes freed by
   // `free_function`. InvalidArgument for a null function or negative size.
-  static absl::StatusOr<Local<Object>> Create(Frame& frame, FreeFunction free_function,
-                                              int64_t size);
+  KILN_MUST_USE static absl::StatusOr<Local<Object>> Create(Frame& frame,
+                                                            FreeFunction free_function,
+                                                            int64_t size);
 
   // RegisterNativeAllocation ties `native_pointer` to `referent`. If it fails
   // (the heap is full), the pointer is freed at once, as Android does, and the
   // error returned.
-  static absl::Status RegisterNativeAllocation(Frame& frame, Local<Object> registry,
-                                               Local<Object> referent, void* native_pointer);
+  KILN_MUST_USE static absl::Status RegisterNativeAllocation(Frame& frame, Local<Object> registry,
+                                                             Local<Object> referent,
+                                                             void* native_pointer);
 
   // NativeBytesOf: the native bytes registered against `object`, not yet
   // freed.
@@ -54,7 +57,7 @@ class NativeAllocationRegistry {
 // its referent is no longer strongly reachable.
 class WeakReference {
  public:
-  static absl::StatusOr<Local<Object>> New(Frame& frame, Local<Object> referent);
+  KILN_MUST_USE static absl::StatusOr<Local<Object>> New(Frame& frame, Local<Object> referent);
   // Get: the referent, or nullptr once cleared.
   static Object* Get(Thread& thread, const Object* reference);
 };

@@ -28,6 +28,8 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(RuntimeOptions options)
   ASSIGN_OR_RETURN(runtime->thread_init_,
                    runtime->classes_->FindMethod("java.lang.Thread", "<init>",
                                                  "(Ljava/lang/String;)V"));
+  ASSIGN_OR_RETURN(runtime->host_method_,
+                   runtime->classes_->FindMethod("java.lang.Thread", "run", "()V"));
   // The VM thread first: allocating the mirrors may already collect.
   runtime->vm_thread_ = std::make_unique<VmThread>(*runtime, runtime->safepoints_);
   RETURN_IF_ERROR(runtime->AllocateMirrors());
@@ -65,11 +67,16 @@ absl::Status Runtime::AllocateMirrors() {
 }
 
 Runtime::~Runtime() {
+  // From here on ThreadScope::Attach and StartDaemonThread return
+  // FailedPrecondition; a host thread racing shutdown gets that, not an abort.
+  {
+    MutexLock lock(&lifecycle_mu_);
+    shutting_down_ = true;
+  }
   while (!services_.empty()) services_.pop_back();
   std::vector<std::thread> daemons;
   {
     MutexLock lock(&lifecycle_mu_);
-    shutting_down_ = true;
     daemons.swap(daemons_);
   }
   reference_processor_.Stop();

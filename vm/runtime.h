@@ -26,6 +26,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "base/must_use.h"
 #include "base/mutex.h"
 #include "gc/heap.h"
 #include "vm/class_table.h"
@@ -45,8 +46,9 @@ class Runtime;
 // such as the inspection layer's signal handlers (vm/ knows nothing of
 // inspection/; it only starts and stops what the options name). Services are
 // created, in order, once the runtime is up, and destroyed in reverse order
-// first thing at shutdown, while threads are still attached and the VM thread
-// still runs operations: a destructor may wait for work it started.
+// first thing at shutdown, once no new thread can attach but while attached
+// threads may still run and the VM thread still runs operations: a
+// destructor may wait for work it started.
 class RuntimeService {
  public:
   virtual ~RuntimeService() = default;
@@ -108,20 +110,28 @@ class Runtime {
   // Create builds the class table and the heap, allocates the class mirrors
   // and starts the VM thread. InvalidArgument names a bad class spec or heap
   // option.
-  static absl::StatusOr<std::unique_ptr<Runtime>> Create(RuntimeOptions options);
+  KILN_MUST_USE static absl::StatusOr<std::unique_ptr<Runtime>> Create(RuntimeOptions options);
   ~Runtime();
 
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 
   const ClassTable& classes() const { return *classes_; }
+  // FindClass / FindMethod: the low-level lookups by name, for tools that
+  // take names at run time. A program resolves its classes, fields and
+  // methods once with kiln::Resolver (vm/resolver.h) instead.
   // FindClass: the class named `name`, or nullptr.
   const Class* FindClass(absl::string_view name) const { return classes_->Find(name); }
-  absl::StatusOr<const Method*> FindMethod(absl::string_view class_name,
-                                           absl::string_view name,
-                                           absl::string_view signature) const {
+  KILN_MUST_USE absl::StatusOr<const Method*> FindMethod(absl::string_view class_name,
+                                                         absl::string_view name,
+                                                         absl::string_view signature) const {
     return classes_->FindMethod(class_name, name, signature);
   }
+
+  // host_method: the built-in method a host frame names (java.lang.Thread's
+  // run()V, where a JVM thread's stack starts), for host code that needs
+  // frame slots and has no managed method of its own: kiln::Frame(thread).
+  const Method* host_method() const { return host_method_; }
 
   const RuntimeOptions& options() const { return options_; }
   gc::Heap& heap() { return *heap_; }
@@ -133,14 +143,14 @@ class Runtime {
   // Execute runs `op` on the VM thread with the world stopped, and returns
   // when it is done. A calling thread attached to this runtime waits in native
   // state. FailedPrecondition once the runtime is shutting down.
-  absl::Status Execute(VmOperation& op);
+  KILN_MUST_USE absl::Status Execute(VmOperation& op);
   // RunAtSafepoint: Execute for a function.
-  absl::StatusOr<SafepointTiming> RunAtSafepoint(
+  KILN_MUST_USE absl::StatusOr<SafepointTiming> RunAtSafepoint(
       absl::string_view name, absl::FunctionRef<void(StoppedWorld&)> fn);
 
   // CollectGarbage runs a full collection at a safepoint and returns what it
   // did. FailedPrecondition once the runtime is shutting down.
-  absl::StatusOr<gc::CollectionStats> CollectGarbage(
+  KILN_MUST_USE absl::StatusOr<gc::CollectionStats> CollectGarbage(
       gc::GcCause cause = gc::GcCause::kExplicit);
   // RunCollection: the collection itself, for VM operations that already
   // stopped the world. `observed` as in gc::Heap::Collect.
@@ -149,7 +159,7 @@ class Runtime {
   // PrepareLiveMarking: the first step of marking the objects reachable from
   // the roots without collecting (gc::Heap::SnapshotMarking; its Mark sets
   // the bits gc::Heap::IsMarked reads, later, possibly in a forked child).
-  absl::StatusOr<std::unique_ptr<gc::Heap::SnapshotMarking>> PrepareLiveMarking(
+  KILN_MUST_USE absl::StatusOr<std::unique_ptr<gc::Heap::SnapshotMarking>> PrepareLiveMarking(
       const StoppedWorld& world);
 
   // StartDaemonThread starts a runtime-owned daemon thread running `body`
@@ -157,7 +167,7 @@ class Runtime {
   // waits in native). `body` should return soon after its thread is
   // interrupted (Sleep returns Cancelled); the runtime interrupts and joins
   // its daemon threads when it shuts down.
-  absl::Status StartDaemonThread(std::string name, std::function<void(Thread&)> body);
+  KILN_MUST_USE absl::Status StartDaemonThread(std::string name, std::function<void(Thread&)> body);
 
   // VisitRoots calls `fn` on every root slot: for each thread its
   // java.lang.Thread and then its frame slots (innermost first), then the
@@ -193,9 +203,9 @@ class Runtime {
 
   explicit Runtime(RuntimeOptions options)
       : options_(std::move(options)), gc_binding_(*this), reference_processor_(*this) {}
-  absl::Status AllocateMirrors();
-  absl::StatusOr<Thread*> AttachCurrentThread(absl::string_view name,
-                                              const ThreadOptions& options);
+  KILN_MUST_USE absl::Status AllocateMirrors();
+  KILN_MUST_USE absl::StatusOr<Thread*> AttachCurrentThread(absl::string_view name,
+                                                            const ThreadOptions& options);
   void DetachCurrentThread(Thread* thread);
 
   const RuntimeOptions options_;
@@ -208,6 +218,7 @@ class Runtime {
   SafepointManager safepoints_;
   std::unique_ptr<VmThread> vm_thread_;
   const Method* thread_init_ = nullptr;  // java.lang.Thread.<init>
+  const Method* host_method_ = nullptr;  // java.lang.Thread.run
   std::atomic<int64_t> next_tid_{1};
 
   Mutex lifecycle_mu_;

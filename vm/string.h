@@ -14,6 +14,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "base/must_use.h"
 #include "base/mutex.h"
 #include "vm/object.h"
 
@@ -26,13 +27,14 @@ class String : public Object {
 
   // New makes a String from UTF-8 text; InvalidArgument if it is not valid
   // UTF-8, ResourceExhausted if the heap is full.
-  static absl::StatusOr<Local<String>> New(Frame& frame, absl::string_view utf8);
+  KILN_MUST_USE static absl::StatusOr<Local<String>> New(Frame& frame, absl::string_view utf8);
   // Intern returns the runtime's one String with this text (Java's
   // String.intern()), making it on first use. Interned strings are roots for
   // the runtime's lifetime.
-  static absl::StatusOr<Local<String>> Intern(Frame& frame, absl::string_view utf8);
+  KILN_MUST_USE static absl::StatusOr<Local<String>> Intern(Frame& frame, absl::string_view utf8);
   // NewUtf16 makes a String from UTF-16 code units.
-  static absl::StatusOr<Local<String>> NewUtf16(Frame& frame, std::u16string_view utf16);
+  KILN_MUST_USE static absl::StatusOr<Local<String>> NewUtf16(Frame& frame,
+                                                              std::u16string_view utf16);
 
   // length: the number of UTF-16 code units (Java's String.length()).
   uint32_t length() const;

@@ -125,6 +125,14 @@ ThreadScope::ThreadScope(Runtime& runtime, absl::string_view name, ThreadOptions
   thread_ = *thread;
 }
 
-ThreadScope::~ThreadScope() { thread_->runtime().DetachCurrentThread(thread_); }
+absl::StatusOr<ThreadScope> ThreadScope::Attach(Runtime& runtime, absl::string_view name,
+                                                ThreadOptions options) {
+  ASSIGN_OR_RETURN(Thread * thread, runtime.AttachCurrentThread(name, options));
+  return ThreadScope(thread);
+}
+
+ThreadScope::~ThreadScope() {
+  if (thread_ != nullptr) thread_->runtime().DetachCurrentThread(thread_);
+}
 
 }  // namespace kiln

@@ -29,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "base/must_use.h"
 #include "base/mutex.h"
 #include "gc/heap.h"
 
@@ -94,7 +95,7 @@ class Thread {
 
   // Sleep sleeps in native state (a safepoint does not wait for it). Returns
   // Cancelled if the thread is interrupted, before or during the sleep.
-  absl::Status Sleep(absl::Duration duration);
+  KILN_MUST_USE absl::Status Sleep(absl::Duration duration);
   // Interrupt wakes this thread from Sleep and makes the next Sleep return at
   // once; the runtime interrupts its daemon threads at shutdown.
   void Interrupt();
@@ -104,7 +105,8 @@ class Thread {
   // `size` bytes and `length` elements (arrays). Polls first; the Tlab bump
   // is inline. Callers must root the result before the next allocation or
   // poll; the typed New functions do that.
-  absl::StatusOr<Object*> Allocate(const gc::Layout* layout, size_t size, uint32_t length) {
+  KILN_MUST_USE absl::StatusOr<Object*> Allocate(const gc::Layout* layout, size_t size,
+                                                 uint32_t length) {
     Poll();
     if (gc::ObjectHeader* object = gc::Heap::TryAllocateInTlab(tlab_, layout, size, length)) {
       return reinterpret_cast<Object*>(object);
@@ -137,7 +139,8 @@ class Thread {
   Thread(Runtime& runtime, std::string name, int64_t tid, const ThreadOptions& options);
 
   void PollSlow();
-  absl::StatusOr<Object*> AllocateSlow(const gc::Layout* layout, size_t size, uint32_t length);
+  KILN_MUST_USE absl::StatusOr<Object*> AllocateSlow(const gc::Layout* layout, size_t size,
+                                                     uint32_t length);
   // MakeCurrent / ClearCurrent maintain CurrentFor's per-OS-thread chain.
   void MakeCurrent();
   void ClearCurrent();
@@ -165,13 +168,25 @@ class Thread {
 
 // ThreadScope attaches the calling host thread to a runtime for its lifetime,
 // with a java.lang.Thread named `name`, and leaves it in managed state.
-// Attaching CHECK-fails if the runtime is shutting down or cannot allocate the
-// thread's java.lang.Thread; both are embedder bugs or a dead heap.
+//
+//   ASSIGN_OR_RETURN(kiln::ThreadScope main, kiln::ThreadScope::Attach(runtime, "main"));
+//
+// Attach returns FailedPrecondition once the runtime is shutting down (a
+// pooled host thread racing shutdown) and ResourceExhausted when the heap
+// cannot hold the thread's java.lang.Thread; JNI's AttachCurrentThread. The
+// constructor CHECK-fails on either instead: for a program's main thread,
+// where both are bugs. A ThreadScope may be moved (out of a StatusOr), not
+// to another OS thread; scopes end in the reverse order they began.
 class ThreadScope {
  public:
+  KILN_MUST_USE static absl::StatusOr<ThreadScope> Attach(Runtime& runtime,
+                                                          absl::string_view name,
+                                                          ThreadOptions options = {});
   ThreadScope(Runtime& runtime, absl::string_view name, ThreadOptions options = {});
   ~ThreadScope();
 
+  ThreadScope(ThreadScope&& other) noexcept : thread_(other.thread_) { other.thread_ = nullptr; }
+  ThreadScope& operator=(ThreadScope&&) = delete;
   ThreadScope(const ThreadScope&) = delete;
   ThreadScope& operator=(const ThreadScope&) = delete;
   void* operator new(size_t) = delete;
@@ -180,6 +195,8 @@ class ThreadScope {
   operator Thread&() const { return *thread_; }  // NOLINT: scopes stand for threads
 
  private:
+  explicit ThreadScope(Thread* thread) : thread_(thread) {}
+
   Thread* thread_;
 };
 

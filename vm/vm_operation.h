@@ -23,6 +23,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "base/must_use.h"
 #include "base/mutex.h"
 #include "vm/safepoint.h"
 
@@ -66,7 +67,7 @@ class VmThread {
   // Execute queues `op` and blocks until it has run. The caller must not be
   // a managed thread of this runtime (Runtime::Execute takes care of that) nor
   // the VM thread itself.
-  absl::Status Execute(VmOperation& op);
+  KILN_MUST_USE absl::Status Execute(VmOperation& op);
 
   // IsCurrent: whether the caller is this VM thread.
   bool IsCurrent() const { return std::this_thread::get_id() == thread_.get_id(); }

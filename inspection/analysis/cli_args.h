@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "base/must_use.h"
 
 namespace kiln::analysis {
 
@@ -42,18 +43,18 @@ struct CliArgs {
   }
   // GetCount: a non-negative integer option; InvalidArgument naming it (and
   // the usage line, as for every usage error).
-  absl::StatusOr<uint64_t> GetCount(const std::string& name, uint64_t fallback) const;
+  KILN_MUST_USE absl::StatusOr<uint64_t> GetCount(const std::string& name, uint64_t fallback) const;
   // GetChoice: an option that must be one of `choices` (the first is the
   // default).
-  absl::StatusOr<std::string> GetChoice(const std::string& name,
-                                        absl::Span<const char* const> choices) const;
+  KILN_MUST_USE absl::StatusOr<std::string> GetChoice(const std::string& name,
+                                                      absl::Span<const char* const> choices) const;
 };
 
 // ParseArgs: `args` excludes the program name. InvalidArgument, with the
 // command's usage line, for unknown commands or options and missing or
 // extra arguments.
-absl::StatusOr<CliArgs> ParseArgs(absl::Span<const std::string> args,
-                                  absl::Span<const CommandSpec> commands);
+KILN_MUST_USE absl::StatusOr<CliArgs> ParseArgs(absl::Span<const std::string> args,
+                                                absl::Span<const CommandSpec> commands);
 
 }  // namespace kiln::analysis
 

@@ -7,22 +7,23 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "base/must_use.h"
 #include "inspection/analysis/cli_args.h"
 
 namespace kiln::analysis {
 
 // cli_report.cc
-absl::Status CommandSummary(const CliArgs& args, std::string* out);
-absl::Status CommandHistogram(const CliArgs& args, std::string* out);
-absl::Status CommandThreads(const CliArgs& args, std::string* out);
+KILN_MUST_USE absl::Status CommandSummary(const CliArgs& args, std::string* out);
+KILN_MUST_USE absl::Status CommandHistogram(const CliArgs& args, std::string* out);
+KILN_MUST_USE absl::Status CommandThreads(const CliArgs& args, std::string* out);
 
 // cli_graphs.cc
-absl::Status CommandFlamegraph(const CliArgs& args, std::string* out);
-absl::Status CommandDominators(const CliArgs& args, std::string* out);
+KILN_MUST_USE absl::Status CommandFlamegraph(const CliArgs& args, std::string* out);
+KILN_MUST_USE absl::Status CommandDominators(const CliArgs& args, std::string* out);
 
 // cli_sql.cc
-absl::Status CommandSql(const CliArgs& args, std::string* out);
-absl::Status CommandQuery(const CliArgs& args, std::string* out);
+KILN_MUST_USE absl::Status CommandSql(const CliArgs& args, std::string* out);
+KILN_MUST_USE absl::Status CommandQuery(const CliArgs& args, std::string* out);
 
 // cli_serve.cc (the cli_viewer library)
 absl::Status CommandServe(const CliArgs& args, std::string* out);

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "base/must_use.h"
 #include "inspection/analysis/heap_graph.h"
 #include "inspection/hprof/hprof_reader.h"
 
@@ -53,11 +54,11 @@ struct LoadedDump {
 // LoadDump opens and builds `path` (with references unless `references` is
 // false: BuildOptions::references). Errors are the reader's or the graph's,
 // naming the file and the offset for malformed files.
-absl::StatusOr<LoadedDump> LoadDump(const std::string& path, bool references = true);
+KILN_MUST_USE absl::StatusOr<LoadedDump> LoadDump(const std::string& path, bool references = true);
 
 // WriteOutputFile writes `bytes` to `path` (created or truncated), naming
 // the path in errors.
-absl::Status WriteOutputFile(const std::string& path, const std::string& bytes);
+KILN_MUST_USE absl::Status WriteOutputFile(const std::string& path, const std::string& bytes);
 
 }  // namespace kiln::analysis
 

@@ -14,6 +14,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "base/must_use.h"
 #include "inspection/analysis/heap_graph.h"
 #include "inspection/hprof/hprof_reader.h"
 
@@ -27,23 +28,25 @@ std::string JavaTypeName(absl::string_view hprof_name);
 class GraphBuilder : public HprofVisitor {
  public:
   GraphBuilder(HprofReader& reader, const BuildOptions& options, HeapGraph* graph);
-  absl::Status Build();
+  KILN_MUST_USE absl::Status Build();
 
-  absl::Status OnString(uint64_t id, absl::string_view text) override;
-  absl::Status OnLoadClass(uint32_t serial, uint64_t class_id, uint64_t name_id) override;
-  absl::Status OnStackFrame(uint64_t frame_id, uint64_t method_name_id, uint64_t signature_id,
-                            uint64_t source_id, uint32_t class_serial, int32_t line) override;
-  absl::Status OnStackTrace(uint32_t serial, uint32_t thread_serial,
-                            absl::Span<const uint64_t> frame_ids) override;
-  absl::Status OnRoot(uint8_t tag, uint64_t id, uint32_t thread_serial, int32_t depth,
-                      uint32_t trace_serial) override;
-  absl::Status OnClassDump(const HprofClassDump& dump) override;
-  absl::Status OnInstance(uint64_t id, uint64_t class_id,
-                          absl::Span<const uint8_t> values) override;
-  absl::Status OnObjectArray(uint64_t id, uint64_t class_id,
-                             absl::Span<const uint64_t> elements) override;
-  absl::Status OnPrimitiveArray(uint64_t id, uint8_t type, uint32_t length,
-                                absl::Span<const uint8_t> elements) override;
+  KILN_MUST_USE absl::Status OnString(uint64_t id, absl::string_view text) override;
+  KILN_MUST_USE absl::Status OnLoadClass(uint32_t serial, uint64_t class_id,
+                                         uint64_t name_id) override;
+  KILN_MUST_USE absl::Status OnStackFrame(uint64_t frame_id, uint64_t method_name_id,
+                                          uint64_t signature_id, uint64_t source_id,
+                                          uint32_t class_serial, int32_t line) override;
+  KILN_MUST_USE absl::Status OnStackTrace(uint32_t serial, uint32_t thread_serial,
+                                          absl::Span<const uint64_t> frame_ids) override;
+  KILN_MUST_USE absl::Status OnRoot(uint8_t tag, uint64_t id, uint32_t thread_serial, int32_t depth,
+                                    uint32_t trace_serial) override;
+  KILN_MUST_USE absl::Status OnClassDump(const HprofClassDump& dump) override;
+  KILN_MUST_USE absl::Status OnInstance(uint64_t id, uint64_t class_id,
+                                        absl::Span<const uint8_t> values) override;
+  KILN_MUST_USE absl::Status OnObjectArray(uint64_t id, uint64_t class_id,
+                                           absl::Span<const uint64_t> elements) override;
+  KILN_MUST_USE absl::Status OnPrimitiveArray(uint64_t id, uint8_t type, uint32_t length,
+                                              absl::Span<const uint8_t> elements) override;
 
  private:
   // During the parse an object's type (HeapGraph::types_of_) holds a class
@@ -104,11 +107,11 @@ class GraphBuilder : public HprofVisitor {
   uint32_t TypeOf(uint32_t raw) const;
   void MakeLayouts();
 
-  absl::Status MakeTypes();
-  absl::Status OrderObjects();
-  absl::Status DuplicateIdError(uint64_t id) const;
-  absl::StatusOr<uint64_t> CheckSizes();
-  absl::Status ResolveReferences(uint64_t bound);
+  KILN_MUST_USE absl::Status MakeTypes();
+  KILN_MUST_USE absl::Status OrderObjects();
+  KILN_MUST_USE absl::Status DuplicateIdError(uint64_t id) const;
+  KILN_MUST_USE absl::StatusOr<uint64_t> CheckSizes();
+  KILN_MUST_USE absl::Status ResolveReferences(uint64_t bound);
   // graph_facts.cc
   void ComputeSizeRules();
   void ResolveRoots();

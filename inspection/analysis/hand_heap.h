@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "base/must_use.h"
 #include "inspection/analysis/heap_graph.h"
 #include "inspection/hprof/hprof_reader.h"
 
@@ -68,7 +69,7 @@ class HandHeap {
   uint64_t object_array_class() const { return object_array_class_; }
 
   // Build: writes the file into memory and loads it as a HeapGraph.
-  absl::StatusOr<HandGraph> Build() const;
+  KILN_MUST_USE absl::StatusOr<HandGraph> Build() const;
 
  private:
   struct ClassDef {

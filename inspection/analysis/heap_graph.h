@@ -34,6 +34,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "base/check.h"
+#include "base/must_use.h"
 #include "inspection/hprof/hprof_format.h"
 #include "inspection/hprof/hprof_reader.h"
 
@@ -183,12 +184,12 @@ class HeapGraph {
   // disagree with its class, an object id twice, a superclass chain that
   // loops or is deeper than kHprofMaxSuperclassDepth), each naming the
   // record and its offset.
-  static absl::StatusOr<std::unique_ptr<HeapGraph>> Build(HprofReader& reader,
+  KILN_MUST_USE static absl::StatusOr<std::unique_ptr<HeapGraph>> Build(HprofReader& reader,
                                                           const BuildOptions& options);
   // Load opens `path` with HprofReader::Open and builds; the graph owns the
   // reader.
-  static absl::StatusOr<std::unique_ptr<HeapGraph>> Load(const std::string& path,
-                                                         const BuildOptions& options);
+  KILN_MUST_USE static absl::StatusOr<std::unique_ptr<HeapGraph>> Load(const std::string& path,
+                                                                       const BuildOptions& options);
   ~HeapGraph();
   HeapGraph(const HeapGraph&) = delete;
   HeapGraph& operator=(const HeapGraph&) = delete;

@@ -49,6 +49,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "base/must_use.h"
 #include "inspection/analysis/heap_graph.h"
 
 struct sqlite3;
@@ -66,11 +67,11 @@ struct QueryResult {
 class SqliteDb {
  public:
   // Create makes a new database file at `path`, which must not exist.
-  static absl::StatusOr<SqliteDb> Create(const std::string& path);
+  KILN_MUST_USE static absl::StatusOr<SqliteDb> Create(const std::string& path);
   // OpenReadOnly opens an existing database file.
-  static absl::StatusOr<SqliteDb> OpenReadOnly(const std::string& path);
+  KILN_MUST_USE static absl::StatusOr<SqliteDb> OpenReadOnly(const std::string& path);
   // InMemory: a private in-memory database.
-  static absl::StatusOr<SqliteDb> InMemory();
+  KILN_MUST_USE static absl::StatusOr<SqliteDb> InMemory();
 
   SqliteDb(SqliteDb&& other) noexcept : db_(other.db_), path_(std::move(other.path_)) {
     other.db_ = nullptr;
@@ -81,10 +82,11 @@ class SqliteDb {
   ~SqliteDb();
 
   // Execute runs `sql` (one or more statements), discarding rows.
-  absl::Status Execute(const std::string& sql);
+  KILN_MUST_USE absl::Status Execute(const std::string& sql);
   // Query runs one statement and returns its rows (values as SQLite's
   // text), at most `max_rows` of them (then truncated is set).
-  absl::StatusOr<QueryResult> Query(const std::string& sql, size_t max_rows = SIZE_MAX);
+  KILN_MUST_USE absl::StatusOr<QueryResult> Query(const std::string& sql,
+                                                  size_t max_rows = SIZE_MAX);
 
   sqlite3* get() const { return db_; }
   const std::string& path() const { return path_; }
@@ -106,8 +108,8 @@ struct SqlExportOptions {
 
 // ExportHeapGraph creates the three tables in `db` and fills them from
 // `graph`, in one transaction. Fails (naming the step) if the tables exist.
-absl::Status ExportHeapGraph(const HeapGraph& graph, SqliteDb& db,
-                             const SqlExportOptions& options);
+KILN_MUST_USE absl::Status ExportHeapGraph(const HeapGraph& graph, SqliteDb& db,
+                                           const SqlExportOptions& options);
 
 // ClassKind: Perfetto's heap_graph_class.kind of `type`.
 std::string ClassKind(const HeapGraph& graph, uint32_t type);

@@ -25,6 +25,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "base/must_use.h"
 
 namespace kiln::analysis::testing {
 
@@ -40,7 +41,7 @@ struct KnownHeapOptions {
 };
 
 // DumpKnownHeap builds the heap in a new runtime and dumps it to `path`.
-absl::Status DumpKnownHeap(const std::string& path, const KnownHeapOptions& options);
+KILN_MUST_USE absl::Status DumpKnownHeap(const std::string& path, const KnownHeapOptions& options);
 
 }  // namespace kiln::analysis::testing
 

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
+#include "base/must_use.h"
 #include "base/mutex.h"
 
 namespace kiln {
@@ -20,7 +21,7 @@ class ByteSink {
  public:
   virtual ~ByteSink() = default;
   // Write writes all of `bytes` or fails.
-  virtual absl::Status Write(absl::Span<const uint8_t> bytes) = 0;
+  KILN_MUST_USE virtual absl::Status Write(absl::Span<const uint8_t> bytes) = 0;
   // bytes_written: what Write (and SubmitBuffer) accepted so far.
   virtual uint64_t bytes_written() const = 0;
 
@@ -33,7 +34,7 @@ class ByteSink {
   // are the next output; the buffer is the sink's again) before anything
   // else; it returns what Write would.
   virtual absl::Span<uint8_t> LendBuffer(size_t min_bytes) { return {}; }
-  virtual absl::Status SubmitBuffer(size_t used);
+  KILN_MUST_USE virtual absl::Status SubmitBuffer(size_t used);
 };
 
 // FdSink writes to a file descriptor it does not own, retrying short writes
@@ -46,11 +47,11 @@ class ByteSink {
 class FdSink : public ByteSink {
  public:
   FdSink(int fd, std::string what) : fd_(fd), what_(std::move(what)) {}
-  absl::Status Write(absl::Span<const uint8_t> bytes) override;
+  KILN_MUST_USE absl::Status Write(absl::Span<const uint8_t> bytes) override;
   uint64_t bytes_written() const override { return written_; }
   // A redirected FdSink lends what its target lends.
   absl::Span<uint8_t> LendBuffer(size_t min_bytes) override;
-  absl::Status SubmitBuffer(size_t used) override;
+  KILN_MUST_USE absl::Status SubmitBuffer(size_t used) override;
 
   void set_allocation_free_errors() { allocation_free_errors_ = true; }
   // set_redirect: Write hands the bytes to `to` instead of the descriptor
@@ -62,7 +63,7 @@ class FdSink : public ByteSink {
   int error() const { return error_; }
   uint64_t error_offset() const { return error_offset_; }
   // ErrorStatus: the Status of a write that failed with `error` at byte `at`.
-  absl::Status ErrorStatus(int error, uint64_t at) const;
+  KILN_MUST_USE absl::Status ErrorStatus(int error, uint64_t at) const;
   const std::string& what() const { return what_; }
 
  private:
@@ -92,15 +93,15 @@ class PipelinedSink : public ByteSink {
   PipelinedSink(const PipelinedSink&) = delete;
   PipelinedSink& operator=(const PipelinedSink&) = delete;
 
-  absl::Status Write(absl::Span<const uint8_t> bytes) override;
+  KILN_MUST_USE absl::Status Write(absl::Span<const uint8_t> bytes) override;
   // bytes_written: what Write and SubmitBuffer accepted (all of it written
   // once Close returned OK).
   uint64_t bytes_written() const override { return accepted_; }
   // Lends the next slot (waiting while all are queued); SubmitBuffer queues it.
   absl::Span<uint8_t> LendBuffer(size_t min_bytes) override;
-  absl::Status SubmitBuffer(size_t used) override;
+  KILN_MUST_USE absl::Status SubmitBuffer(size_t used) override;
   // Close: every accepted byte written (or the first error); idempotent.
-  absl::Status Close();
+  KILN_MUST_USE absl::Status Close();
 
  private:
   struct Slot {
@@ -110,7 +111,7 @@ class PipelinedSink : public ByteSink {
   void Run();
   // WaitForFreeSlot: the producer's next slot is neither queued nor being
   // written (or the first error).
-  absl::Status WaitForFreeSlot();
+  KILN_MUST_USE absl::Status WaitForFreeSlot();
   // Queue: the producer's slot holds `size` bytes; the thread may write it.
   void Queue(size_t size);
 
@@ -134,7 +135,7 @@ class PipelinedSink : public ByteSink {
 class MemorySink : public ByteSink {
  public:
   explicit MemorySink(uint64_t limit = UINT64_MAX) : limit_(limit) {}
-  absl::Status Write(absl::Span<const uint8_t> bytes) override;
+  KILN_MUST_USE absl::Status Write(absl::Span<const uint8_t> bytes) override;
   uint64_t bytes_written() const override { return data_.size(); }
   const std::vector<uint8_t>& data() const { return data_; }
 

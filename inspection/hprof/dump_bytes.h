@@ -21,6 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "base/must_use.h"
 
 namespace kiln {
 
@@ -39,13 +40,13 @@ class DumpBytes {
 
   // Open maps `path`; if it starts with the gzip magic (1f 8b) it is inflated.
   // `progress` (optional) follows the inflation, which is the slow part.
-  static absl::StatusOr<DumpBytes> Open(const std::string& path,
-                                        const DumpProgress& progress = nullptr);
+  KILN_MUST_USE static absl::StatusOr<DumpBytes> Open(const std::string& path,
+                                                      const DumpProgress& progress = nullptr);
 
   // Inflate decompresses `compressed`, every gzip member of it, into a new
   // anonymous mapping.
-  static absl::StatusOr<DumpBytes> Inflate(absl::Span<const uint8_t> compressed,
-                                           const DumpProgress& progress = nullptr);
+  KILN_MUST_USE static absl::StatusOr<DumpBytes> Inflate(absl::Span<const uint8_t> compressed,
+                                                         const DumpProgress& progress = nullptr);
 
   // IsGzip: whether `bytes` starts with the gzip magic.
   static bool IsGzip(absl::Span<const uint8_t> bytes) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "base/must_use.h"
 #include "inspection/hprof/byte_sink.h"
 
 struct z_stream_s;
@@ -29,9 +30,9 @@ class GzipSink : public ByteSink {
   GzipSink(ByteSink* out, int level);
   ~GzipSink() override;
 
-  absl::Status Write(absl::Span<const uint8_t> bytes) override;
+  KILN_MUST_USE absl::Status Write(absl::Span<const uint8_t> bytes) override;
   // Finish compresses the last, partial block. Call once, after the last Write.
-  absl::Status Finish();
+  KILN_MUST_USE absl::Status Finish();
   uint64_t bytes_written() const override { return accepted_; }
 
   // In a forked child nothing may allocate, and a Status message does: after
@@ -41,8 +42,8 @@ class GzipSink : public ByteSink {
   const char* failure() const { return failure_; }
 
  private:
-  absl::Status CompressBlock();
-  absl::Status Fail(const char* what, int zlib_result);
+  KILN_MUST_USE absl::Status CompressBlock();
+  KILN_MUST_USE absl::Status Fail(const char* what, int zlib_result);
 
   ByteSink* const out_;
   const int level_;

@@ -31,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "base/must_use.h"
 #include "inspection/hprof/dump_bytes.h"
 #include "inspection/hprof/hprof_format.h"
 
@@ -61,43 +62,44 @@ struct HprofClassDump {
 class HprofVisitor {
  public:
   virtual ~HprofVisitor() = default;
-  virtual absl::Status OnString(uint64_t id, absl::string_view text) { return Ok(); }
-  virtual absl::Status OnLoadClass(uint32_t serial, uint64_t class_id, uint64_t name_id) {
+  KILN_MUST_USE virtual absl::Status OnString(uint64_t id, absl::string_view text) { return Ok(); }
+  KILN_MUST_USE virtual absl::Status OnLoadClass(uint32_t serial, uint64_t class_id,
+                                                 uint64_t name_id) {
     return Ok();
   }
-  virtual absl::Status OnStackFrame(uint64_t frame_id, uint64_t method_name_id,
-                                    uint64_t signature_id, uint64_t source_id,
-                                    uint32_t class_serial, int32_t line) {
+  KILN_MUST_USE virtual absl::Status OnStackFrame(uint64_t frame_id, uint64_t method_name_id,
+                                                  uint64_t signature_id, uint64_t source_id,
+                                                  uint32_t class_serial, int32_t line) {
     return Ok();
   }
-  virtual absl::Status OnStackTrace(uint32_t serial, uint32_t thread_serial,
-                                    absl::Span<const uint64_t> frame_ids) {
+  KILN_MUST_USE virtual absl::Status OnStackTrace(uint32_t serial, uint32_t thread_serial,
+                                                  absl::Span<const uint64_t> frame_ids) {
     return Ok();
   }
   // OnRoot: `tag` is the sub-record tag; thread_serial and depth are 0 and
   // -1 where the root kind has none.
-  virtual absl::Status OnRoot(uint8_t tag, uint64_t id, uint32_t thread_serial, int32_t depth,
-                              uint32_t trace_serial) {
+  KILN_MUST_USE virtual absl::Status OnRoot(uint8_t tag, uint64_t id, uint32_t thread_serial,
+                                            int32_t depth, uint32_t trace_serial) {
     return Ok();
   }
-  virtual absl::Status OnClassDump(const HprofClassDump& dump) { return Ok(); }
+  KILN_MUST_USE virtual absl::Status OnClassDump(const HprofClassDump& dump) { return Ok(); }
   // OnInstance: the raw field values (big-endian), this class's first.
-  virtual absl::Status OnInstance(uint64_t id, uint64_t class_id,
-                                  absl::Span<const uint8_t> values) {
+  KILN_MUST_USE virtual absl::Status OnInstance(uint64_t id, uint64_t class_id,
+                                                absl::Span<const uint8_t> values) {
     return Ok();
   }
-  virtual absl::Status OnObjectArray(uint64_t id, uint64_t class_id,
-                                     absl::Span<const uint64_t> elements) {
+  KILN_MUST_USE virtual absl::Status OnObjectArray(uint64_t id, uint64_t class_id,
+                                                   absl::Span<const uint64_t> elements) {
     return Ok();
   }
   // OnPrimitiveArray: the raw elements (big-endian).
-  virtual absl::Status OnPrimitiveArray(uint64_t id, uint8_t type, uint32_t length,
-                                        absl::Span<const uint8_t> elements) {
+  KILN_MUST_USE virtual absl::Status OnPrimitiveArray(uint64_t id, uint8_t type, uint32_t length,
+                                                      absl::Span<const uint8_t> elements) {
     return Ok();
   }
 
  private:
-  static absl::Status Ok() { return absl::OkStatus(); }
+  KILN_MUST_USE static absl::Status Ok() { return absl::OkStatus(); }
 };
 
 // HprofRecordCounts: how many records of each tag a Parse saw, top-level
@@ -141,8 +143,8 @@ class HprofReader {
  public:
   // Open maps `path` (inflating it if it is gzip); `progress`, if set,
   // follows the inflation of a compressed file.
-  static absl::StatusOr<std::unique_ptr<HprofReader>> Open(const std::string& path,
-                                                           const DumpProgress& progress = nullptr);
+  KILN_MUST_USE static absl::StatusOr<std::unique_ptr<HprofReader>> Open(
+      const std::string& path, const DumpProgress& progress = nullptr);
   // FromBytes takes `bytes` (gzip is inflated here too; if that fails, every
   // Parse returns the error).
   static std::unique_ptr<HprofReader> FromBytes(std::vector<uint8_t> bytes);
@@ -153,7 +155,7 @@ class HprofReader {
 
   // Parse validates the header and calls `visitor` for every record. After a
   // successful parse, id_size() and timestamp_ms() describe the file.
-  absl::Status Parse(HprofVisitor& visitor);
+  KILN_MUST_USE absl::Status Parse(HprofVisitor& visitor);
   uint32_t id_size() const { return id_size_; }
   uint64_t timestamp_ms() const { return timestamp_ms_; }
   // record_offset: during a visitor callback, the offset in data() of the
@@ -176,7 +178,7 @@ class HprofReader {
 
  private:
   HprofReader() = default;
-  absl::Status ParseHeapDump(uint64_t begin, uint64_t end, HprofVisitor& visitor);
+  KILN_MUST_USE absl::Status ParseHeapDump(uint64_t begin, uint64_t end, HprofVisitor& visitor);
 
   absl::Span<const uint8_t> data_;
   std::vector<uint8_t> owned_;

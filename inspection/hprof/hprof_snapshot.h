@@ -20,6 +20,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "base/must_use.h"
 #include "inspection/hprof/hprof_reader.h"
 
 namespace kiln {
@@ -75,8 +76,9 @@ class HprofSnapshot : public HprofVisitor {
     uint64_t bits;
   };
 
-  static absl::StatusOr<std::unique_ptr<HprofSnapshot>> Load(const std::string& path);
-  static absl::StatusOr<std::unique_ptr<HprofSnapshot>> FromBytes(std::vector<uint8_t> bytes);
+  KILN_MUST_USE static absl::StatusOr<std::unique_ptr<HprofSnapshot>> Load(const std::string& path);
+  KILN_MUST_USE static absl::StatusOr<std::unique_ptr<HprofSnapshot>> FromBytes(
+      std::vector<uint8_t> bytes);
 
   // FindClass: by dotted name; nullptr if absent.
   const Class* FindClass(const std::string& name) const;
@@ -85,14 +87,14 @@ class HprofSnapshot : public HprofVisitor {
   std::vector<uint64_t> InstancesOf(const std::string& name) const;
   // Fields: an instance's field values by name, its own class's first (a
   // shadowed superclass field is not listed).
-  absl::StatusOr<std::map<std::string, Value>> Fields(uint64_t instance_id) const;
+  KILN_MUST_USE absl::StatusOr<std::map<std::string, Value>> Fields(uint64_t instance_id) const;
   // StringValue: the text of a java.lang.String (JDK 9+ value/coder layout,
   // or the old char[] layout), as UTF-8.
-  absl::StatusOr<std::string> StringValue(uint64_t string_id) const;
+  KILN_MUST_USE absl::StatusOr<std::string> StringValue(uint64_t string_id) const;
   // CheckReferences: every class has its LOAD_CLASS and CLASS_DUMP, every
   // instance and array its class, and every reference in a field, static,
   // array element or root names an object or class in the file.
-  absl::Status CheckReferences() const;
+  KILN_MUST_USE absl::Status CheckReferences() const;
 
   bool Contains(uint64_t id) const;
   const std::string& StringById(uint64_t id) const;
@@ -109,30 +111,33 @@ class HprofSnapshot : public HprofVisitor {
   uint32_t id_size() const { return reader_->id_size(); }
 
   // HprofVisitor
-  absl::Status OnString(uint64_t id, absl::string_view text) override;
-  absl::Status OnLoadClass(uint32_t serial, uint64_t class_id, uint64_t name_id) override;
-  absl::Status OnStackFrame(uint64_t frame_id, uint64_t method_name_id, uint64_t signature_id,
-                            uint64_t source_id, uint32_t class_serial, int32_t line) override;
-  absl::Status OnStackTrace(uint32_t serial, uint32_t thread_serial,
-                            absl::Span<const uint64_t> frame_ids) override;
-  absl::Status OnRoot(uint8_t tag, uint64_t id, uint32_t thread_serial, int32_t depth,
-                      uint32_t trace_serial) override;
-  absl::Status OnClassDump(const HprofClassDump& dump) override;
-  absl::Status OnInstance(uint64_t id, uint64_t class_id,
-                          absl::Span<const uint8_t> values) override;
-  absl::Status OnObjectArray(uint64_t id, uint64_t class_id,
-                             absl::Span<const uint64_t> elements) override;
-  absl::Status OnPrimitiveArray(uint64_t id, uint8_t type, uint32_t length,
-                                absl::Span<const uint8_t> elements) override;
+  KILN_MUST_USE absl::Status OnString(uint64_t id, absl::string_view text) override;
+  KILN_MUST_USE absl::Status OnLoadClass(uint32_t serial, uint64_t class_id,
+                                         uint64_t name_id) override;
+  KILN_MUST_USE absl::Status OnStackFrame(uint64_t frame_id, uint64_t method_name_id,
+                                          uint64_t signature_id, uint64_t source_id,
+                                          uint32_t class_serial, int32_t line) override;
+  KILN_MUST_USE absl::Status OnStackTrace(uint32_t serial, uint32_t thread_serial,
+                                          absl::Span<const uint64_t> frame_ids) override;
+  KILN_MUST_USE absl::Status OnRoot(uint8_t tag, uint64_t id, uint32_t thread_serial, int32_t depth,
+                                    uint32_t trace_serial) override;
+  KILN_MUST_USE absl::Status OnClassDump(const HprofClassDump& dump) override;
+  KILN_MUST_USE absl::Status OnInstance(uint64_t id, uint64_t class_id,
+                                        absl::Span<const uint8_t> values) override;
+  KILN_MUST_USE absl::Status OnObjectArray(uint64_t id, uint64_t class_id,
+                                           absl::Span<const uint64_t> elements) override;
+  KILN_MUST_USE absl::Status OnPrimitiveArray(uint64_t id, uint8_t type, uint32_t length,
+                                              absl::Span<const uint8_t> elements) override;
 
  private:
   HprofSnapshot() = default;
-  static absl::StatusOr<std::unique_ptr<HprofSnapshot>> Build(std::unique_ptr<HprofReader> reader);
-  absl::Status Duplicate(uint64_t id, const char* what) const;
+  KILN_MUST_USE static absl::StatusOr<std::unique_ptr<HprofSnapshot>> Build(
+      std::unique_ptr<HprofReader> reader);
+  KILN_MUST_USE absl::Status Duplicate(uint64_t id, const char* what) const;
   // AddObjectId: `id` (an object's or a CLASS_DUMP's) is new; else an error
   // naming the offset of its first record.
-  absl::Status AddObjectId(uint64_t id);
-  absl::Status CheckSuperclassChains() const;
+  KILN_MUST_USE absl::Status AddObjectId(uint64_t id);
+  KILN_MUST_USE absl::Status CheckSuperclassChains() const;
 
   std::unique_ptr<HprofReader> reader_;
   absl::flat_hash_map<uint64_t, uint64_t> object_offsets_;  // id -> offset of its record

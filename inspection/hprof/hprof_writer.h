@@ -39,6 +39,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "base/must_use.h"
 #include "inspection/hprof/byte_sink.h"
 #include "inspection/hprof/hprof_format.h"
 
@@ -124,7 +125,7 @@ class HprofWriter {
   void Bytes(absl::string_view text) { Bytes(text.data(), text.size()); }
 
   // Finish flushes and returns the first error, if any.
-  absl::Status Finish();
+  KILN_MUST_USE absl::Status Finish();
   uint64_t bytes_written() const { return flushed_ + used_; }
   bool ok() const { return status_.ok(); }
 

@@ -30,6 +30,7 @@
 #include <optional>
 
 #include "absl/status/statusor.h"
+#include "base/must_use.h"
 #include "inspection/services/inspection_signals.h"
 
 namespace kiln {
@@ -38,8 +39,8 @@ namespace kiln {
 // and returns the inspection they ask for, or nullopt for none (no signal
 // and no out-of-memory dump). InvalidArgument names an unknown monitoring
 // feature or a bad gzip level.
-absl::StatusOr<std::optional<InspectionOptions>> ParseMonitoringFlags(int& argc, char** argv,
-                                                                      bool enabled_by_default);
+KILN_MUST_USE absl::StatusOr<std::optional<InspectionOptions>> ParseMonitoringFlags(
+    int& argc, char** argv, bool enabled_by_default);
 
 // ApplyMonitoringOptions: the inspection signals service (if any signal is
 // on) and the out-of-memory dump hook (if asked for) into `options`.

@@ -35,6 +35,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "base/must_use.h"
 
 namespace kiln {
 
@@ -44,8 +45,8 @@ class SignalAction {
   // what the action is, for errors. InvalidArgument for signals that cannot
   // or must not be caught (SIGKILL, SIGSTOP, the synchronous fault signals),
   // AlreadyExists if the signal already has an action.
-  static absl::StatusOr<std::unique_ptr<SignalAction>> Install(int signo, std::string name,
-                                                               std::function<void()> action);
+  KILN_MUST_USE static absl::StatusOr<std::unique_ptr<SignalAction>> Install(
+      int signo, std::string name, std::function<void()> action);
   ~SignalAction();
 
   SignalAction(const SignalAction&) = delete;

@@ -14,7 +14,6 @@
 int main() {
   kiln::RuntimeOptions options;
   options.heap_limit_bytes = 16 << 20;
-  options.classes.push_back({.name = "host.Main", .methods = {{"main", "()V"}}});
   absl::StatusOr<std::unique_ptr<kiln::Runtime>> runtime = kiln::Runtime::Create(options);
   if (!runtime.ok()) {
     std::fprintf(stderr, "host: %s\n", runtime.status().ToString().c_str());
@@ -22,8 +21,12 @@ int main() {
   }
   size_t objects = 0;
   {
-    kiln::ThreadScope main(**runtime, "main");
-    kiln::Frame frame(main, *(*runtime)->FindMethod("host.Main", "main", "()V"));
+    absl::StatusOr<kiln::ThreadScope> main = kiln::ThreadScope::Attach(**runtime, "main");
+    if (!main.ok()) {
+      std::fprintf(stderr, "host: %s\n", main.status().ToString().c_str());
+      return 1;
+    }
+    kiln::Frame frame(*main);  // a host frame: no managed method of our own
     absl::StatusOr<kiln::Local<kiln::String>> greeting =
         kiln::String::New(frame, "hello from the host");
     absl::StatusOr<kiln::Local<kiln::IntArray>> numbers = kiln::IntArray::New(frame, 10);
