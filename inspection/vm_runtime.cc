@@ -54,13 +54,16 @@ class DumpOperation : public VmOperation {
     if (options_.mode == DumpMode::kFork) {
       dumper.set_stop_after_objects(options_.fork_child_stop_after_objects);
     }
+    const absl::Time start = absl::Now();
     dumper.WritePrologue();
+    prologue = absl::Now() - start;
     if (options_.mode == DumpMode::kStopTheWorld || !writer_.ok()) {
       status = dumper.WriteObjects();
       stats = dumper.stats();
       return;
     }
     absl::StatusOr<ForkDumpChild> forked = StartForkDumpChild(dumper, gzip_, *file_);
+    fork = absl::Now() - start - prologue;
     if (forked.ok()) {
       child = *forked;
     } else {
@@ -71,6 +74,8 @@ class DumpOperation : public VmOperation {
   absl::Status status;
   HeapDumpStats stats;
   ForkDumpChild child;  // fork mode: pid -1 unless a child was started
+  absl::Duration prologue;
+  absl::Duration fork;
 
  private:
   const HeapDumpOptions& options_;
@@ -117,6 +122,9 @@ absl::Status RunDump(Runtime& runtime, ByteSink& sink, FdSink* file,
     *stats = op.stats;
     if (!fork) stats->bytes = sink.bytes_written();
     stats->pause = op.timing().pause;
+    stats->time_to_safepoint = op.timing().time_to_safepoint;
+    stats->prologue = op.prologue;
+    stats->fork = op.fork;
   }
   return status;
 }
