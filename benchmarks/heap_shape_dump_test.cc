@@ -194,7 +194,9 @@ std::string Canonical(const HprofSnapshot& s) {
       absl::StrAppend(&out, "C", r(id), " ", c->name, " super=", r(c->super_id), "\n");
     } else if (auto it = s.instances().find(id); it != s.instances().end()) {
       absl::StrAppend(&out, "I", r(id), " class=", r(it->second.class_id));
-      for (const auto& [name, value] : *s.Fields(id)) {
+      // A local: `*s.Fields(id)` in the loop header would outlive its StatusOr.
+      const absl::StatusOr<std::map<std::string, HprofSnapshot::Value>> fields = s.Fields(id);
+      for (const auto& [name, value] : *fields) {
         absl::StrAppend(&out, " ", name, "=",
                         value.type == hprof::kObject ? r(value.bits) : value.bits);
       }
