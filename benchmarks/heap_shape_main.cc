@@ -11,8 +11,11 @@
 //
 //   dump n=<N> live=<bool> mode=<stw|fork> seconds=<wall> pause_seconds=<stw>
 //        bytes=<file size> objects=<instance+array records>
+//        ttsp_ms=<time to safepoint> prologue_ms=<prologue> fork_ms=<fork()>
 //
-// then one `median ...` line per mode in the same form, then one `rss ...`
+// A `heap ...` line first says whether the heap asked for transparent huge
+// pages (--huge_pages) and how many of its bytes the kernel backs with them.
+// Then one `median ...` line per mode in the same form, then one `rss ...`
 // line per mode: the most a dump added to the process's peak RSS
 // (rss_added_bytes: VmHWM after the dump minus VmRSS before it, the
 // high-water mark reset through /proc/self/clear_refs first) and, to compare
@@ -51,6 +54,7 @@ ABSL_FLAG(bool, live, false, "live dumps (reachable objects only) instead of ful
 ABSL_FLAG(int, gz, 0, "gzip level, 0 (plain) to 9");
 ABSL_FLAG(std::string, mode, "stw", "stw, fork, or both: stw,fork");
 ABSL_FLAG(std::string, dir, "/tmp", "where the dumps go (each is deleted once measured)");
+ABSL_FLAG(bool, huge_pages, true, "back the heap with transparent huge pages where offered");
 ABSL_FLAG(std::string, out, "", "write one dump here and keep it (needs --repeat=1, one mode)");
 
 namespace kiln::bench {
@@ -59,6 +63,7 @@ namespace {
 struct Sample {
   double seconds = 0;
   double pause_seconds = 0;
+  double ttsp_ms = 0, prologue_ms = 0, fork_ms = 0;
   uint64_t bytes = 0;
   uint64_t objects = 0;
   int64_t rss_added = 0;
@@ -79,8 +84,10 @@ void ResetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 std::string Line(const char* kind, int64_t n, bool live, const std::string& mode,
                  const Sample& s) {
   return absl::StrFormat(
-      "%s n=%d live=%s mode=%s seconds=%.4f pause_seconds=%.4f bytes=%d objects=%d", kind, n,
-      live ? "true" : "false", mode, s.seconds, s.pause_seconds, s.bytes, s.objects);
+      "%s n=%d live=%s mode=%s seconds=%.4f pause_seconds=%.4f bytes=%d objects=%d "
+      "ttsp_ms=%.3f prologue_ms=%.3f fork_ms=%.3f",
+      kind, n, live ? "true" : "false", mode, s.seconds, s.pause_seconds, s.bytes, s.objects,
+      s.ttsp_ms, s.prologue_ms, s.fork_ms);
 }
 
 template <typename T>
@@ -117,6 +124,7 @@ int Main() {
   options.heap_limit_bytes = size_t{16} << 30;
   options.initial_heap_bytes = options.heap_limit_bytes;  // no collection at all
   options.classes = HeapShapeClasses();
+  options.heap_huge_pages = absl::GetFlag(FLAGS_huge_pages);
   absl::StatusOr<std::unique_ptr<Runtime>> runtime = Runtime::Create(std::move(options));
   if (!runtime.ok()) {
     std::fprintf(stderr, "heap_shape: %s\n", runtime.status().ToString().c_str());
@@ -131,7 +139,12 @@ int Main() {
     }
   }
   shape.Park();
-  const uint64_t bitmap_bytes = (*runtime)->heap().Stats().committed_bytes / 64;
+  const gc::HeapStats heap_stats = (*runtime)->heap().Stats();
+  const uint64_t bitmap_bytes = heap_stats.committed_bytes / 64;
+  std::printf("heap n=%lld huge_pages=%s committed_bytes=%llu huge_page_bytes=%llu\n",
+              static_cast<long long>(n), heap_stats.huge_pages ? "true" : "false",
+              static_cast<unsigned long long>(heap_stats.committed_bytes),
+              static_cast<unsigned long long>(heap_stats.huge_page_bytes));
 
   std::vector<std::vector<Sample>> samples(modes.size());
   for (int r = 0; r < repeat; ++r) {
@@ -163,6 +176,9 @@ int Main() {
       struct stat st;
       s.bytes = stat(path->c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
       s.objects = stats.objects;
+      s.ttsp_ms = absl::ToDoubleMilliseconds(stats.time_to_safepoint);
+      s.prologue_ms = absl::ToDoubleMilliseconds(stats.prologue);
+      s.fork_ms = absl::ToDoubleMilliseconds(stats.fork);
       s.rss_added = ProcStatusBytes("VmHWM:") - rss_before;
       if (out.empty()) unlink(path->c_str());
       samples[m].push_back(s);
@@ -176,6 +192,9 @@ int Main() {
     median.pause_seconds = Median(samples[m], &Sample::pause_seconds);
     median.bytes = Median(samples[m], &Sample::bytes);
     median.objects = Median(samples[m], &Sample::objects);
+    median.ttsp_ms = Median(samples[m], &Sample::ttsp_ms);
+    median.prologue_ms = Median(samples[m], &Sample::prologue_ms);
+    median.fork_ms = Median(samples[m], &Sample::fork_ms);
     std::printf("%s\n", Line("median", n, live, modes[m], median).c_str());
   }
   for (size_t m = 0; m < modes.size(); ++m) {

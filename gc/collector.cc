@@ -11,7 +11,6 @@
 #include "base/check.h"
 #include "gc/heap.h"
 #include "gc/marker.h"
-#include "mimalloc.h"
 
 namespace kiln::gc {
 namespace {
@@ -145,7 +144,7 @@ void Heap::Sweep(CollectionStats& stats) {
         kept.push_back(chunk);
       } else {
         committed_bytes_ -= chunk->bytes;
-        mi_free(chunk);
+        FreeChunk(chunk);
       }
       continue;
     }
@@ -165,7 +164,7 @@ void Heap::Sweep(CollectionStats& stats) {
     if (run == chunk->top) run = nullptr;  // no trailing free space
     if (live == 0 && chunk != current_) {
       committed_bytes_ -= chunk->bytes;
-      mi_free(chunk);
+      FreeChunk(chunk);
       continue;
     }
     kept.push_back(chunk);

@@ -71,9 +71,12 @@ absl::StatusOr<std::unique_ptr<Heap>> Heap::Create(const HeapOptions& options,
   KILN_CHECK(binding != nullptr, "heap without a VM binding");
   auto heap = std::unique_ptr<Heap>(new Heap(options, binding));
   {
-    // No other thread sees the heap yet; the lock is what the annotation
-    // asks for, and costs nothing here.
+    // Twice the limit: a large object takes whole chunks of address space,
+    // but counts against the limit only for its pages. No other thread sees
+    // the heap yet; the lock is what the annotations ask for.
     MutexLock lock(&heap->mu_);
+    heap->reservation_ = HeapReservation::Create(2 * options.heap_limit_bytes,
+                                                 options.chunk_size, options.huge_pages);
     heap->soft_limit_bytes_ =
         std::min(options.heap_limit_bytes,
                  std::max(options.initial_soft_limit_bytes, options.chunk_size));
@@ -84,7 +87,7 @@ absl::StatusOr<std::unique_ptr<Heap>> Heap::Create(const HeapOptions& options,
 Heap::~Heap() {
   MutexLock lock(&mu_);
   KILN_CHECK(tlabs_ == nullptr, "heap destroyed with a Tlab still attached");
-  for (Chunk* chunk : chunks_) mi_free(chunk);
+  for (Chunk* chunk : chunks_) FreeChunk(chunk);
 }
 
 size_t Heap::ChunkOverhead() const {
@@ -245,7 +248,8 @@ bool Heap::MayCommit(size_t bytes, Limit limit) const {
 }
 
 Heap::Chunk* Heap::NewChunk(size_t bytes, bool large) {
-  void* memory = mi_malloc_aligned(bytes, options_.chunk_size);
+  void* memory = reservation_ != nullptr ? reservation_->Take(bytes) : nullptr;
+  if (memory == nullptr) memory = mi_malloc_aligned(bytes, options_.chunk_size);
   if (memory == nullptr) return nullptr;
   auto* chunk = new (memory) Chunk();
   chunk->large = large;
@@ -257,6 +261,14 @@ Heap::Chunk* Heap::NewChunk(size_t bytes, bool large) {
   chunks_.push_back(chunk);
   committed_bytes_ += bytes;
   return chunk;
+}
+
+void Heap::FreeChunk(Chunk* chunk) {
+  if (reservation_ != nullptr && reservation_->Contains(chunk)) {
+    reservation_->Give(chunk, chunk->bytes);
+  } else {
+    mi_free(chunk);
+  }
 }
 
 void Heap::MakeParsable() {
@@ -335,6 +347,11 @@ HeapStats Heap::Stats() {
     }
   }
   stats.tlab_refills = tlab_refills_;
+  if (reservation_ != nullptr) {
+    stats.reserved_bytes = reservation_->size();
+    stats.huge_pages = reservation_->huge_pages();
+    stats.huge_page_bytes = reservation_->HugePageBytes();
+  }
   stats.collections = collections_;
   stats.total_collection_time = total_collection_time_;
   stats.last_collection = last_collection_;

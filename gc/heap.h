@@ -34,6 +34,7 @@
 #include "base/must_use.h"
 #include "base/mutex.h"
 #include "gc/binding.h"
+#include "gc/heap_reservation.h"
 #include "gc/object_header.h"
 
 namespace kiln::gc {
@@ -51,6 +52,10 @@ struct HeapOptions {
   // Verify the heap (Heap::Verify) before and after every collection and
   // abort on the first bad reference.
   bool verify = false;
+  // Back the heap with transparent huge pages (MADV_HUGEPAGE on its
+  // reserved address space) where the kernel offers them: a fork-mode dump's
+  // fork() then copies one page-table entry per 2 MiB. Off: 4 KiB pages.
+  bool huge_pages = true;
 };
 
 // CollectionStats: what one collection did.
@@ -77,6 +82,12 @@ struct HeapStats {
   size_t chunks = 0;
   size_t large_objects = 0;
   size_t tlab_refills = 0;
+  // The heap's reserved address space, whether it asked for transparent
+  // huge pages (and the kernel accepted), and how many of its bytes the
+  // kernel backs with huge pages now (/proc/self/smaps AnonHugePages).
+  size_t reserved_bytes = 0;
+  bool huge_pages = false;
+  size_t huge_page_bytes = 0;
   uint64_t collections = 0;
   // Time spent in collections (mark plus sweep), and what the latest did.
   absl::Duration total_collection_time;
@@ -242,6 +253,8 @@ class Heap {
     return (BitmapOf(chunk)[bit >> 6] >> (bit & 63)) & 1;
   }
 
+  // Stats: reads /proc/self/smaps for huge_page_bytes (statistics, not a
+  // hot path).
   HeapStats Stats();
 
  private:
@@ -323,6 +336,8 @@ class Heap {
   char* AllocateRange(size_t size, Limit limit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   char* AllocateLarge(size_t size, Limit limit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Chunk* NewChunk(size_t bytes, bool large) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // FreeChunk gives a chunk's memory back (to the reservation or mimalloc).
+  void FreeChunk(Chunk* chunk) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool MayCommit(size_t bytes, Limit limit) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RetireTlab(Tlab& tlab) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void AddFreeRange(char* start, size_t size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -336,6 +351,9 @@ class Heap {
   VmBinding* const binding_;
 
   Mutex mu_;
+  // Where chunks come from; chunks that do not fit it (or every chunk, if
+  // the address space could not be reserved) come from mimalloc.
+  std::unique_ptr<HeapReservation> reservation_ ABSL_GUARDED_BY(mu_);
   std::vector<Chunk*> chunks_ ABSL_GUARDED_BY(mu_);  // small and large
   Chunk* current_ ABSL_GUARDED_BY(mu_) = nullptr;   // the chunk being bumped
   std::vector<FreeRange> free_ranges_ ABSL_GUARDED_BY(mu_);

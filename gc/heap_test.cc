@@ -1,9 +1,11 @@
 #include "gc/heap.h"
 
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "gc/fake_binding.h"
+#include "gc/heap_reservation.h"
 #include "gtest/gtest.h"
 
 namespace kiln::gc {
@@ -169,6 +171,61 @@ TEST(HeapTest, FillersCoverEightByteGaps) {
   EXPECT_EQ(word->Size(), 8u);
   EXPECT_EQ(rest->Size(), 56u);
   EXPECT_TRUE(word->layout->IsFiller() && rest->layout->IsFiller());
+}
+
+
+TEST(HeapTest, HugePagesBackTheHeapWhereTheKernelOffersThem) {
+  std::string why;
+  if (!TransparentHugePagesOffered(&why)) {
+    GTEST_SKIP() << "the kernel offers no transparent huge pages (" << why << ")";
+  }
+  HeapOptions options = SmallHeap();
+  options.heap_limit_bytes = 64 << 20;
+  options.initial_soft_limit_bytes = 64 << 20;
+  TestHeap heap(options);
+  Tlab tlab;
+  heap->AttachTlab(&tlab);
+  // 16 MiB of small objects: chunks carved in address order from the
+  // 2 MiB-aligned reservation, every byte written (the Tlab refills zero).
+  for (int i = 0; i < (16 << 20) / 32; ++i) ASSERT_TRUE(heap->Allocate(tlab, &kPair, 32, 0).ok());
+  heap->DetachTlab(&tlab);
+  const HeapStats stats = heap->Stats();
+  EXPECT_TRUE(stats.huge_pages);
+  EXPECT_GE(stats.reserved_bytes, options.heap_limit_bytes);
+  // Most of the 16 MiB; the kernel may have had no free 2 MiB page for some
+  // groups (fragmentation), but not for all.
+  EXPECT_GE(stats.huge_page_bytes, size_t{8} << 20) << why;
+}
+
+TEST(HeapTest, WithoutHugePagesTheHeapDoesNotAskForThem) {
+  HeapOptions options = SmallHeap();
+  options.huge_pages = false;
+  TestHeap heap(options);
+  Tlab tlab;
+  heap->AttachTlab(&tlab);
+  ASSERT_TRUE(heap->Allocate(tlab, &kPair, 32, 0).ok());
+  heap->DetachTlab(&tlab);
+  const HeapStats stats = heap->Stats();
+  EXPECT_FALSE(stats.huge_pages);
+  EXPECT_GT(stats.reserved_bytes, 0u);
+}
+
+TEST(HeapReservationTest, TakesLowestFirstAndReusesWhatWasGiven) {
+  auto reservation = HeapReservation::Create(16 << 20, 1 << 20, /*huge_pages=*/false);
+  ASSERT_NE(reservation, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(reservation->base()) % HeapReservation::kHugePage, 0u);
+  char* a = static_cast<char*>(reservation->Take(1 << 20));
+  char* b = static_cast<char*>(reservation->Take(3 << 20));  // three slots
+  char* c = static_cast<char*>(reservation->Take(1));
+  EXPECT_EQ(a, reservation->base());
+  EXPECT_EQ(b, a + (1 << 20));
+  EXPECT_EQ(c, b + (3 << 20));
+  reservation->Give(b, 3 << 20);
+  EXPECT_EQ(reservation->Take(2 << 20), b);  // the hole, first fit
+  EXPECT_EQ(reservation->Take(1 << 20), b + (2 << 20));
+  EXPECT_EQ(reservation->Take(64 << 20), nullptr);  // more than reserved
+  std::memset(c, 1, 1 << 20);
+  EXPECT_TRUE(reservation->Contains(c) && !reservation->Contains(a + (16 << 20)));
 }
 
 }  // namespace

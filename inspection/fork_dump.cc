@@ -169,22 +169,32 @@ bool Exited(pid_t pid) {
   return info.si_pid == pid;
 }
 
-// DrainRing: the parent's side. Writes the slots to `file` in order until the
+// DrainRing: the parent's side. Writes the slots to `out` in order until the
 // child's end mark, or until the child is gone (it looks every 100 ms while
-// no slot is full). After a failed write it tells the child and goes on
-// emptying slots without writing them, so that the child finishes.
-void DrainRing(SharedRing* ring, FdSink& file, pid_t child) {
+// no slot is full). After a failed write it tells the child (the file's
+// errno, or EIO for another sink's error) and goes on emptying slots without
+// writing them, so that the child finishes. Returns `out`'s first error.
+// `file` is the FdSink behind `out` whose errno to pass on when `out` is
+// that FdSink itself; nullptr when `out` writes it from other threads.
+absl::Status DrainRing(SharedRing* ring, ByteSink& out, const FdSink* file, pid_t child) {
+  absl::Status status;
   constexpr struct timespec kPoll = {0, 100 * 1000 * 1000};
   for (int i = 0;; i = (i + 1) % SharedRing::kSlots) {
     std::atomic<uint32_t>& state = ring->state[i];
     uint32_t now;
     while ((now = state.load(std::memory_order_acquire)) == SharedRing::kFree) {
       FutexWait(state, SharedRing::kFree, &kPoll);
-      if (state.load(std::memory_order_acquire) == SharedRing::kFree && Exited(child)) return;
+      if (state.load(std::memory_order_acquire) == SharedRing::kFree && Exited(child)) {
+        return status;
+      }
     }
-    if (now == SharedRing::kEnd) return;
-    if (file.error() == 0 && !file.Write(absl::MakeConstSpan(ring->data[i], ring->size[i])).ok()) {
-      ring->write_errno.store(file.error(), std::memory_order_release);
+    if (now == SharedRing::kEnd) return status;
+    if (status.ok()) {
+      status = out.Write(absl::MakeConstSpan(ring->data[i], ring->size[i]));
+      if (!status.ok()) {
+        ring->write_errno.store(file != nullptr && file->error() != 0 ? file->error() : EIO,
+                                std::memory_order_release);
+      }
     }
     state.store(SharedRing::kFree, std::memory_order_release);
     FutexWake(state);
@@ -249,13 +259,19 @@ constexpr int kExitOk = 0, kExitError = 1, kExitOrphan = 2, kExitNoReport = 3;
 }  // namespace
 
 absl::StatusOr<ForkDumpChild> StartForkDumpChild(HeapDumper& dumper, GzipSink* gzip,
-                                                 FdSink& file, void (*child_hook)()) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return Errno("creating the report pipe");
+                                                 FdSink& file, bool require_ring,
+                                                 void (*child_hook)()) {
   // The ring between the child and the parent's waiting thread; without it
   // (mmap failed) the child writes the file itself.
   void* shared = mmap(nullptr, sizeof(SharedRing), PROT_READ | PROT_WRITE,
                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (shared == MAP_FAILED && require_ring) return Errno("mapping the shared ring");
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    absl::Status status = Errno("creating the report pipe");
+    if (shared != MAP_FAILED) munmap(shared, sizeof(SharedRing));
+    return status;
+  }
   SharedRing* ring = shared == MAP_FAILED ? nullptr : new (shared) SharedRing;
   const pid_t parent = getpid();
   sigset_t all, mask;
@@ -279,10 +295,12 @@ absl::StatusOr<ForkDumpChild> StartForkDumpChild(HeapDumper& dumper, GzipSink* g
 }
 
 absl::Status WaitForForkDumpChild(const ForkDumpChild& child, FdSink& file,
-                                  HeapDumpStats* stats) {
+                                  HeapDumpStats* stats, ByteSink* through) {
+  absl::Status drained;
   if (child.ring != nullptr) {
     auto* ring = static_cast<SharedRing*>(child.ring);
-    DrainRing(ring, file, child.pid);
+    drained = through != nullptr ? DrainRing(ring, *through, nullptr, child.pid)
+                                 : DrainRing(ring, file, &file, child.pid);
     munmap(ring, sizeof(SharedRing));
   }
   // The report: it arrives when the file is complete, before the child's
@@ -311,7 +329,12 @@ absl::Status WaitForForkDumpChild(const ForkDumpChild& child, FdSink& file,
 
   const std::string who = absl::StrCat("heap dump (fork mode): the child process ", child.pid,
                                        " writing ", file.what());
-  if (file.error() != 0) return file.ErrorStatus(file.error(), file.error_offset());
+  // With `through`, its threads may still be writing `file`: its error
+  // comes back through `drained` (or the caller's Finish).
+  if (through == nullptr && file.error() != 0) {
+    return file.ErrorStatus(file.error(), file.error_offset());
+  }
+  if (!drained.ok()) return drained;
   if (WIFSIGNALED(wstatus)) {
     const int sig = WTERMSIG(wstatus);
     const char* abbrev = sigabbrev_np(sig);

@@ -59,21 +59,27 @@ struct ForkDumpChild {
 // (WriteObjects, then `gzip`'s Finish if there is one) into `file` and exits;
 // it never returns in the child. Call at the safepoint, after
 // dumper.WritePrologue. The parent gets the child to pass to
-// WaitForForkDumpChild. Testing: the child calls `child_hook`, if given,
-// after its report and just before _exit.
-KILN_MUST_USE absl::StatusOr<ForkDumpChild> StartForkDumpChild(HeapDumper& dumper, GzipSink* gzip,
-                                                               FdSink& file,
-                                                               void (*child_hook)() = nullptr);
+// WaitForForkDumpChild. With `require_ring`, fails (before forking) if the
+// shared ring cannot be mapped: a parent that compresses the child's bytes
+// (WaitForForkDumpChild's `through`) needs them to come through it.
+// Testing: the child calls `child_hook`, if given, after its report and just
+// before _exit.
+KILN_MUST_USE absl::StatusOr<ForkDumpChild> StartForkDumpChild(
+    HeapDumper& dumper, GzipSink* gzip, FdSink& file, bool require_ring = false,
+    void (*child_hook)() = nullptr);
 
-// WaitForForkDumpChild writes what `child` produces to `file` and waits for
-// it (call it exactly once, outside the safepoint, in native state if
-// attached). Returns the result: OK with `stats` filled in (objects,
-// classes, roots, bytes), a failed write naming the file and offset, the
-// child's error, an error naming the signal that killed it, or one naming
-// its exit status if that does not match its report (a child that reported
-// and then failed on its way out).
+// WaitForForkDumpChild writes what `child` produces to `file` (or hands it
+// to `through` if given: a ParallelGzipSink writing `file`, so that a
+// compressed dump compresses in the parent, outside the pause, on every
+// core) and waits for it (call it exactly once, outside the safepoint, in
+// native state if attached). Returns the result: OK with `stats` filled in
+// (objects, classes, roots, bytes), a failed write naming the file and
+// offset (or `through`'s error), the child's error, an error naming the
+// signal that killed it, or one naming its exit status if that does not
+// match its report (a child that reported and then failed on its way out).
 KILN_MUST_USE absl::Status WaitForForkDumpChild(const ForkDumpChild& child, FdSink& file,
-                                                HeapDumpStats* stats);
+                                                HeapDumpStats* stats,
+                                                ByteSink* through = nullptr);
 
 }  // namespace kiln
 

@@ -117,33 +117,74 @@ TEST_F(HeapDumpOptionsTest, AFullDiskFailsCleanlyAndTheNextDumpWorks) {
   {
     ThreadScope scope(*runtime_, "main");
     Frame frame(scope, *runtime_->FindMethod("t.Main", "main", "()V"));
-    ASSERT_TRUE(ByteArray::New(frame, 3 << 20).ok());  // more than the writers' buffers
+    // More than the writers' buffers, and noise, so that it stays larger
+    // than the limit below when compressed too.
+    Local<ByteArray> noise = *ByteArray::New(frame, 3 << 20);
+    uint64_t x = 88172645463325252ull;
+    for (uint32_t i = 0; i < noise->length(); ++i) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      noise->elements()[i] = static_cast<int8_t>(x);
+    }
+  }
+  for (int gzip : {0, 1}) {
+    for (DumpMode mode : {DumpMode::kStopTheWorld, DumpMode::kFork}) {
+      SCOPED_TRACE(absl::StrCat(mode == DumpMode::kFork ? "fork" : "stw", " gzip=", gzip));
+      HeapDumpOptions options;
+      options.path = dir_ + (gzip ? "/full.hprof.gz" : "/full.hprof");
+      options.live = false;
+      options.mode = mode;
+      options.gzip_level = gzip;
+      // RLIMIT_FSIZE stands for a disk that fills up midway: writes past it
+      // fail with EFBIG (SIGXFSZ ignored).
+      signal(SIGXFSZ, SIG_IGN);
+      struct rlimit saved;
+      getrlimit(RLIMIT_FSIZE, &saved);
+      struct rlimit small = saved;
+      small.rlim_cur = 256 << 10;
+      ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+      absl::StatusOr<std::string> failed = VMRuntime::DumpHeap(*runtime_, options);
+      setrlimit(RLIMIT_FSIZE, &saved);
+      ASSERT_FALSE(failed.ok());
+      EXPECT_NE(failed.status().message().find("File too large"), std::string::npos)
+          << failed.status();
+      EXPECT_NE(failed.status().message().find("writing"), std::string::npos) << failed.status();
+      EXPECT_TRUE(ListDir(dir_).empty()) << "a failed dump left a file behind";
+      // The runtime runs on, and the next dump works.
+      absl::StatusOr<std::string> path = VMRuntime::DumpHeap(*runtime_, options);
+      ASSERT_TRUE(path.ok()) << path.status();
+      EXPECT_EQ(ListDir(dir_), std::vector<std::string>{gzip ? "full.hprof.gz" : "full.hprof"});
+      auto snapshot = HprofSnapshot::Load(*path);
+      ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+      unlink(path->c_str());
+    }
+  }
+}
+
+// A compressor worker that fails midway (the 2nd block's): the dump fails
+// with its error, in both modes, leaves no file, and the next dump works.
+TEST_F(HeapDumpOptionsTest, AFailingCompressorFailsTheDumpCleanlyAndTheNextDumpWorks) {
+  {
+    ThreadScope scope(*runtime_, "main");
+    Frame frame(scope, *runtime_->FindMethod("t.Main", "main", "()V"));
+    ASSERT_TRUE(ByteArray::New(frame, 3 << 20).ok());  // a few blocks' worth
   }
   for (DumpMode mode : {DumpMode::kStopTheWorld, DumpMode::kFork}) {
     SCOPED_TRACE(mode == DumpMode::kFork ? "fork" : "stw");
     HeapDumpOptions options;
-    options.path = dir_ + "/full.hprof";
+    options.path = dir_ + "/failing.hprof.gz";
     options.live = false;
     options.mode = mode;
-    // RLIMIT_FSIZE stands for a disk that fills up midway: writes past it
-    // fail with EFBIG (SIGXFSZ ignored).
-    signal(SIGXFSZ, SIG_IGN);
-    struct rlimit saved;
-    getrlimit(RLIMIT_FSIZE, &saved);
-    struct rlimit small = saved;
-    small.rlim_cur = 256 << 10;
-    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+    options.gzip_level = 1;
+    options.gzip_fail_block = 2;
     absl::StatusOr<std::string> failed = VMRuntime::DumpHeap(*runtime_, options);
-    setrlimit(RLIMIT_FSIZE, &saved);
     ASSERT_FALSE(failed.ok());
-    EXPECT_NE(failed.status().message().find("File too large"), std::string::npos)
-        << failed.status();
-    EXPECT_NE(failed.status().message().find("writing"), std::string::npos) << failed.status();
+    EXPECT_NE(failed.status().message().find("block 2"), std::string::npos) << failed.status();
     EXPECT_TRUE(ListDir(dir_).empty()) << "a failed dump left a file behind";
-    // The runtime runs on, and the next dump works.
+    options.gzip_fail_block = 0;
     absl::StatusOr<std::string> path = VMRuntime::DumpHeap(*runtime_, options);
     ASSERT_TRUE(path.ok()) << path.status();
-    EXPECT_EQ(ListDir(dir_), std::vector<std::string>{"full.hprof"});
     auto snapshot = HprofSnapshot::Load(*path);
     ASSERT_TRUE(snapshot.ok()) << snapshot.status();
     unlink(path->c_str());

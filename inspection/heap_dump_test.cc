@@ -64,12 +64,13 @@ class HeapDumpTest : public ::testing::Test {
   }
 
   std::unique_ptr<HprofSnapshot> Dump(bool live, const std::string& name,
-                                      DumpMode mode = DumpMode::kStopTheWorld) {
+                                      DumpMode mode = DumpMode::kStopTheWorld, int gzip = 0) {
     const std::string path = dir_ + "/" + name;
     HeapDumpOptions options;
     options.path = path;
     options.live = live;
     options.mode = mode;
+    options.gzip_level = gzip;
     absl::Status status = VMRuntime::DumpHeap(*runtime_, options).status();
     EXPECT_TRUE(status.ok()) << status;
     struct stat st;
@@ -361,6 +362,12 @@ TEST_F(HeapDumpTest, ConsistentWhileFourThreadsMutate) {
   while (running.load() < 4) std::this_thread::yield();
   for (int k = 0; k < 3; ++k) {
     ASSERT_NE(Dump(k % 2 == 0, absl::StrCat("busy-", k, ".hprof")), nullptr);
+  }
+  // Fork mode, compressed: the parent compresses on worker threads while
+  // the mutators run and the child walks.
+  for (int k = 0; k < 2; ++k) {
+    ASSERT_NE(Dump(k % 2 == 0, absl::StrCat("busy-fork-", k, ".hprof.gz"), DumpMode::kFork, 1),
+              nullptr);
   }
   stop.store(true);
   for (auto& t : threads) t.join();

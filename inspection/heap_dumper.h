@@ -51,8 +51,13 @@ struct HeapDumpStats {
   uint64_t classes = 0;
   uint64_t roots = 0;
   uint64_t bytes = 0;
-  // The stop-the-world pause the dump took (VMRuntime fills it in).
+  // The stop-the-world pause the dump took (VMRuntime fills it in), and its
+  // parts: reaching the safepoint, the prologue (roots, classes, walk
+  // preparation) and, in fork mode, the fork() itself.
   absl::Duration pause;
+  absl::Duration time_to_safepoint;
+  absl::Duration prologue;
+  absl::Duration fork;
 };
 
 class HeapObjectWriter;

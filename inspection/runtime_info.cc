@@ -50,6 +50,9 @@ std::string FormatRuntimeInfo(const StoppedWorld& world) {
                         Mib(heap.committed_bytes), Mib(heap.limit_bytes),
                         Mib(heap.soft_limit_bytes), Mib(heap.free_bytes), heap.chunks,
                         heap.large_objects, heap.tlab_refills);
+  absl::StrAppendFormat(&out, "Heap pages: reserved=%s huge_pages=%s in_huge_pages=%s\n",
+                        Mib(heap.reserved_bytes), heap.huge_pages ? "on" : "off",
+                        Mib(heap.huge_page_bytes));
   absl::StrAppendFormat(&out, "Collections: %d in %s", heap.collections,
                         absl::FormatDuration(heap.total_collection_time));
   if (heap.collections > 0) {

@@ -16,7 +16,7 @@
 #include "absl/time/time.h"
 #include "inspection/hprof/byte_sink.h"
 #include "inspection/fork_dump.h"
-#include "inspection/hprof/gzip_sink.h"
+#include "inspection/hprof/parallel_gzip_sink.h"
 #include "inspection/hprof/hprof_writer.h"
 
 namespace kiln {
@@ -41,12 +41,10 @@ std::string TemporaryPath(const std::string& path) {
 // the world resumed.
 class DumpOperation : public VmOperation {
  public:
-  DumpOperation(const HeapDumpOptions& options, HprofWriter& writer, GzipSink* gzip,
-                FdSink* file)
+  DumpOperation(const HeapDumpOptions& options, HprofWriter& writer, FdSink* file)
       : VmOperation(options.live ? "heap dump (live)" : "heap dump (full)"),
         options_(options),
         writer_(writer),
-        gzip_(gzip),
         file_(file) {}
   void Doit(StoppedWorld& world) override {
     if (options_.collect_first) world.runtime().RunCollection(world, gc::GcCause::kExplicit);
@@ -55,14 +53,20 @@ class DumpOperation : public VmOperation {
     if (options_.mode == DumpMode::kFork) {
       dumper.set_stop_after_objects(options_.fork_child_stop_after_objects);
     }
+    const absl::Time start = absl::Now();
     status = dumper.WritePrologue();
+    prologue = absl::Now() - start;
     if (!status.ok()) return;  // nothing written: the caller drops the file
     if (options_.mode == DumpMode::kStopTheWorld || !writer_.ok()) {
       status = dumper.WriteObjects();
       stats = dumper.stats();
       return;
     }
-    absl::StatusOr<ForkDumpChild> forked = StartForkDumpChild(dumper, gzip_, *file_, options_.fork_child_hook);
+    // A compressed dump's child writes plain bytes; the parent compresses.
+    absl::StatusOr<ForkDumpChild> forked =
+        StartForkDumpChild(dumper, /*gzip=*/nullptr, *file_, options_.gzip_level > 0,
+                           options_.fork_child_hook);
+    fork = absl::Now() - start - prologue;
     if (forked.ok()) {
       child = *forked;
     } else {
@@ -73,11 +77,12 @@ class DumpOperation : public VmOperation {
   absl::Status status;
   HeapDumpStats stats;
   ForkDumpChild child;  // fork mode: pid -1 unless a child was started
+  absl::Duration prologue;
+  absl::Duration fork;
 
  private:
   const HeapDumpOptions& options_;
   HprofWriter& writer_;
-  GzipSink* const gzip_;
   FdSink* const file_;
 };
 
@@ -94,12 +99,27 @@ absl::Status RunDump(Runtime& runtime, ByteSink& sink, FdSink* file,
     return absl::InvalidArgumentError(
         "heap dump: fork mode writes files (VMRuntime::DumpHeap), not a caller's sink");
   }
-  // The buffers are allocated here, before the world stops.
-  std::unique_ptr<GzipSink> gzip;
-  if (options.gzip_level > 0) gzip = std::make_unique<GzipSink>(&sink, options.gzip_level);
-  HprofWriter writer(gzip != nullptr ? static_cast<ByteSink*>(gzip.get()) : &sink);
-  DumpOperation op(options, writer, gzip.get(), file);
+  // The buffers and the compressor's threads are set up here, before the
+  // world stops. Fork mode compresses in this process: the prologue (written
+  // here) goes to the compressor through `file`'s redirect, the child's bytes
+  // come through the ring (the child redirects its copy of `file` there),
+  // and the members go to the file through a second FdSink on its
+  // descriptor.
+  std::unique_ptr<ParallelGzipSink> gzip;
+  std::unique_ptr<FdSink> gzip_out;
+  if (options.gzip_level > 0) {
+    ParallelGzipSink::Options gz;
+    gz.level = options.gzip_level;
+    gz.fail_block = options.gzip_fail_block;
+    if (fork) gzip_out = std::make_unique<FdSink>(file->fd(), file->what());
+    ASSIGN_OR_RETURN(gzip, ParallelGzipSink::Create(
+                               fork ? static_cast<ByteSink*>(gzip_out.get()) : &sink, gz));
+    if (fork) file->set_redirect(gzip.get());
+  }
+  HprofWriter writer(gzip != nullptr && !fork ? static_cast<ByteSink*>(gzip.get()) : &sink);
+  DumpOperation op(options, writer, file);
   absl::Status status = runtime.Execute(op);
+  if (fork) file->set_redirect(nullptr);
   if (status.ok()) status = op.status;
   if (op.child.pid > 0) {
     if (options.on_fork_child) options.on_fork_child(op.child.pid);
@@ -108,17 +128,24 @@ absl::Status RunDump(Runtime& runtime, ByteSink& sink, FdSink* file,
     Thread* self = Thread::CurrentFor(&runtime);
     if (self != nullptr && self->IsManaged()) {
       ScopedNative waiting(*self, ThreadStatus::kWaiting);
-      status = WaitForForkDumpChild(op.child, *file, &op.stats);
+      status = WaitForForkDumpChild(op.child, *file, &op.stats, gzip.get());
     } else {
-      status = WaitForForkDumpChild(op.child, *file, &op.stats);
+      status = WaitForForkDumpChild(op.child, *file, &op.stats, gzip.get());
     }
-  } else if (status.ok() && gzip != nullptr) {
-    status = gzip->Finish();
+  }
+  if (gzip != nullptr) {
+    // Always: it waits for its workers, which may be writing the file.
+    absl::Status finished = gzip->Finish();
+    if (status.ok()) status = std::move(finished);
   }
   if (stats != nullptr) {
     *stats = op.stats;
     if (!fork) stats->bytes = sink.bytes_written();
+    if (gzip_out != nullptr) stats->bytes = gzip_out->bytes_written();
     stats->pause = op.timing().pause;
+    stats->time_to_safepoint = op.timing().time_to_safepoint;
+    stats->prologue = op.prologue;
+    stats->fork = op.fork;
   }
   return status;
 }

@@ -57,7 +57,14 @@ struct HeapDumpOptions {
   // Collect before walking, in the same VM operation (the JDK's live dumps
   // always do; Kiln's need not).
   bool collect_first = false;
-  // 1..9: compress in HotSpot's block-gzip format (GzipSink); 0: plain.
+  // 1..9: compress in HotSpot's block-gzip format (1 MiB blocks, each an
+  // independent gzip member) on worker threads (ParallelGzipSink, ISA-L);
+  // 0: plain. Stop-the-world: the blocks compress while the walk goes on,
+  // and the walk waits for a free block whenever the compressors are behind
+  // (they are, by far), so a compressed stop-the-world dump's pause is
+  // practically the whole dump: all but the last few blocks' compression.
+  // Fork mode: the child writes plain bytes and this process compresses
+  // them, after the pause.
   int gzip_level = 0;
   DumpMode mode = DumpMode::kStopTheWorld;
   // What asked for the dump, written into it (kiln.dump.trigger,
@@ -79,6 +86,10 @@ struct HeapDumpOptions {
   // and just before _exit (fork_dump_allocation_trap_test plants an
   // allocation there; the parent must see the child's exit status).
   void (*fork_child_hook)() = nullptr;
+
+  // Testing, compressed dumps: the compressor of this block (1-based) fails
+  // (0: none).
+  uint64_t gzip_fail_block = 0;
 };
 
 class VMRuntime {

@@ -75,6 +75,9 @@ struct RuntimeOptions {
   // collection (abort on a bad reference).
   bool gc_stress = false;
   bool verify_heap = false;
+  // Back the heap with transparent huge pages where the kernel offers them
+  // (gc::HeapOptions::huge_pages): fork-mode dumps fork much faster.
+  bool heap_huge_pages = true;
   // Called once before an allocation fails for lack of memory, on the
   // allocating thread (managed), after a full collection. The heap-dump
   // subsystem hooks in here.
