@@ -1,6 +1,7 @@
 #include "inspection/services/monitoring_flags.h"
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
@@ -12,7 +13,8 @@ struct Features {
   bool heap_dump = false;
   bool thread_dump = false;
   bool runtime_info = false;
-  void SetAll(bool on) { heap_dump = thread_dump = runtime_info = on; }
+  bool attach = false;
+  void SetAll(bool on) { heap_dump = thread_dump = runtime_info = attach = on; }
 };
 
 absl::Status ParseFeatures(absl::string_view list, Features& features) {
@@ -26,10 +28,12 @@ absl::Status ParseFeatures(absl::string_view list, Features& features) {
       features.thread_dump = true;
     } else if (feature == "runtimeinfo") {
       features.runtime_info = true;
+    } else if (feature == "attach") {
+      features.attach = true;
     } else {
       return absl::InvalidArgumentError(
           absl::StrCat("--enable-monitoring: unknown feature \"", feature,
-                       "\" (known: heapdump, threaddump, runtimeinfo, all)"));
+                       "\" (known: heapdump, threaddump, runtimeinfo, attach, all)"));
     }
   }
   return absl::OkStatus();
@@ -53,6 +57,20 @@ absl::StatusOr<std::optional<InspectionOptions>> ParseMonitoringFlags(int& argc,
       absl::Status status =
           ParseFeatures(arg.substr(sizeof("--enable-monitoring=") - 1), features);
       if (!status.ok()) return status;
+    } else if (arg == "-XX:+StartAttachListener" || arg == "-XX:-StartAttachListener") {
+      features.attach = arg[4] == '+';
+    } else if (absl::StartsWith(arg, "-XX:HeapDumpInterval=")) {
+      double seconds;
+      if (!absl::SimpleAtod(arg.substr(21), &seconds) || !(seconds > 0 && seconds < 1e9)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(arg, ": the interval is a number of seconds more than 0"));
+      }
+      options.heap_dump_interval = absl::Seconds(seconds);
+    } else if (absl::StartsWith(arg, "-XX:HeapDumpKeep=")) {
+      if (!absl::SimpleAtoi(arg.substr(17), &options.heap_dump_keep) ||
+          options.heap_dump_keep < 1) {
+        return absl::InvalidArgumentError(absl::StrCat(arg, ": keep a number of files, 1 or more"));
+      }
     } else if (absl::StartsWith(arg, "-XX:HeapDumpPath=")) {
       options.heap_dump.path = std::string(arg.substr(sizeof("-XX:HeapDumpPath=") - 1));
     } else {
@@ -61,7 +79,9 @@ absl::StatusOr<std::optional<InspectionOptions>> ParseMonitoringFlags(int& argc,
   }
   argc = kept;
   argv[argc] = nullptr;
-  if (!features.heap_dump && !features.thread_dump && !features.runtime_info) {
+  options.attach_listener = features.attach;
+  if (!features.heap_dump && !features.thread_dump && !features.runtime_info &&
+      !features.attach && options.heap_dump_interval == absl::ZeroDuration()) {
     return std::nullopt;
   }
   if (!features.heap_dump) options.heap_dump_signal = 0;

@@ -10,6 +10,10 @@
 //                                     threaddump: SIGQUIT, runtimeinfo:
 //                                     SIGUSR2, all)
 //   -XX:HeapDumpPath=<file or dir>    where SIGUSR1's dumps go
+//   --enable-monitoring=attach, -XX:+StartAttachListener (-XX:-...)
+//                                     the attach listener (attach_listener.h)
+//   -XX:HeapDumpInterval=<seconds>    continuous dumps (continuous_dumps.h)
+//   -XX:HeapDumpKeep=<K>              the newest K of them kept (5)
 //
 // The later switch wins. Programs parse these before their own flags:
 //
