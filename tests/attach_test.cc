@@ -27,7 +27,7 @@
 #include "inspection/hprof/hprof_snapshot.h"
 #include "inspection/services/attach_client.h"
 #include "inspection/services/attach_protocol.h"
-#include "inspection/services/attach_test_util.h"
+#include "tests/attach_test_util.h"
 #include "tests/subprocess.h"
 
 namespace kiln {

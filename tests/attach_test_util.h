@@ -1,8 +1,8 @@
 // Test helpers shared by the attach tests (in process and end to end): what a
 // dump holds by class, what GC.class_histogram says, a dump's bytes without
 // the header's timestamp, a short private TMPDIR for sockets.
-#ifndef KILN_INSPECTION_SERVICES_ATTACH_TEST_UTIL_H_
-#define KILN_INSPECTION_SERVICES_ATTACH_TEST_UTIL_H_
+#ifndef KILN_TESTS_ATTACH_TEST_UTIL_H_
+#define KILN_TESTS_ATTACH_TEST_UTIL_H_
 
 #include <cstdint>
 #include <map>
@@ -32,4 +32,4 @@ std::string ReadFile(const std::string& path);
 
 }  // namespace kiln::testing
 
-#endif  // KILN_INSPECTION_SERVICES_ATTACH_TEST_UTIL_H_
+#endif  // KILN_TESTS_ATTACH_TEST_UTIL_H_

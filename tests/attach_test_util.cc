@@ -1,4 +1,4 @@
-#include "inspection/services/attach_test_util.h"
+#include "tests/attach_test_util.h"
 
 #include <dirent.h>
 #include <stdlib.h>
