@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "base/new_file.h"
 #include "base/status_macros.h"
 #include "absl/time/time.h"
 #include "inspection/hprof/byte_sink.h"
@@ -21,20 +22,6 @@
 
 namespace kiln {
 namespace {
-
-absl::Status ErrnoStatus(int error, absl::string_view step, absl::string_view path) {
-  return absl::Status(absl::ErrnoToStatusCode(error),
-                      absl::StrCat("heap dump: ", step, " ", path, ": ", std::strerror(error)));
-}
-
-// TemporaryPath: a name beside `path`, unique within the process.
-std::string TemporaryPath(const std::string& path) {
-  static std::atomic<uint64_t> counter{0};
-  const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
-  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-  return absl::StrCat(dir, ".", base, ".", getpid(), ".", counter.fetch_add(1), ".tmp");
-}
 
 // DumpOperation: the dump's safepoint. Stop-the-world: the whole dump.
 // Fork mode: the prologue and the fork; the parent waits for the child after
@@ -160,43 +147,28 @@ bool IsDirectory(const std::string& path) {
   return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+// WriteToFd writes the dump to `fd` (a file or a pipe), in either mode.
+absl::Status WriteToFd(Runtime& runtime, int fd, const std::string& what,
+                       const HeapDumpOptions& options, HeapDumpStats* stats) {
+  FdSink file(fd, what);
+  if (options.mode == DumpMode::kFork) return RunDump(runtime, file, &file, options, stats);
+  // The walk on this thread, the write(2)s on another: each is about half
+  // of a dump's time.
+  PipelinedSink pipelined(&file);
+  absl::Status status = RunDump(runtime, pipelined, &file, options, stats);
+  absl::Status closed = pipelined.Close();
+  return status.ok() ? closed : status;
+}
+
 // WriteDumpFile writes the dump under a temporary name beside `path` and
-// renames it into place, never replacing an existing file.
+// renames it into place, never replacing an existing file (base/new_file.h).
 absl::Status WriteDumpFile(Runtime& runtime, const std::string& path,
                            const HeapDumpOptions& options, HeapDumpStats* stats) {
   const absl::Time start = absl::Now();
-  if (path.empty()) return absl::InvalidArgumentError("heap dump: empty path");
-  if (Exists(path)) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("heap dump: ", path, " already exists; not overwriting it"));
-  }
-  const std::string temporary = TemporaryPath(path);
-  const int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                      0600);
-  if (fd < 0) return ErrnoStatus(errno, "creating", temporary);
-
+  ASSIGN_OR_RETURN(std::unique_ptr<NewFile> file, NewFile::Create(path, "heap dump"));
   HeapDumpStats written;
-  FdSink file(fd, temporary);
-  absl::Status status;
-  if (options.mode == DumpMode::kFork) {
-    status = RunDump(runtime, file, &file, options, &written);
-  } else {
-    // The walk on this thread, the write(2)s on another: each is about half
-    // of a dump's time.
-    PipelinedSink pipelined(&file);
-    status = RunDump(runtime, pipelined, &file, options, &written);
-    absl::Status closed = pipelined.Close();
-    if (status.ok()) status = std::move(closed);
-  }
-  if (close(fd) != 0 && status.ok()) status = ErrnoStatus(errno, "closing", temporary);
-  if (status.ok() && renameat2(AT_FDCWD, temporary.c_str(), AT_FDCWD, path.c_str(),
-                               RENAME_NOREPLACE) != 0) {
-    status = ErrnoStatus(errno, "renaming the finished dump to", path);
-  }
-  if (!status.ok()) {
-    unlink(temporary.c_str());
-    return status;
-  }
+  RETURN_IF_ERROR(WriteToFd(runtime, file->fd(), file->temporary_path(), options, &written));
+  RETURN_IF_ERROR(file->Commit());
   if (stats != nullptr) *stats = written;
   std::fprintf(stderr, "Heap dump file created [%llu bytes in %.3f secs]\n",
                static_cast<unsigned long long>(written.bytes),
@@ -237,6 +209,11 @@ absl::StatusOr<std::string> DumpWithOptions(Runtime& runtime, const HeapDumpOpti
 absl::Status VMRuntime::DumpHeapTo(Runtime& runtime, ByteSink& sink,
                                    const HeapDumpOptions& options, HeapDumpStats* stats) {
   return RunDump(runtime, sink, nullptr, options, stats);
+}
+
+absl::Status VMRuntime::DumpHeapToFd(Runtime& runtime, int fd, const std::string& what,
+                                     const HeapDumpOptions& options, HeapDumpStats* stats) {
+  return WriteToFd(runtime, fd, what, options, stats);
 }
 
 absl::Status VMRuntime::DumpHeap(Runtime& runtime, const std::string& path, bool live,

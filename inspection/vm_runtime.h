@@ -114,6 +114,17 @@ class VMRuntime {
                                                const HeapDumpOptions& options,
                                                HeapDumpStats* stats = nullptr);
 
+  // DumpHeapToFd streams the dump to `fd` (a pipe, a socket), which it does
+  // not own, in either mode: the bytes DumpHeap writes to a file. Errors name
+  // `what`. The caller must not get SIGPIPE from a closed reader: the
+  // write(2)s run on the calling thread or on threads it starts, with one
+  // exception: in fork mode, what of the prologue overflows HprofWriter's
+  // buffer is written by the VM thread at the safepoint, before the fork
+  // (HeapDumpOptions::on_fork_child says when that is over).
+  static absl::Status DumpHeapToFd(Runtime& runtime, int fd, const std::string& what,
+                                   const HeapDumpOptions& options,
+                                   HeapDumpStats* stats = nullptr);
+
   // DefaultDumpName: svm-heapdump-<pid>-<yyyyMMdd'T'HHmmss'Z'>.hprof, or
   // svm-heapdump-<pid>-OOME.hprof for out-of-memory dumps (Native Image's
   // names), with ".gz" when compressed.

@@ -5,11 +5,14 @@
 //   kill -SIGUSR1 <pid>   writes a live heap dump into the working directory
 //                         (svm-heapdump-<pid>-<time>.hprof) and it goes on,
 //   kill -SIGQUIT <pid>   prints every thread's stack,
-//   kill -SIGUSR2 <pid>   prints the runtime info.
+//   kill -SIGUSR2 <pid>   prints the runtime info,
+//   kiln-ctl <pid> Thread.print, GC.heap_dump ... (the attach listener).
 //
 // Flags: --runs (60) and --sleep_ms (1000) shorten the run;
 // -XX:-AllowVMInspection or --enable-monitoring=<features> choose the signals
-// (inspection/services/monitoring_flags.h), -XX:HeapDumpPath=<dir> where dumps go.
+// and the attach listener (inspection/services/monitoring_flags.h),
+// -XX:HeapDumpPath=<dir> where dumps go, -XX:HeapDumpInterval=<seconds>
+// continuous dumps there.
 //
 // As in the Java original, class SVMHeapDump extends java.lang.Thread and
 // keeps its counters in statics (i, runs, sleepTime); main builds the
@@ -27,8 +30,9 @@
 #include "absl/strings/str_cat.h"
 #include "base/notification.h"
 #include "base/status_macros.h"
-#include "inspection/services/inspection_signals.h"
 #include "inspection/services/monitoring_flags.h"
+#include "inspection/services/monitoring_services.h"
+#include "inspection/vm_runtime.h"
 #include "samples/date_format.h"
 #include "vm/kiln.h"
 
@@ -158,7 +162,12 @@ int main(int argc, char** argv) {
 
   kiln::RuntimeOptions options;
   options.classes.push_back(SvmHeapDumpClass());
-  if (inspection->has_value()) kiln::ApplyMonitoringOptions(**inspection, options);
+  if (inspection->has_value()) {
+    options.services = kiln::MonitoringServices(**inspection);
+    if ((*inspection)->heap_dump_on_out_of_memory) {
+      options.on_out_of_memory = kiln::VMRuntime::HeapDumpOnOutOfMemory((*inspection)->heap_dump);
+    }
+  }
   absl::StatusOr<std::unique_ptr<kiln::Runtime>> runtime =
       kiln::Runtime::Create(std::move(options));
   if (!runtime.ok()) {

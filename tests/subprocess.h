@@ -43,6 +43,11 @@ class Subprocess {
   bool WaitForOutput(absl::string_view needle, absl::Duration timeout = absl::Seconds(120)) {
     return stdout_.WaitFor(needle, timeout);
   }
+  // WaitForErrorOutput: WaitForOutput for stderr (Stderr::kCapture only).
+  bool WaitForErrorOutput(absl::string_view needle,
+                          absl::Duration timeout = absl::Seconds(120)) {
+    return stderr_.has_value() && stderr_->WaitFor(needle, timeout);
+  }
   // Wait: the exit code once the process ends (128 + signal if killed), and
   // once its stdout is read to the end (or 30 s later if a process it left
   // behind still holds it), so that output() then holds all it wrote.

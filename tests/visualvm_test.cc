@@ -5,6 +5,8 @@
 // sizes, a string's value, the GC roots, each thread's stack, and the
 // process's environment through HprofHeap.getSystemProperties() (what the
 // GUI's Environment rows and System Properties show).
+#include <signal.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -40,11 +42,12 @@ class VisualVmTest : public ::testing::Test {
                                   << javac.out << javac.err;
   }
 
-  std::string Check(const std::string& dump) {
-    const testing::ToolResult check = testing::RunCommand(
-        {"java", "-cp", absl::StrCat(kHeapJar, ":", dir_), "HeapCheck", dump, "test.Holder",
-         "greeting", "test.Holder", "java.lang.Object", "java.lang.Thread", "java.lang.String",
-         "int[]"});
+  std::string Check(const std::string& dump, std::vector<std::string> args = {
+                                                 "test.Holder", "greeting", "test.Holder",
+                                                 "java.lang.Object", "java.lang.Thread",
+                                                 "java.lang.String", "int[]"}) {
+    args.insert(args.begin(), {"java", "-cp", absl::StrCat(kHeapJar, ":", dir_), "HeapCheck", dump});
+    const testing::ToolResult check = testing::RunCommand(args);
     EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
     return check.out;
   }
@@ -150,6 +153,40 @@ TEST_F(VisualVmTest, OpensKilnDumpsAndSeesWhatWasBuilt) {
     EXPECT_TRUE(absl::StrContains(out, "thread main | test.Holder.main(Holder.cc:5)\n")) << out;
     EXPECT_TRUE(absl::StrContains(
         out, "thread sleeper | test.Holder.park(Holder.cc:20) | test.Holder.main(Holder.cc:10)\n"))
+        << out;
+  }
+}
+
+// Dumps taken through kiln-ctl from a running svm_heap_dump, written on the
+// target's side and streamed to the client's, open the same way.
+TEST_F(VisualVmTest, OpensDumpsTakenWithKilnCtl) {
+  char sockets[] = "/tmp/kiln-visualvm-XXXXXX";  // short: a Unix socket's path
+  ASSERT_NE(mkdtemp(sockets), nullptr);
+  setenv("TMPDIR", sockets, 1);
+  testing::Subprocess svm(
+      {testing::SampleBinary("svm_heap_dump"), "--runs=300", "--sleep_ms=100"}, dir_);
+  ASSERT_TRUE(svm.WaitForOutput("Thread started, it will run for 300 seconds"));
+  const std::string ctl = testing::RunfilePath("inspection/services/kiln-ctl");
+  const std::string pid = absl::StrCat(svm.pid());
+  const std::string file = dir_ + "/target-side.hprof";
+  const std::string streamed = dir_ + "/client-side.hprof";
+  EXPECT_EQ(testing::RunCommand({ctl, pid, "GC.heap_dump", file}).exit_code, 0);
+  EXPECT_EQ(testing::RunCommand({ctl, "-o", streamed, pid, "GC.heap_dump", "-fork"}).exit_code, 0);
+  svm.Signal(SIGKILL);
+  svm.Wait();
+  unsetenv("TMPDIR");
+  unlink(absl::StrCat(sockets, "/.kiln_pid", pid).c_str());  // killed: its socket stays
+  rmdir(sockets);
+  for (const std::string& dump : {file, streamed}) {
+    SCOPED_TRACE(dump);
+    const std::string out =
+        Check(dump, {"SVMHeapDump", "greeting", "SVMHeapDump", "java.lang.Thread"});
+    EXPECT_TRUE(absl::StrContains(out, "count java.lang.Thread 2\n")) << out;  // main, Thread-0
+    EXPECT_TRUE(absl::StrContains(out, "string SVMHeapDump.greeting ")) << out;
+    EXPECT_TRUE(absl::StrContains(out, "Hello Kiln developer!")) << out;
+    EXPECT_TRUE(absl::StrContains(out, "thread Thread-0 | SVMHeapDump.run(svm_heap_dump.cc:"))
+        << out;
+    EXPECT_TRUE(absl::StrContains(out, "thread main | SVMHeapDump.join(svm_heap_dump.cc:"))
         << out;
   }
 }

@@ -24,6 +24,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "absl/time/time.h"
 #include "inspection/vm_runtime.h"
 #include "vm/runtime.h"
 
@@ -43,6 +44,13 @@ struct InspectionOptions {
   // Where thread dumps, runtime info and the dump's path are printed. Not
   // owned; must stay open while the runtime runs.
   int output_fd = STDOUT_FILENO;
+
+  // The other services the monitoring switches (monitoring_flags.h) ask for;
+  // the program adds them to RuntimeOptions::services. InspectionSignals
+  // ignores these.
+  bool attach_listener = false;                             // attach_listener.h
+  absl::Duration heap_dump_interval = absl::ZeroDuration();  // continuous_dumps.h; 0: off
+  int heap_dump_keep = 5;
 };
 
 // InspectionSignals: a RuntimeOptions::services entry that installs the

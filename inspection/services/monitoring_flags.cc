@@ -13,7 +13,8 @@ struct Features {
   bool heap_dump = false;
   bool thread_dump = false;
   bool runtime_info = false;
-  void SetAll(bool on) { heap_dump = thread_dump = runtime_info = on; }
+  bool attach = false;
+  void SetAll(bool on) { heap_dump = thread_dump = runtime_info = attach = on; }
 };
 
 absl::Status ParseFeatures(absl::string_view list, Features& features) {
@@ -27,10 +28,12 @@ absl::Status ParseFeatures(absl::string_view list, Features& features) {
       features.thread_dump = true;
     } else if (feature == "runtimeinfo") {
       features.runtime_info = true;
+    } else if (feature == "attach") {
+      features.attach = true;
     } else {
       return absl::InvalidArgumentError(
           absl::StrCat("--enable-monitoring: unknown feature \"", feature,
-                       "\" (known: heapdump, threaddump, runtimeinfo, all)"));
+                       "\" (known: heapdump, threaddump, runtimeinfo, attach, all)"));
     }
   }
   return absl::OkStatus();
@@ -54,6 +57,20 @@ absl::StatusOr<std::optional<InspectionOptions>> ParseMonitoringFlags(int& argc,
       absl::Status status =
           ParseFeatures(arg.substr(sizeof("--enable-monitoring=") - 1), features);
       if (!status.ok()) return status;
+    } else if (arg == "-XX:+StartAttachListener" || arg == "-XX:-StartAttachListener") {
+      features.attach = arg[4] == '+';
+    } else if (absl::StartsWith(arg, "-XX:HeapDumpInterval=")) {
+      double seconds;
+      if (!absl::SimpleAtod(arg.substr(21), &seconds) || !(seconds > 0 && seconds < 1e9)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(arg, ": the interval is a number of seconds more than 0"));
+      }
+      options.heap_dump_interval = absl::Seconds(seconds);
+    } else if (absl::StartsWith(arg, "-XX:HeapDumpKeep=")) {
+      if (!absl::SimpleAtoi(arg.substr(17), &options.heap_dump_keep) ||
+          options.heap_dump_keep < 1) {
+        return absl::InvalidArgumentError(absl::StrCat(arg, ": keep a number of files, 1 or more"));
+      }
     } else if (absl::StartsWith(arg, "-XX:HeapDumpPath=")) {
       options.heap_dump.path = std::string(arg.substr(sizeof("-XX:HeapDumpPath=") - 1));
     } else if (arg == "-XX:+HeapDumpOnOutOfMemoryError") {
@@ -73,7 +90,9 @@ absl::StatusOr<std::optional<InspectionOptions>> ParseMonitoringFlags(int& argc,
   }
   argc = kept;
   argv[argc] = nullptr;
+  options.attach_listener = features.attach;
   if (!features.heap_dump && !features.thread_dump && !features.runtime_info &&
+      !features.attach && options.heap_dump_interval == absl::ZeroDuration() &&
       !options.heap_dump_on_out_of_memory) {
     return std::nullopt;
   }
@@ -104,7 +123,11 @@ const char* MonitoringFlagsUsage() {
          "                                  directory, svm-heapdump-<pid>-<time>.hprof)\n"
          "  -XX:+HeapDumpOnOutOfMemoryError dump the heap once when an allocation first\n"
          "                                  fails for lack of memory; -XX:- turns it off\n"
-         "  -XX:HeapDumpGzipLevel=N         1..9: compress heap dumps (.hprof.gz); 0: plain\n";
+         "  -XX:HeapDumpGzipLevel=N         1..9: compress heap dumps (.hprof.gz); 0: plain\n"
+         "  --enable-monitoring=attach, -XX:+StartAttachListener\n"
+         "                                  the attach listener for kiln-ctl\n"
+         "  -XX:HeapDumpInterval=SECONDS    a live fork-mode dump every SECONDS\n"
+         "  -XX:HeapDumpKeep=K              keep the newest K of them (default 5)\n";
 }
 
 }  // namespace kiln

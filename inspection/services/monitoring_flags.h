@@ -15,6 +15,10 @@
 //                                     Native Image's); -XX:- turns it off
 //   -XX:HeapDumpGzipLevel=N           N in 1..9: those dumps gzip-compressed
 //                                     (".hprof.gz"); 0: plain
+//   --enable-monitoring=attach, -XX:+StartAttachListener (-XX:-...)
+//                                     the attach listener (attach_listener.h)
+//   -XX:HeapDumpInterval=<seconds>    continuous dumps (continuous_dumps.h)
+//   -XX:HeapDumpKeep=<K>              the newest K of them kept (5)
 //
 // The later switch wins. Programs parse these before their own flags, list
 // them in their --help, and apply them to the runtime's options:

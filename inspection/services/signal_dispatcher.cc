@@ -131,12 +131,8 @@ class Dispatcher {
   }
 
   void Loop() {
-    // Actions write to the output, which may be a closed pipe: EPIPE, not a
-    // process-killing SIGPIPE, on this thread.
-    sigset_t pipe_signal;
-    sigemptyset(&pipe_signal);
-    sigaddset(&pipe_signal, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
+    // Actions write to the output, which may be a closed pipe.
+    BlockSigpipe();
     for (;;) {
       unsigned char byte;
       const ssize_t n = read(read_fd_, &byte, 1);
@@ -187,6 +183,13 @@ bool Catchable(int signo) {
 }
 
 }  // namespace
+
+void BlockSigpipe() {
+  sigset_t pipe_signal;
+  sigemptyset(&pipe_signal);
+  sigaddset(&pipe_signal, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
+}
 
 std::string SignalName(int signo) {
   const char* abbrev = signo > 0 && signo < NSIG ? sigabbrev_np(signo) : nullptr;

@@ -59,6 +59,12 @@ class SignalAction {
   const int signo_;
 };
 
+// BlockSigpipe blocks SIGPIPE on the calling thread (and so on the threads
+// it starts later): a write to a closed pipe or socket there fails with
+// EPIPE instead of killing the process. For threads that write where the
+// reader may be gone (a signal action's output, an attach client).
+void BlockSigpipe();
+
 // SignalName: "SIGUSR1" for SIGUSR1, "signal 40" for a number without a name.
 std::string SignalName(int signo);
 
