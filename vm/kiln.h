@@ -13,6 +13,7 @@
 #include "vm/class_table.h"  // IWYU pragma: export
 #include "vm/frame.h"        // IWYU pragma: export
 #include "vm/handles.h"      // IWYU pragma: export
+#include "vm/monitor.h"      // IWYU pragma: export
 #include "vm/object.h"       // IWYU pragma: export
 #include "vm/references.h"   // IWYU pragma: export
 #include "vm/runtime.h"      // IWYU pragma: export
