@@ -115,11 +115,12 @@ void AppendDeadlocks(const StoppedWorld& world, std::string& out) {
 std::string FormatThreadDump(const StoppedWorld& world) {
   std::string out = absl::StrFormat("Full thread dump Kiln (pid %d):\n\n", getpid());
   for (const Thread* thread : world.threads()) {
-    absl::StrAppendFormat(&out, "\"%s\" #%d%s prio=%d cpu=%.2fms elapsed=%.2fs tid=%p nid=0x%x %s\n",
+    absl::StrAppendFormat(&out,
+                          "\"%s\" #%d%s prio=%d cpu=%.2fms elapsed=%.2fs tid=0x%016x nid=0x%x %s\n",
                           thread->name(), thread->tid(), thread->daemon() ? " daemon" : "",
                           thread->priority(), absl::ToDoubleMilliseconds(thread->cpu_time()),
                           absl::ToDoubleSeconds(thread->elapsed()),
-                          static_cast<const void*>(thread), thread->native_id(),
+                          reinterpret_cast<uintptr_t>(thread), thread->native_id(),
                           Activity(thread->status()));
     absl::StrAppendFormat(&out, "   java.lang.Thread.State: %s\n",
                           JavaThreadState(thread->status()));

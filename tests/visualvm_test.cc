@@ -2,7 +2,8 @@
 // VisualVM's heap library (Debian's visualvm package) through a small Java
 // harness (visualvm/HeapCheck.java, compiled here with the machine's JDK).
 // The harness's view must match the heap this test built: instance counts,
-// sizes, a string's value, the GC roots, and each thread's stack.
+// sizes, a string's value, the GC roots (a held monitor's among them), and
+// each thread's stack.
 #include <atomic>
 #include <string>
 #include <thread>
@@ -80,6 +81,7 @@ TEST_F(VisualVmTest, OpensKilnDumpsAndSeesWhatWasBuilt) {
     Local<String> greeting = *String::New(frame, "gr\xC3\xBC\xC3\x9F \xE2\x82\xAC");  // UTF-16
     holder->SetStaticRef(*holder->FindStaticField("greeting"), greeting.get());
     ASSERT_TRUE(IntArray::New(frame, 3).ok());
+    Synchronized lock(frame, list);  // a ROOT_MONITOR_USED root
     ASSERT_TRUE(VMRuntime::DumpHeap(*runtime, dir_ + "/plain.hprof", /*live=*/true).ok());
     HeapDumpOptions gz;
     gz.path = dir_ + "/compressed.hprof.gz";
@@ -108,6 +110,7 @@ TEST_F(VisualVmTest, OpensKilnDumpsAndSeesWhatWasBuilt) {
                                                     runtime->classes().size(), "\n")))
         << out;
     EXPECT_TRUE(absl::StrContains(out, "root thread object 2\n")) << out;
+    EXPECT_TRUE(absl::StrContains(out, "root monitor used 1\n")) << out;
     EXPECT_TRUE(absl::StrContains(out, "thread main | test.Holder.main(Holder.cc:5)\n")) << out;
     EXPECT_TRUE(absl::StrContains(
         out, "thread sleeper | test.Holder.park(Holder.cc:20) | test.Holder.main(Holder.cc:10)\n"))
