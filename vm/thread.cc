@@ -45,7 +45,9 @@ Thread::Thread(Runtime& runtime, std::string name, int64_t tid, const ThreadOpti
       native_id_(static_cast<pid_t>(syscall(SYS_gettid))),
       options_(options),
       pthread_(pthread_self()),
-      attach_time_(absl::Now()) {}
+      attach_time_(absl::Now()) {
+  lock_records_.reserve(16);
+}
 
 absl::Duration Thread::cpu_time() const {
   clockid_t clock;
