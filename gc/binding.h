@@ -52,6 +52,12 @@ class VmBinding {
   // (Heap::TakePendingFinalization hands them out). World stopped.
   virtual void OnFinalizationPending() = 0;
 
+  // SweepSystemWeaks: marking is done and nothing is swept yet; the VM drops
+  // or updates side tables keyed by objects (inflated monitors) whose keys
+  // died: `is_marked` tells live from dead. Dead objects must not be
+  // dereferenced. World stopped.
+  virtual void SweepSystemWeaks(absl::FunctionRef<bool(const ObjectHeader*)> is_marked) = 0;
+
   // OnOutOfMemory runs once before an allocation of `size` bytes fails after
   // a full collection (the place for a heap dump). The caller is a mutator in
   // managed state; no heap lock is held.

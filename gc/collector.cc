@@ -99,6 +99,9 @@ CollectionStats Heap::Collect(GcCause cause, uint64_t observed_collections) {
     }
   }
   stats.phantom_cleared = cleared.size();
+  // Side tables keyed by objects are swept while dead objects are still
+  // where marking left them (sweeping may free a dead large object's chunk).
+  binding_->SweepSystemWeaks([this](const ObjectHeader* object) { return IsMarked(object); });
   stats.live_objects = marker.objects();
   stats.live_bytes = marker.bytes();
   const absl::Time marked = absl::Now();

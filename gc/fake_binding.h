@@ -27,6 +27,9 @@ class FakeBinding : public VmBinding {
     cleared.insert(cleared.end(), list.begin(), list.end());
   }
   void OnFinalizationPending() override { ++finalization_signals; }
+  void SweepSystemWeaks(absl::FunctionRef<bool(const ObjectHeader*)>) override {
+    ++system_weak_sweeps;
+  }
   void OnOutOfMemory(size_t) override { ++out_of_memory; }
 
   const CollectionStats& last() const { return last_; }
@@ -35,6 +38,7 @@ class FakeBinding : public VmBinding {
   std::vector<ClearedReference> cleared;
   int requests = 0;
   int finalization_signals = 0;
+  int system_weak_sweeps = 0;
   int out_of_memory = 0;
 
  private:

@@ -279,7 +279,7 @@ class Heap {
   static ObjectHeader* Initialize(char* memory, const Layout* layout, uint32_t length) {
     auto* header = reinterpret_cast<ObjectHeader*>(memory);
     header->layout = layout;
-    header->hash.store(0, std::memory_order_relaxed);
+    header->lock_word.store(0, std::memory_order_relaxed);
     header->length = length;
     return header;
   }

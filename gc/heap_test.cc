@@ -89,7 +89,7 @@ TEST(HeapTest, WalkSeesEveryObjectInAddressOrderAcrossTlabsAndLargeObjects) {
   // Allocation continues after the walk over the fillers it wrote.
   auto after = heap->Allocate(a, &kPair, kPair.instance_size, 0);
   ASSERT_TRUE(after.ok());
-  EXPECT_EQ((*after)->hash.load(), 0u);
+  EXPECT_EQ((*after)->lock_word.load(), 0u);
   EXPECT_EQ(Walk(*heap).size(), allocated.size() + 1);
   heap->DetachTlab(&a);
   heap->DetachTlab(&b);

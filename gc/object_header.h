@@ -8,7 +8,8 @@
 // Layout, so marking never calls back into the VM per object.
 //
 //   offset 0   const Layout* layout
-//   offset 8   u32 identity hash (0 = not yet assigned)
+//   offset 8   u32 lock word: the VM's (identity hash, thin lock or
+//              inflated monitor, vm/lock_word.h); 0 when allocated
 //   offset 12  u32 array length (arrays), filler size in bytes (fillers)
 //   offset 16  fields or array elements
 //
@@ -72,7 +73,8 @@ extern const Layout kFillerWordLayout;
 
 struct ObjectHeader {
   const Layout* layout;
-  std::atomic<uint32_t> hash;
+  // lock_word: zero at allocation; gc/ never reads it otherwise.
+  std::atomic<uint32_t> lock_word;
   uint32_t length;
 
   // Size: the object's size in bytes, header included, aligned.

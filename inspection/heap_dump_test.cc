@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/notification.h"
 #include "gtest/gtest.h"
+#include "inspection/analysis/heap_graph.h"
 #include "inspection/hprof/hprof_snapshot.h"
 #include "inspection/vm_runtime.h"
 #include "vm/kiln.h"
@@ -401,6 +402,64 @@ TEST_F(HeapDumpTest, BadPathsFailClearlyAndLeaveNothingBehind) {
   }
   EXPECT_EQ(entries, 3);
   EXPECT_EQ(system(absl::StrCat("test -z \"$(ls -A ", dir_, " | grep tmp)\"").c_str()), 0);
+}
+
+// An object whose monitor is held is a ROOT_MONITOR_USED root, once however
+// deep the lock, and kept by a live dump though nothing else refers to it;
+// one whose monitor a thread waits on is too.
+TEST_F(HeapDumpTest, HeldAndAwaitedMonitorsAreMonitorUsedRoots) {
+  ThreadScope scope(*runtime_, "main");
+  Frame frame(scope, main_);
+  Local<Object> local = *Object::New(frame, all_);
+  Object* held = local.get();
+  local.Set(nullptr);  // only the monitor roots it now
+  Synchronized outer(frame, held);
+  Synchronized inner(frame, held);
+
+  std::atomic<const Thread*> waiter_thread{nullptr};
+  std::atomic<Object*> awaited{nullptr};
+  Notification done;
+  std::thread waiter([&] {
+    ThreadScope waiter_scope(*runtime_, "waiter");
+    Frame wait_frame(waiter_scope, main_);
+    Local<Object> object = *Object::New(wait_frame, all_);
+    Synchronized lock(wait_frame, object);
+    awaited.store(object.get());
+    object.Set(nullptr);
+    waiter_thread.store(&waiter_scope.thread());
+    while (!done.HasBeenNotified()) {
+      ASSERT_TRUE(Wait(wait_frame, awaited.load(), absl::Milliseconds(10)).ok());
+    }
+  });
+  {
+    ScopedNative starting(scope, ThreadStatus::kWaiting);
+    while (waiter_thread.load() == nullptr) absl::SleepFor(absl::Milliseconds(1));
+  }
+
+  for (bool live : {true, false}) {
+    SCOPED_TRACE(live ? "live" : "full");
+    std::unique_ptr<HprofSnapshot> dump = Dump(live, live ? "live.hprof" : "full.hprof");
+    ASSERT_NE(dump, nullptr);
+    std::map<uint64_t, int> monitor_roots;
+    for (const HprofSnapshot::Root& root : dump->roots()) {
+      if (root.tag == hprof::kRootMonitorUsed) ++monitor_roots[root.id];
+    }
+    EXPECT_EQ(monitor_roots, (std::map<uint64_t, int>{
+                                 {reinterpret_cast<uint64_t>(held), 1},
+                                 {reinterpret_cast<uint64_t>(awaited.load()), 1}}));
+    EXPECT_TRUE(dump->instances().contains(reinterpret_cast<uint64_t>(held)));
+    EXPECT_TRUE(dump->instances().contains(reinterpret_cast<uint64_t>(awaited.load())));
+    // kiln-heap's graph (its tables and viewer read the same) names the root.
+    absl::StatusOr<std::unique_ptr<analysis::HeapGraph>> graph = analysis::HeapGraph::Load(
+        dir_ + "/" + (live ? "live.hprof" : "full.hprof"), analysis::BuildOptions{});
+    ASSERT_TRUE(graph.ok()) << graph.status();
+    EXPECT_EQ((*graph)->summary().roots_by_type.at("ROOT_MONITOR_USED"), 2u);
+    EXPECT_EQ((*graph)->root_type((*graph)->FindObject(reinterpret_cast<uint64_t>(held))),
+              analysis::RootType::kMonitorUsed);
+  }
+  done.Notify();
+  ScopedNative joining(scope, ThreadStatus::kWaiting);
+  waiter.join();
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
@@ -119,7 +120,8 @@ class Prologue {
         w_.Id(signature);
         w_.Id(source);
         w_.U4(method->holder()->id() + 1);
-        w_.U4(static_cast<uint32_t>(frame.line()));  // 0: no line information
+        // HPROF's line: > 0 a line, 0 none, -3 a native method.
+        w_.U4(static_cast<uint32_t>(frame.line() == kNativeMethodLine ? -3 : frame.line()));
         w_.EndRecord();
         frame_ids.push_back(next_frame_id++);
       });
@@ -166,6 +168,12 @@ class Prologue {
         case RootKind::kFinalizing:
         case RootKind::kInternedString:
           w_.BeginSubRecord(hprof::kRootUnknown, 1 + kIdBytes);
+          w_.Id(id);
+          break;
+        case RootKind::kMonitorUsed:
+          // One per object, however many scopes (threads, depths) use it.
+          if (!monitors_used_.insert(*slot).second) return;
+          w_.BeginSubRecord(hprof::kRootMonitorUsed, 1 + kIdBytes);
           w_.Id(id);
           break;
       }
@@ -232,6 +240,7 @@ class Prologue {
   EnvironmentRecords& environment_;
   absl::flat_hash_map<std::string, uint64_t> strings_;
   absl::flat_hash_map<const Thread*, uint32_t> thread_serials_;
+  absl::flat_hash_set<const Object*> monitors_used_;
   uint64_t roots_ = 0;
 };
 

@@ -11,7 +11,8 @@
 // thread; then the heap dump: per thread ROOT_THREAD_OBJECT followed by a
 // ROOT_JAVA_FRAME for each frame slot, ROOT_JNI_GLOBAL for Globals,
 // ROOT_STICKY_CLASS for classes, ROOT_UNKNOWN for interned strings and
-// objects waiting for finalization, a CLASS_DUMP per class (with static
+// objects waiting for finalization, ROOT_MONITOR_USED (once per object) for
+// objects whose monitors threads hold, enter or wait on, a CLASS_DUMP per class (with static
 // values), and an INSTANCE_DUMP, OBJ_ARRAY_DUMP or PRIM_ARRAY_DUMP per
 // object; HEAP_DUMP_END. The process's environment (java.lang.System.props,
 // java.lang.ClassLoader: dump_environment.h) is synthetic classes and

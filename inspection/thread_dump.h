@@ -2,13 +2,20 @@
 //
 //   Full thread dump Kiln (pid 1234):
 //
-//   "main" #1 prio=5 tid=0x00007f.. nid=0x4d2 sleeping
-//      java.lang.Thread.State: TIMED_WAITING (sleeping)
-//   	at SVMHeapDump.run(SVMHeapDump.cc:42)
-//   	at SVMHeapDump.main(SVMHeapDump.cc:60)
+//   "main" #1 prio=5 cpu=1.52ms elapsed=3.01s tid=0x00007f.. nid=0x4d2 in Object.wait()
+//      java.lang.Thread.State: WAITING (on object monitor)
+//   	at java.lang.Object.wait(Native Method)
+//   	- waiting on <0x00007f1c2a400e10> (a SVMHeapDump)
+//   	at SVMHeapDump.join(svm_heap_dump.cc:110)
+//   	- locked <0x00007f1c2a400e10> (a SVMHeapDump)
+//   	at SVMHeapDump.main(svm_heap_dump.cc:98)
 //
-// Daemon threads carry "daemon" after their number. Kiln has no monitors, so
-// no locks are listed.
+// Daemon threads carry "daemon" after their number. Under each frame come
+// the monitors it waits on ("- waiting on", "- waiting to re-lock in
+// wait()"), is blocked entering ("- waiting to lock") and holds ("- locked",
+// innermost first). After the threads, deadlocks found at the same safepoint
+// (inspection/deadlocks.h) in jstack's "Found one Java-level deadlock:"
+// blocks, and "Found N deadlock(s)."
 #ifndef KILN_INSPECTION_THREAD_DUMP_H_
 #define KILN_INSPECTION_THREAD_DUMP_H_
 

@@ -46,13 +46,13 @@ TEST(ThreadDumpTest, JstackLayoutWithStatesDaemonsAndFrames) {
   ASSERT_TRUE(dump.ok()) << dump.status();
   EXPECT_TRUE(absl::StartsWith(*dump, "Full thread dump Kiln (pid ")) << *dump;
   EXPECT_TRUE(std::regex_search(
-      *dump, std::regex("\"sleeper\" #[0-9]+ daemon prio=7 tid=0x[0-9a-f]+ nid=0x[0-9a-f]+ sleeping\n"
+      *dump, std::regex("\"sleeper\" #[0-9]+ daemon prio=7 cpu=[0-9.]+ms elapsed=[0-9.]+s tid=0x[0-9a-f]+ nid=0x[0-9a-f]+ sleeping\n"
                         "   java.lang.Thread.State: TIMED_WAITING \\(sleeping\\)\n"
                         "\tat app.Worker.step\\(Worker.cc:42\\)\n"
                         "\tat app.Worker.run\\(Worker.cc:10\\)\n")))
       << *dump;
   EXPECT_TRUE(std::regex_search(
-      *dump, std::regex("\"blocked\" #[0-9]+ prio=5 tid=0x[0-9a-f]+ nid=0x[0-9a-f]+ waiting for "
+      *dump, std::regex("\"blocked\" #[0-9]+ prio=5 cpu=[0-9.]+ms elapsed=[0-9.]+s tid=0x[0-9a-f]+ nid=0x[0-9a-f]+ waiting for "
                         "monitor entry\n   java.lang.Thread.State: BLOCKED \\(on object "
                         "monitor\\)\n\tat app.NoSource.go\\(Unknown Source\\)\n")))
       << *dump;

@@ -16,10 +16,15 @@
 //
 // As in the Java original, class SVMHeapDump extends java.lang.Thread and
 // keeps its counters in statics (i, runs, sleepTime); main builds the
-// greeting, starts the thread ("Thread-0") and joins it.
+// greeting, starts the thread ("Thread-0") and joins it: like Thread.join,
+// it waits on the thread object's monitor until the thread is done, so a
+// thread dump shows main "in Object.wait()", "- waiting on <...> (a
+// SVMHeapDump)".
 #include <stdio.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,6 +33,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "base/check.h"
 #include "base/notification.h"
 #include "base/status_macros.h"
 #include "inspection/services/monitoring_flags.h"
@@ -84,9 +90,21 @@ absl::StatusOr<Api> ResolveApi(const kiln::Runtime& runtime) {
   return api;
 }
 
-// Run: SVMHeapDump.run(), on thread "Thread-0".
-void Run(kiln::Runtime& runtime, const Api& api) {
-  kiln::ThreadScope scope(runtime, "Thread-0");
+// The thread's life as Thread.join sees it (HotSpot keeps this in the VM,
+// not in a field): set once the thread object is handed to main, cleared,
+// under the thread object's monitor and with a NotifyAll, when run() ends.
+struct Started {
+  std::optional<kiln::Global<kiln::Object>> thread;  // for main
+  std::atomic<bool> attached{false};
+  bool alive = true;  // guarded by the thread object's monitor
+};
+
+// Run: SVMHeapDump.run(), on thread "Thread-0" (an SVMHeapDump).
+void Run(kiln::Runtime& runtime, const Api& api, Started& started) {
+  kiln::ThreadScope scope(runtime, "Thread-0",
+                          {.thread_class = runtime.FindClass("SVMHeapDump")});
+  started.thread.emplace(scope.thread(), scope.thread().thread_object());
+  started.attached.store(true, std::memory_order_release);
   kiln::Frame frame(scope, api.run);
   KILN_LINE(frame);
   const int runs = api.runs.Get();
@@ -99,6 +117,10 @@ void Run(kiln::Runtime& runtime, const Api& api) {
     if (!scope.thread().Sleep(absl::Milliseconds(sleep_ms)).ok()) Print("Sleep interrupted.");
     api.i.Set(api.i.Get() + 1);
   }
+  // What the JVM does when a thread ends: notify its joiners.
+  kiln::Synchronized lock(frame, scope.thread().thread_object());
+  started.alive = false;
+  KILN_CHECK(kiln::NotifyAll(frame, scope.thread().thread_object()).ok(), "NotifyAll");
 }
 
 absl::Status Main(kiln::Runtime& runtime, bool inspection) {
@@ -127,12 +149,27 @@ absl::Status Main(kiln::Runtime& runtime, bool inspection) {
   Print(greeting);
   std::fflush(stdout);
 
-  std::thread thread(Run, std::ref(runtime), std::cref(api));
+  Started started;
+  std::thread thread(Run, std::ref(runtime), std::cref(api), std::ref(started));
   {
+    kiln::ScopedNative starting(main, kiln::ThreadStatus::kWaiting);
+    while (!started.attached.load(std::memory_order_acquire)) std::this_thread::yield();
+  }
+  {
+    // t.join(): synchronized (t) { while (t.isAlive()) t.wait(0); }
     kiln::Frame join(main, api.join);
     KILN_LINE(join);
-    kiln::ScopedNative waiting(main, kiln::ThreadStatus::kWaiting);
-    thread.join();
+    kiln::Local<kiln::Object> t = join.NewLocal(started.thread->get());
+    started.thread.reset();
+    kiln::Synchronized lock(join, t);
+    while (started.alive) {
+      ASSIGN_OR_RETURN(kiln::WaitResult woken, kiln::Wait(join, t.get()));
+      (void)woken;
+    }
+  }
+  {
+    kiln::ScopedNative joining(main, kiln::ThreadStatus::kWaiting);
+    thread.join();  // the OS thread detaches right after run()
   }
   KILN_LINE(frame);
   Print(absl::StrCat(kiln::samples::DateTimeNow(), ": Thread finished after: ",

@@ -135,13 +135,30 @@ TEST(SvmHeapDumpTest, SigquitPrintsEveryThreadAndSigusr2TheRuntimeInfo) {
   ASSERT_TRUE(child.WaitForOutput("\tat SVMHeapDump.main(svm_heap_dump.cc:")) << child.output();
   const std::string dump = child.output();
   EXPECT_TRUE(absl::StrContains(dump, absl::StrCat("Full thread dump Kiln (pid ", child.pid())));
-  EXPECT_TRUE(std::regex_search(dump, std::regex("\"main\" #[0-9]+ prio=5 tid=0x[0-9a-f]+ nid=")))
+  EXPECT_TRUE(std::regex_search(dump, std::regex("\"main\" #[0-9]+ prio=5 cpu=[0-9.]+ms "
+                                                 "elapsed=[0-9.]+s tid=0x[0-9a-f]+ nid=")))
       << dump;
   EXPECT_TRUE(std::regex_search(
-      dump, std::regex("\"Thread-0\" #[0-9]+ prio=5 tid=0x[0-9a-f]+ nid=0x[0-9a-f]+ sleeping\n"
+      dump, std::regex("\"Thread-0\" #[0-9]+ prio=5 cpu=[0-9.]+ms elapsed=[0-9.]+s "
+                       "tid=0x[0-9a-f]+ nid=0x[0-9a-f]+ sleeping\n"
                        "   java.lang.Thread.State: TIMED_WAITING \\(sleeping\\)\n"
                        "\tat SVMHeapDump.run\\(svm_heap_dump.cc:[0-9]+\\)\n")))
       << dump;
+  // main joins Thread-0 the way Thread.join does: in Wait on its object.
+  // (The first dump may come before main gets there; dumps repeat until.)
+  const std::regex joining(
+      "\"main\" #[0-9]+ prio=5 [^\n]* in Object.wait\\(\\)\n"
+      "   java.lang.Thread.State: WAITING \\(on object monitor\\)\n"
+      "\tat java.lang.Object.wait\\(Native Method\\)\n"
+      "\t- waiting on <(0x[0-9a-f]{16})> \\(a SVMHeapDump\\)\n"
+      "\tat SVMHeapDump.join\\(svm_heap_dump.cc:[0-9]+\\)\n"
+      "\t- locked <\\1> \\(a SVMHeapDump\\)\n"
+      "\tat SVMHeapDump.main\\(svm_heap_dump.cc:[0-9]+\\)\n");
+  for (int attempt = 0; !std::regex_search(child.output(), joining); ++attempt) {
+    ASSERT_LT(attempt, 100) << child.output();
+    absl::SleepFor(absl::Milliseconds(50));
+    ASSERT_TRUE(child.Signal(SIGQUIT));
+  }
   ASSERT_TRUE(child.Signal(SIGUSR2));
   ASSERT_TRUE(child.WaitForOutput("Threads: 2 attached, 0 daemon")) << child.output();
   const std::string info = child.output();

@@ -2,7 +2,7 @@
 // VisualVM's heap library (Debian's visualvm package) through a small Java
 // harness (visualvm/HeapCheck.java, compiled here with the machine's JDK).
 // The harness's view must match the heap this test built: instance counts,
-// sizes, a string's value, the GC roots, each thread's stack, and the
+// sizes, a string's value, the GC roots (a held monitor's among them), each thread's stack, and the
 // process's environment through HprofHeap.getSystemProperties() (what the
 // GUI's Environment rows and System Properties show).
 #include <signal.h>
@@ -91,6 +91,7 @@ TEST_F(VisualVmTest, OpensKilnDumpsAndSeesWhatWasBuilt) {
     Local<String> greeting = *String::New(frame, "gr\xC3\xBC\xC3\x9F \xE2\x82\xAC");  // UTF-16
     holder->SetStaticRef(*holder->FindStaticField("greeting"), greeting.get());
     ASSERT_TRUE(IntArray::New(frame, 3).ok());
+    Synchronized lock(frame, list);  // a ROOT_MONITOR_USED root
     ASSERT_TRUE(VMRuntime::DumpHeap(*runtime, dir_ + "/plain.hprof", /*live=*/true).ok());
     HeapDumpOptions gz;
     gz.path = dir_ + "/compressed.hprof.gz";
@@ -150,6 +151,7 @@ TEST_F(VisualVmTest, OpensKilnDumpsAndSeesWhatWasBuilt) {
                                                     "\n")))
         << out;
     EXPECT_TRUE(absl::StrContains(out, "root thread object 2\n")) << out;
+    EXPECT_TRUE(absl::StrContains(out, "root monitor used 1\n")) << out;
     EXPECT_TRUE(absl::StrContains(out, "thread main | test.Holder.main(Holder.cc:5)\n")) << out;
     EXPECT_TRUE(absl::StrContains(
         out, "thread sleeper | test.Holder.park(Holder.cc:20) | test.Holder.main(Holder.cc:10)\n"))
@@ -181,12 +183,16 @@ TEST_F(VisualVmTest, OpensDumpsTakenWithKilnCtl) {
     SCOPED_TRACE(dump);
     const std::string out =
         Check(dump, {"SVMHeapDump", "greeting", "SVMHeapDump", "java.lang.Thread"});
-    EXPECT_TRUE(absl::StrContains(out, "count java.lang.Thread 2\n")) << out;  // main, Thread-0
+    // main's thread object is a java.lang.Thread, Thread-0's an SVMHeapDump
+    // (a Thread subclass, so that main can join it by waiting on it).
+    EXPECT_TRUE(absl::StrContains(out, "count java.lang.Thread 1\n")) << out;
+    EXPECT_TRUE(absl::StrContains(out, "count SVMHeapDump 1\n")) << out;
     EXPECT_TRUE(absl::StrContains(out, "string SVMHeapDump.greeting ")) << out;
     EXPECT_TRUE(absl::StrContains(out, "Hello Kiln developer!")) << out;
     EXPECT_TRUE(absl::StrContains(out, "thread Thread-0 | SVMHeapDump.run(svm_heap_dump.cc:"))
         << out;
-    EXPECT_TRUE(absl::StrContains(out, "thread main | SVMHeapDump.join(svm_heap_dump.cc:"))
+    EXPECT_TRUE(absl::StrContains(
+        out, "thread main | java.lang.Object.wait(Native Method) | SVMHeapDump.join(svm_heap_dump.cc:"))
         << out;
   }
 }

@@ -36,7 +36,10 @@ char DescriptorChar(FieldType type) {
 
 std::vector<ClassSpec> BuiltinSpecs() {
   std::vector<ClassSpec> specs;
-  specs.push_back({.name = "java.lang.Object", .super_name = "", .source_file = "Object.java"});
+  specs.push_back({.name = "java.lang.Object",
+                   .super_name = "",
+                   .source_file = "Object.java",
+                   .methods = {{"wait", "(J)V"}}});
   specs.push_back({.name = "java.lang.Class", .source_file = "Class.java"});
   specs.push_back({.name = "java.lang.String",
                    .source_file = "String.java",
@@ -49,7 +52,9 @@ std::vector<ClassSpec> BuiltinSpecs() {
                               {"tid", FieldType::kLong},
                               {"daemon", FieldType::kBoolean},
                               {"priority", FieldType::kInt}},
-                   .methods = {{"<init>", "(Ljava/lang/String;)V"}, {"run", "()V"}}});
+                   .methods = {{"<init>", "(Ljava/lang/String;)V"},
+                               {"run", "()V"},
+                               {"join", "(J)V"}}});
   // References, and the native-allocation registry in the shapes Perfetto and
   // ahat read (docs: "Perfetto's view"): Cleaner.thunk -> CleanerThunk.this$0
   // -> NativeAllocationRegistry.size.

@@ -95,6 +95,10 @@ class Frame {
 
 #define KILN_LINE(frame) (frame).set_line(__LINE__)
 
+// kNativeMethodLine: the line of a native method's frame (Java's
+// StackTraceElement convention); thread dumps print "(Native Method)".
+inline constexpr int32_t kNativeMethodLine = -2;
+
 // Local<T>: a reference to a managed object held in a frame slot. Copying a
 // Local copies the reference to the slot (both name the same slot).
 template <typename T>

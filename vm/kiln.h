@@ -14,6 +14,7 @@
 #include "vm/field_ref.h"    // IWYU pragma: export
 #include "vm/frame.h"        // IWYU pragma: export
 #include "vm/handles.h"      // IWYU pragma: export
+#include "vm/monitor.h"      // IWYU pragma: export
 #include "vm/object.h"       // IWYU pragma: export
 #include "vm/references.h"   // IWYU pragma: export
 #include "vm/resolver.h"     // IWYU pragma: export

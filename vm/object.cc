@@ -3,25 +3,11 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "vm/monitor.h"
 #include "vm/runtime.h"
 
 namespace kiln {
 namespace {
-
-// Identity hashes come from a per-thread xorshift generator, as HotSpot's
-// default (hashCode=5) does: cheap, no shared state, never zero.
-uint32_t NextIdentityHash() {
-  thread_local uint32_t state = 0x9E3779B9u ^ static_cast<uint32_t>(
-      reinterpret_cast<uintptr_t>(&state) >> 4);
-  uint32_t hash;
-  do {
-    state ^= state << 13;
-    state ^= state >> 17;
-    state ^= state << 5;
-    hash = state & 0x7FFFFFFF;
-  } while (hash == 0);
-  return hash;
-}
 
 template <typename T>
 absl::StatusOr<Local<T>> AllocateArray(Frame& frame, const Class* cls, uint32_t length) {
@@ -38,14 +24,9 @@ absl::StatusOr<Local<T>> AllocateArray(Frame& frame, const Class* cls, uint32_t 
 }  // namespace
 
 int32_t Object::IdentityHashCode() {
-  uint32_t hash = header_.hash.load(std::memory_order_relaxed);
-  if (hash != 0) return static_cast<int32_t>(hash);
-  uint32_t fresh = NextIdentityHash();
-  // Another thread may have won the race: its hash is the hash.
-  if (header_.hash.compare_exchange_strong(hash, fresh, std::memory_order_relaxed)) {
-    return static_cast<int32_t>(fresh);
-  }
-  return static_cast<int32_t>(hash);
+  Thread* self = Thread::CurrentForClass(GetClass());
+  KILN_CHECK(self != nullptr, "IdentityHashCode on a thread not attached to the object's runtime");
+  return static_cast<int32_t>(internal::IdentityHash(self, this));
 }
 
 absl::StatusOr<Local<Object>> Object::New(Frame& frame, const Class* cls) {

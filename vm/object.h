@@ -46,7 +46,9 @@ class Object {
   // SizeOf: bytes this object occupies on the heap.
   size_t SizeOf() const { return header_.Size(); }
 
-  // IdentityHashCode: a stable, non-zero hash assigned on first use.
+  // IdentityHashCode: a stable, positive hash (30 bits) assigned on first
+  // use; it lives in the lock word, or in the monitor once inflated. The
+  // calling thread must be attached to the object's runtime, managed.
   int32_t IdentityHashCode();
 
   // Get / Set through a resolved FieldRef (vm/field_ref.h): the type was

@@ -31,6 +31,8 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(RuntimeOptions options)
                                                  "(Ljava/lang/String;)V"));
   ASSIGN_OR_RETURN(runtime->host_method_,
                    runtime->classes_->FindMethod("java.lang.Thread", "run", "()V"));
+  ASSIGN_OR_RETURN(runtime->object_wait_,
+                   runtime->classes_->FindMethod("java.lang.Object", "wait", "(J)V"));
   // The VM thread first: allocating the mirrors may already collect.
   runtime->vm_thread_ = std::make_unique<VmThread>(*runtime, runtime->safepoints_);
   RETURN_IF_ERROR(runtime->AllocateMirrors());
@@ -150,6 +152,11 @@ void Runtime::GcBinding::OnFinalizationPending() {
   runtime_.reference_processor_.OnFinalizationPending();
 }
 
+void Runtime::GcBinding::SweepSystemWeaks(
+    absl::FunctionRef<bool(const gc::ObjectHeader*)> is_marked) {
+  runtime_.monitors_.Sweep(is_marked);
+}
+
 void Runtime::GcBinding::OnOutOfMemory(size_t size) {
   if (runtime_.options_.on_out_of_memory) runtime_.options_.on_out_of_memory(runtime_, size);
 }
@@ -232,7 +239,15 @@ absl::StatusOr<Thread*> Runtime::AttachCurrentThread(absl::string_view name,
           absl::StrCat("attaching thread ", name, ": the runtime is shutting down"));
     }
   }
+  const Class* thread_class = options.thread_class;
+  if (thread_class == nullptr) thread_class = classes_->thread_class();
+  if (!thread_class->IsSubclassOf(classes_->thread_class())) {
+    return absl::InvalidArgumentError(absl::StrCat("attaching thread ", name, ": class ",
+                                                   thread_class->name(),
+                                                   " does not extend java.lang.Thread"));
+  }
   auto* thread = new Thread(*this, std::string(name), next_tid_.fetch_add(1), options);
+  thread->thin_id_ = monitors_.AllocateThinId();
   heap_->AttachTlab(&thread->tlab_);
   safepoints_.Add(thread);
   thread->MakeCurrent();
@@ -242,7 +257,7 @@ absl::StatusOr<Thread*> Runtime::AttachCurrentThread(absl::string_view name,
   // collection at either allocation sees it rooted.
   absl::Status status = [&]() -> absl::Status {
     Frame frame(*thread, thread_init_);
-    ASSIGN_OR_RETURN(Local<Object> object, Object::New(frame, classes_->thread_class()));
+    ASSIGN_OR_RETURN(Local<Object> object, Object::New(frame, thread_class));
     thread->thread_object_ = object.get();
     ASSIGN_OR_RETURN(Local<String> thread_name, String::New(frame, name));
     const ClassTable::ThreadFields& fields = classes_->thread_fields();
@@ -263,9 +278,12 @@ absl::StatusOr<Thread*> Runtime::AttachCurrentThread(absl::string_view name,
 void Runtime::DetachCurrentThread(Thread* thread) {
   KILN_CHECK(thread->top_frame_ == nullptr, "thread ", thread->name(),
              " detached with managed frames on its stack");
+  KILN_CHECK(thread->lock_records_.empty(), "thread ", thread->name(),
+             " detached holding monitors");
   thread->TransitionToNative(ThreadStatus::kTerminated);
   safepoints_.Remove(thread);
   heap_->DetachTlab(&thread->tlab_);
+  monitors_.ReleaseThinId(thread->thin_id_);
   thread->ClearCurrent();
   delete thread;
 }
@@ -285,6 +303,9 @@ void Runtime::VisitRoots(const StoppedWorld& world,
         visit(frame->slot_address(i),
               {.kind = RootKind::kFrameSlot, .thread = thread, .frame_depth = depth});
       }
+    }
+    for (LockRecord& record : thread->lock_records_) {
+      visit(&record.object, {.kind = RootKind::kMonitorUsed, .thread = thread});
     }
   }
   globals_.VisitRoots([&](Object** slot) { visit(slot, {.kind = RootKind::kGlobal}); });

@@ -31,6 +31,7 @@
 #include "gc/heap.h"
 #include "vm/class_table.h"
 #include "vm/handles.h"
+#include "vm/monitor.h"
 #include "vm/object.h"
 #include "vm/reference_processor.h"
 #include "vm/safepoint.h"
@@ -99,11 +100,12 @@ enum class RootKind : uint8_t {
   kStaticField,   // a static reference field
   kFinalizing,    // an object waiting for its finalizer
   kInternedString,  // a String in the intern table
+  kMonitorUsed,   // an object whose monitor a thread holds, awaits or enters
 };
 
 struct RootInfo {
   RootKind kind;
-  const Thread* thread = nullptr;  // kThreadObject, kFrameSlot
+  const Thread* thread = nullptr;  // kThreadObject, kFrameSlot, kMonitorUsed
   int frame_depth = -1;            // kFrameSlot: 0 is the innermost frame
   const Class* cls = nullptr;      // kClass, kStaticField
 };
@@ -142,6 +144,10 @@ class Runtime {
   GlobalHandles& globals() { return globals_; }
   InternTable& interned_strings() { return interned_strings_; }
   SafepointManager& safepoints() { return safepoints_; }
+  MonitorTable& monitors() { return monitors_; }
+  MonitorStats monitor_stats() { return monitors_.stats(); }
+  // object_wait: java.lang.Object.wait(J)V, the frame Wait runs in.
+  const Method* object_wait() const { return object_wait_; }
 
   // Execute runs `op` on the VM thread with the world stopped, and returns
   // when it is done. A calling thread attached to this runtime waits in native
@@ -175,8 +181,10 @@ class Runtime {
   // VisitRoots calls `fn` on every root slot: for each thread its
   // java.lang.Thread and then its frame slots (innermost first), then the
   // Global handles, the class mirrors, the static reference fields, the
-  // interned strings and the objects waiting for finalization. Null slots
-  // are skipped.
+  // interned strings and the objects waiting for finalization; and, per
+  // thread after its frames, the objects of its monitors (kMonitorUsed: one
+  // per Synchronized scope, so an object may come more than once). Null
+  // slots are skipped.
   void VisitRoots(const StoppedWorld& world,
                   absl::FunctionRef<void(Object** slot, const RootInfo& info)> fn);
   // ForEachObject visits every object on the heap, reachable or not, in
@@ -196,6 +204,7 @@ class Runtime {
     void VisitRoots(absl::FunctionRef<void(gc::ObjectHeader** slot)> visit) override;
     void OnReferencesCleared(absl::Span<const gc::ClearedReference> cleared) override;
     void OnFinalizationPending() override;
+    void SweepSystemWeaks(absl::FunctionRef<bool(const gc::ObjectHeader*)> is_marked) override;
     void OnOutOfMemory(size_t size) override;
 
     const StoppedWorld* world = nullptr;  // set while the collector runs
@@ -219,9 +228,11 @@ class Runtime {
   GlobalHandles globals_;
   InternTable interned_strings_;
   SafepointManager safepoints_;
+  MonitorTable monitors_;
   std::unique_ptr<VmThread> vm_thread_;
   const Method* thread_init_ = nullptr;  // java.lang.Thread.<init>
   const Method* host_method_ = nullptr;  // java.lang.Thread.run
+  const Method* object_wait_ = nullptr;  // java.lang.Object.wait(J)V
   std::atomic<int64_t> next_tid_{1};
 
   Mutex lifecycle_mu_;

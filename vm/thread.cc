@@ -1,6 +1,7 @@
 #include "vm/thread.h"
 
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "absl/status/status.h"
@@ -8,6 +9,7 @@
 #include "base/check.h"
 #include "base/status_macros.h"
 #include "vm/frame.h"
+#include "vm/monitor.h"
 #include "vm/runtime.h"
 
 namespace kiln {
@@ -29,6 +31,8 @@ absl::string_view JavaThreadState(ThreadStatus status) {
     case ThreadStatus::kWaiting: return "WAITING (parking)";
     case ThreadStatus::kTimedWaiting: return "TIMED_WAITING (parking)";
     case ThreadStatus::kBlocked: return "BLOCKED (on object monitor)";
+    case ThreadStatus::kMonitorWait: return "WAITING (on object monitor)";
+    case ThreadStatus::kTimedMonitorWait: return "TIMED_WAITING (on object monitor)";
     case ThreadStatus::kTerminated: return "TERMINATED";
   }
   return "UNKNOWN";
@@ -39,11 +43,32 @@ Thread::Thread(Runtime& runtime, std::string name, int64_t tid, const ThreadOpti
       name_(std::move(name)),
       tid_(tid),
       native_id_(static_cast<pid_t>(syscall(SYS_gettid))),
-      options_(options) {}
+      options_(options),
+      pthread_(pthread_self()),
+      attach_time_(absl::Now()) {
+  lock_records_.reserve(16);
+}
+
+absl::Duration Thread::cpu_time() const {
+  clockid_t clock;
+  struct timespec ts;
+  if (pthread_getcpuclockid(pthread_, &clock) != 0 || clock_gettime(clock, &ts) != 0) {
+    return absl::ZeroDuration();
+  }
+  return absl::DurationFromTimespec(ts);
+}
 
 Thread* Thread::CurrentFor(const Runtime* runtime) {
   for (Thread* thread = tls_current; thread != nullptr; thread = thread->previous_current_) {
     if (&thread->runtime_ == runtime) return thread;
+  }
+  return nullptr;
+}
+
+Thread* Thread::CurrentForClass(const Class* cls) {
+  for (Thread* thread = tls_current; thread != nullptr; thread = thread->previous_current_) {
+    absl::Span<const Class* const> classes = thread->runtime_.classes().classes();
+    if (cls->id() < classes.size() && classes[cls->id()] == cls) return thread;
   }
   return nullptr;
 }
@@ -102,6 +127,9 @@ void Thread::Interrupt() {
   MutexLock lock(&sleep_mu_);
   interrupted_.store(true, std::memory_order_release);
   sleep_cv_.SignalAll();
+  // In Wait: the monitor is in use (this thread waits in it) while
+  // wait_monitor_ is set, so it cannot be freed meanwhile.
+  if (wait_monitor_ != nullptr) internal::WakeForInterrupt(wait_monitor_, wait_cv_);
 }
 
 absl::StatusOr<Object*> Thread::AllocateSlow(const gc::Layout* layout, size_t size,

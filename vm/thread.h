@@ -18,11 +18,13 @@
 #ifndef KILN_VM_THREAD_H_
 #define KILN_VM_THREAD_H_
 
+#include <pthread.h>
 #include <sys/types.h>
 
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/base/optimization.h"
 #include "absl/functional/function_ref.h"
@@ -37,6 +39,7 @@ namespace kiln {
 
 class Class;
 class Frame;
+class Monitor;
 class Object;
 class Runtime;
 
@@ -48,7 +51,9 @@ enum class ThreadStatus : uint8_t {
   kSleeping,      // Thread::Sleep
   kWaiting,       // waiting for a condition, no timeout
   kTimedWaiting,  // waiting for a condition, with a timeout
-  kBlocked,       // waiting to acquire a lock
+  kBlocked,       // waiting to enter a monitor (or to take it back after Wait)
+  kMonitorWait,   // in Wait on a monitor, no timeout
+  kTimedMonitorWait,  // in Wait on a monitor, with a timeout
   kTerminated,
 };
 
@@ -59,6 +64,16 @@ absl::string_view JavaThreadState(ThreadStatus status);
 struct ThreadOptions {
   bool daemon = false;
   int priority = 5;  // java.lang.Thread.NORM_PRIORITY
+  // thread_class: the class of the thread's java.lang.Thread object, a
+  // subclass of java.lang.Thread (Java's `class Worker extends Thread`);
+  // nullptr: java.lang.Thread.
+  const Class* thread_class = nullptr;
+};
+
+// LockRecord: a monitor entered by a frame (a kiln::Synchronized scope).
+struct LockRecord {
+  Object* object;
+  const Frame* frame;
 };
 
 class Thread {
@@ -75,6 +90,10 @@ class Thread {
   bool daemon() const { return options_.daemon; }
   int priority() const { return options_.priority; }
   ThreadStatus status() const { return status_.load(std::memory_order_relaxed); }
+  // cpu_time: CPU time the OS thread has used; elapsed: time since attach.
+  // Any thread may ask while this one is attached.
+  absl::Duration cpu_time() const;
+  absl::Duration elapsed() const { return absl::Now() - attach_time_; }
 
   // thread_object: this thread's java.lang.Thread on the heap.
   Object* thread_object() const { return thread_object_; }
@@ -123,12 +142,18 @@ class Thread {
   // CurrentFor: the calling OS thread's Thread in `runtime`, or nullptr when
   // it is not attached to it.
   static Thread* CurrentFor(const Runtime* runtime);
+  // CurrentForClass: the calling OS thread's Thread in the runtime that
+  // defines `cls`, or nullptr.
+  static Thread* CurrentForClass(const Class* cls);
 
  private:
   friend class Frame;
+  friend class Monitor;
+  friend class MonitorOps;
   friend class Runtime;
   friend class SafepointManager;
   friend class ScopedNative;
+  friend class Synchronized;
   friend class ThreadScope;
 
   // The state word. State bit set: native (safe); clear: managed. The request
@@ -160,10 +185,26 @@ class Thread {
   Object* thread_object_ = nullptr;
   gc::Tlab tlab_;
   Thread* previous_current_ = nullptr;  // CurrentFor's per-OS-thread chain
+  const pthread_t pthread_;
+  const absl::Time attach_time_;
+
+  // Monitors (vm/monitor.h). Written by the thread in managed state, read by
+  // others only at safepoints.
+  uint32_t thin_id_ = 0;  // the owner field of its thin locks
+  // Synchronized scopes, innermost last. A vector with room reserved: its
+  // push_back is a compare and a store, cheaper than InlinedVector's.
+  std::vector<LockRecord> lock_records_;
+  Object* blocked_on_ = nullptr;  // entering this monitor (the last lock record)
+  Object* waiting_on_ = nullptr;  // in Wait on this monitor
+  const Frame* wait_frame_ = nullptr;
 
   Mutex sleep_mu_;
   CondVar sleep_cv_;
   std::atomic<bool> interrupted_{false};
+  // The monitor and the condition this thread waits on in Wait, for
+  // Interrupt to wake it.
+  Monitor* wait_monitor_ ABSL_GUARDED_BY(sleep_mu_) = nullptr;
+  CondVar* wait_cv_ ABSL_GUARDED_BY(sleep_mu_) = nullptr;
 };
 
 // ThreadScope attaches the calling host thread to a runtime for its lifetime,

@@ -1,0 +1,208 @@
+// Monitors: Java's `synchronized`, `wait` and `notify` on every managed
+// object.
+//
+//   {
+//     kiln::Synchronized lock(frame, queue);        // synchronized (queue) {
+//     while (queue->Get<int32_t>(size) == 0) {
+//       ASSIGN_OR_RETURN(kiln::WaitResult r, kiln::Wait(frame, queue.get()));
+//     }
+//     ...
+//     RETURN_IF_ERROR(kiln::NotifyAll(frame, queue.get()));
+//   }                                               // }
+//
+// An uncontended enter or exit is one compare-and-swap on the object's lock
+// word (a thin lock, vm/lock_word.h); contention, Wait, a hash of a locked
+// object or a deep recursion inflate the lock to a Monitor in the runtime's
+// MonitorTable. A thread blocked entering a monitor or waiting in Wait is in
+// native state: it does not delay a safepoint, and it runs no managed code
+// until the safepoint is over. vm/MONITORS.md has the protocol, how it meets
+// safepoints and the collector, and why this design.
+#ifndef KILN_VM_MONITOR_H_
+#define KILN_VM_MONITOR_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/base/optimization.h"
+#include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "base/check.h"
+#include "base/mutex.h"
+#include "gc/object_header.h"
+#include "vm/frame.h"
+#include "vm/lock_word.h"
+#include "vm/thread.h"
+
+namespace kiln {
+
+class Monitor;
+class Object;
+class StoppedWorld;
+
+// Synchronized enters `object`'s monitor for its lifetime (Java's
+// `synchronized (object) { ... }`), on behalf of `frame`, which thread dumps
+// show as holding it ("- locked"). Reentrant. Blocks, in native state, while
+// another thread holds the monitor. `object` must not be null, and the
+// calling thread must be `frame`'s, in managed state. The object stays alive
+// while the scope lasts (the monitor is a root).
+class Synchronized {
+ public:
+  Synchronized(Frame& frame, Object* object) : thread_(frame.thread()) {
+    KILN_CHECK(object != nullptr, "synchronized on null");
+    KILN_DCHECK(thread_.IsManaged(), "synchronized in native state");
+    // The record roots the object before anything can poll.
+    thread_.lock_records_.push_back(LockRecord{object, &frame});
+    uint32_t expected = 0;
+    if (ABSL_PREDICT_FALSE(!LockWordOf(object).compare_exchange_strong(
+            expected, LockWord::Thin(thread_.thin_id_, 0).value(), std::memory_order_acquire,
+            std::memory_order_relaxed))) {
+      EnterSlow(frame, object);
+    }
+  }
+  template <typename T>
+  Synchronized(Frame& frame, const Local<T>& object)
+      : Synchronized(frame, static_cast<Object*>(object.get())) {}
+  ~Synchronized() {
+    Object* object = thread_.lock_records_.back().object;
+    thread_.lock_records_.pop_back();
+    uint32_t expected = LockWord::Thin(thread_.thin_id_, 0).value();
+    if (ABSL_PREDICT_FALSE(!LockWordOf(object).compare_exchange_strong(
+            expected, 0, std::memory_order_release, std::memory_order_relaxed))) {
+      ExitSlow(object);
+    }
+  }
+
+  Synchronized(const Synchronized&) = delete;
+  Synchronized& operator=(const Synchronized&) = delete;
+  void* operator new(size_t) = delete;
+
+ private:
+  static std::atomic<uint32_t>& LockWordOf(Object* object) {
+    return reinterpret_cast<gc::ObjectHeader*>(object)->lock_word;
+  }
+  void EnterSlow(Frame& frame, Object* object);
+  void ExitSlow(Object* object);
+
+  Thread& thread_;
+};
+
+enum class WaitResult : uint8_t {
+  kNotified,  // Notify or NotifyAll chose this thread
+  kTimedOut,  // the timeout passed first
+};
+
+// Wait releases `object`'s monitor, which the calling thread must hold (at
+// any depth), and waits in native state (WAITING, or TIMED_WAITING with a
+// finite `timeout`) until notified or the timeout passes; then it takes the
+// monitor back, at the same depth, before it returns. Thread dumps show it
+// in a frame of java.lang.Object.wait. FailedPrecondition if the thread does
+// not hold the monitor (Java's IllegalMonitorStateException); Cancelled if
+// the thread is interrupted (Thread::Interrupt), before or during the wait.
+[[nodiscard]] absl::StatusOr<WaitResult> Wait(Frame& frame, Object* object,
+                                              absl::Duration timeout = absl::InfiniteDuration());
+// Notify wakes the longest-waiting thread in Wait on `object`, if any;
+// NotifyAll wakes them all. They run once they get the monitor back, after
+// the caller releases it. FailedPrecondition if the calling thread does not
+// hold the monitor.
+[[nodiscard]] absl::Status Notify(Frame& frame, Object* object);
+[[nodiscard]] absl::Status NotifyAll(Frame& frame, Object* object);
+
+// HoldsLock: whether `thread` (the calling thread) holds `object`'s monitor
+// (Java's Thread.holdsLock).
+bool HoldsLock(const Thread& thread, const Object* object);
+
+// What the inspection layer reads, with the world stopped.
+
+// ThreadMonitors: one thread's monitors at a safepoint.
+struct ThreadMonitors {
+  // The monitors the thread's frames hold, in the order entered (a Wait's
+  // monitor included: Java lists it as locked by the frame that entered it).
+  std::vector<LockRecord> held;
+  // Entering a monitor (or taking it back after Wait) that another thread
+  // holds: its object and the frame that enters it; otherwise null.
+  Object* blocked_on = nullptr;
+  const Frame* blocked_frame = nullptr;
+  // In Wait: the object waited on and Wait's frame (java.lang.Object.wait).
+  // `relocking`: notified or timed out, taking the monitor back.
+  Object* waiting_on = nullptr;
+  const Frame* wait_frame = nullptr;
+  bool relocking = false;
+};
+ThreadMonitors MonitorsOf(const StoppedWorld& world, const Thread& thread);
+
+// MonitorOwner: the thread holding `object`'s monitor, or nullptr.
+const Thread* MonitorOwner(const StoppedWorld& world, const Object* object);
+// InflatedMonitor: the address of `object`'s inflated monitor (jstack's
+// "monitor 0x..."), or nullptr while the lock is thin or unused.
+const void* InflatedMonitor(const StoppedWorld& world, const Object* object);
+
+// MonitorStats: the monitor table's counts.
+struct MonitorStats {
+  uint64_t inflated = 0;  // monitors ever made
+  uint64_t deflated = 0;  // idle monitors of live objects given back by the collector
+  uint64_t freed = 0;     // monitors freed with their dead objects
+  uint64_t live = 0;      // monitors now
+};
+
+// MonitorTable: a runtime's inflated monitors, by id (the lock word holds
+// the id), and its threads' thin-lock ids. Internal to vm/.
+class MonitorTable {
+ public:
+  MonitorTable();
+  ~MonitorTable();
+  MonitorTable(const MonitorTable&) = delete;
+  MonitorTable& operator=(const MonitorTable&) = delete;
+
+  // Thin-lock ids: 1 to LockWord::kMaxThinId, reused after detach.
+  uint32_t AllocateThinId();
+  void ReleaseThinId(uint32_t id);
+
+  // Get: the monitor with `id`, which a lock word just read names.
+  Monitor* Get(uint32_t id) const {
+    return chunks_[id >> kChunkBits].load(std::memory_order_acquire)[id & (kChunkSize - 1)];
+  }
+  // New: a monitor for `object`, not yet published in its lock word.
+  // Release: give one back that lost the race to publish.
+  Monitor* New(Object* object, uint32_t hash, uint32_t owner, uint32_t recursion);
+  void Release(Monitor* monitor);
+
+  // Sweep (world stopped, from the collector): frees the monitors of dead
+  // objects, and deflates idle ones (no owner, no waiter, no contender)
+  // back to a thin word, keeping the hash.
+  void Sweep(absl::FunctionRef<bool(const gc::ObjectHeader*)> is_marked);
+
+  MonitorStats stats();
+
+ private:
+  static constexpr uint32_t kChunkBits = 12;
+  static constexpr uint32_t kChunkSize = 1u << kChunkBits;
+  static constexpr uint32_t kMaxChunks = 1u << 12;  // 16M monitors
+
+  Mutex mu_;
+  // Chunks of monitor slots; a chunk never moves once published.
+  std::unique_ptr<std::atomic<Monitor**>[]> chunks_;
+  uint32_t next_id_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<uint32_t> free_ids_ ABSL_GUARDED_BY(mu_);
+  std::vector<uint32_t> free_thin_ids_ ABSL_GUARDED_BY(mu_);
+  uint32_t next_thin_id_ ABSL_GUARDED_BY(mu_) = 1;
+  MonitorStats stats_ ABSL_GUARDED_BY(mu_);
+};
+
+namespace internal {
+// IdentityHash: Object::IdentityHashCode's implementation (the hash shares
+// the lock word).
+uint32_t IdentityHash(Thread* self, Object* object);
+// WakeForInterrupt: Thread::Interrupt's way into a Wait, waking the thread
+// waiting on `cv` in `monitor`.
+void WakeForInterrupt(Monitor* monitor, CondVar* cv);
+}  // namespace internal
+
+}  // namespace kiln
+
+#endif  // KILN_VM_MONITOR_H_
