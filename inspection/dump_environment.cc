@@ -175,12 +175,13 @@ DumpProperties GatherDumpProperties(const StoppedWorld& world, DumpTrigger trigg
     add("kiln.memory.anonymous_bytes", absl::StrCat(anonymous));
     add("kiln.memory.file_bytes", absl::StrCat(rss - anonymous));
   }
-  for (const auto& [key, value] : extra) {
+  for (const auto& property : extra) {
+    const std::string& key = property.first;  // (clang 14 cannot capture a structured binding)
     auto same = std::find_if(p.begin(), p.end(), [&](const auto& kv) { return kv.first == key; });
     if (same != p.end()) {
-      same->second = value;
+      same->second = property.second;
     } else {
-      p.emplace_back(key, value);
+      p.emplace_back(key, property.second);
     }
   }
   return p;

@@ -180,8 +180,8 @@ absl::StatusOr<size_t> BlockCompressor::Compress(absl::Span<const uint8_t> in,
   }
   uint8_t* p = out.data();
   // RFC 1952: ID1 ID2 CM FLG MTIME(4) XFL OS; FLG bit 4 is FCOMMENT.
-  const uint8_t header[kHeaderBytes] = {0x1f, 0x8b, 8, comment.empty() ? 0 : 0x10, 0, 0, 0, 0,
-                                        0, 3};
+  const uint8_t flags = comment.empty() ? 0 : 0x10;
+  const uint8_t header[kHeaderBytes] = {0x1f, 0x8b, 8, flags, 0, 0, 0, 0, 0, 3};
   std::memcpy(p, header, kHeaderBytes);
   p += kHeaderBytes;
   if (!comment.empty()) {
