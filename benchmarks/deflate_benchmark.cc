@@ -3,8 +3,7 @@
 // one core: MB/s of input and the compressed size. Then ParallelGzipSink
 // with each deflater on every core.
 //
-//   bazel run -c opt //benchmarks:heap_shape -- --n=4000000 --repeat=1 --mode=stw \
-//       --live=false --out=/tmp/shape.hprof
+//   bazel run -c opt //benchmarks:heap_shape -- --n=4000000 --repeat=1 --mode=stw --live=false --out=/tmp/shape.hprof
 //   bazel run -c opt //benchmarks:deflate_benchmark -- --in=/tmp/shape.hprof --level=1
 //
 // One line per deflater and mode:

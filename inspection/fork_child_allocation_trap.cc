@@ -165,7 +165,9 @@ const Next& N() {
   return next;
 }
 
-// The arena: what dlsym asks for while the forwarders are being found.
+#ifndef KILN_TRAP_UNDER_SANITIZER
+// The arena: what dlsym asks for while the forwarders are being found (only
+// the malloc replacement needs it; under a sanitizer, hooks stand in).
 alignas(64) char arena[64 << 10];
 std::atomic<size_t> arena_used{0};
 
@@ -182,6 +184,7 @@ void* ArenaAllocate(size_t size, size_t alignment = 16) {
 bool InArena(const void* p) {
   return p >= static_cast<const void*>(arena) && p < static_cast<const void*>(arena + sizeof(arena));
 }
+#endif  // KILN_TRAP_UNDER_SANITIZER
 
 #ifdef KILN_TRAP_UNDER_SANITIZER
 extern "C" int __sanitizer_install_malloc_and_free_hooks(
@@ -231,7 +234,6 @@ bool TrapCatchesMalloc() {
 }  // namespace kiln::testing
 
 using kiln::testing::Check;
-using kiln::testing::InArena;
 using kiln::testing::N;
 using kiln::testing::resolving;
 
@@ -240,6 +242,7 @@ using kiln::testing::resolving;
 extern "C" {
 
 #ifndef KILN_TRAP_UNDER_SANITIZER
+using kiln::testing::InArena;
 
 void* malloc(size_t size) {
   Check("malloc", KILN_CALLER);

@@ -118,7 +118,9 @@ TEST_F(VisualVmTest, OpensKilnDumpsAndSeesWhatWasBuilt) {
     // 2 thread names and the greeting, and a key and a value per property.
     int properties = -1;
     for (absl::string_view line : absl::StrSplit(out, '\n')) {
-      if (absl::ConsumePrefix(&line, "properties ")) ASSERT_TRUE(absl::SimpleAtoi(line, &properties));
+      if (absl::ConsumePrefix(&line, "properties ")) {
+        ASSERT_TRUE(absl::SimpleAtoi(line, &properties));
+      }
     }
     ASSERT_GT(properties, 20) << out;
     EXPECT_TRUE(absl::StrContains(out, absl::StrCat("count java.lang.String ", 3 + 2 * properties,
