@@ -2,6 +2,7 @@
 // Kiln's own HprofWriter into memory.
 #include "inspection/analysis/hand_heap.h"
 
+#include "absl/container/flat_hash_map.h"
 #include "base/check.h"
 #include "base/status_macros.h"
 #include "inspection/hprof/byte_sink.h"
@@ -107,6 +108,14 @@ absl::StatusOr<HandGraph> HandHeap::Build() const {
     for (const Static& s : c.statics) static_name_ids.back().push_back(string(s.name));
     for (const auto& f : c.fields) field_name_ids.back().push_back(string(f.first));
   }
+  // Classes by id (the last of a repeated id, as a reader that keeps the
+  // later record would see it): the walks below stay linear in the chain.
+  absl::flat_hash_map<uint64_t, const ClassDef*> class_by_id;
+  for (const ClassDef& c : classes) class_by_id.insert_or_assign(c.id, &c);
+  const auto find_class = [&](uint64_t id) -> const ClassDef* {
+    const auto it = class_by_id.find(id);
+    return it == class_by_id.end() ? nullptr : it->second;
+  };
   // Instance sizes as Kiln declares them: a 16-byte header plus the field
   // bytes of the class and its superclasses (no alignment, to keep sums easy).
   // A chain a test made loop (SetSuperclass) is walked once round.
@@ -115,11 +124,7 @@ absl::StatusOr<HandGraph> HandHeap::Build() const {
     size_t steps = 0;
     for (const ClassDef* c = &leaf; c != nullptr && steps++ < classes.size();) {
       for (const auto& f : c->fields) size += static_cast<uint32_t>(value_size(f.second));
-      const ClassDef* super = nullptr;
-      for (const ClassDef& d : classes) {
-        if (d.id == c->super_id && c->super_id != 0) super = &d;
-      }
-      c = super;
+      c = c->super_id == 0 ? nullptr : find_class(c->super_id);
     }
     return size;
   };
@@ -152,10 +157,7 @@ absl::StatusOr<HandGraph> HandHeap::Build() const {
   const auto layout = [&](uint64_t id) {
     std::vector<uint8_t> types;
     while (id != 0) {
-      const ClassDef* def = nullptr;
-      for (const ClassDef& c : classes) {
-        if (c.id == id) def = &c;
-      }
+      const ClassDef* def = find_class(id);
       KILN_CHECK(def != nullptr, "no class ", id);
       for (const auto& f : def->fields) types.push_back(f.second);
       id = def->super_id;
