@@ -22,6 +22,5 @@
 #include "vm/safepoint.h"    // IWYU pragma: export
 #include "vm/string.h"       // IWYU pragma: export
 #include "vm/thread.h"       // IWYU pragma: export
-#include "vm/vm_operation.h" // IWYU pragma: export
 
 #endif  // KILN_VM_KILN_H_
