@@ -14,7 +14,7 @@
 // child process marks (live) and walks its frozen copy-on-write view of the
 // heap and produces the same dump while the world runs on; the caller's
 // thread, waiting for the dump, copies the child's bytes into the file
-// (inspection/fork_dump.h). It needs a file (not DumpHeapTo's arbitrary
+// (inspection/internal/fork_dump.h). It needs a file (not DumpHeapTo's arbitrary
 // sink); gzip works in both modes.
 //
 // Files are created new with mode 0600, never over an existing file and never

@@ -11,7 +11,7 @@
 //   }                                               // }
 //
 // An uncontended enter or exit is one compare-and-swap on the object's lock
-// word (a thin lock, vm/lock_word.h); contention, Wait, a hash of a locked
+// word (a thin lock, vm/internal/lock_word.h); contention, Wait, a hash of a locked
 // object or a deep recursion inflate the lock to a Monitor in the runtime's
 // MonitorTable (vm/internal/monitor_table.h). A thread blocked entering a monitor or waiting in Wait is in
 // native state: it does not delay a safepoint, and it runs no managed code

@@ -210,7 +210,7 @@ class Heap {
     size_t size;
   };
   template <typename Stack>
-  class Marker;  // gc/marker.h
+  class Marker;  // gc/internal/marker.h
 
   Heap(const HeapOptions& options, VmBinding* binding) : options_(options), binding_(binding) {}
 

@@ -22,7 +22,7 @@
 // java.lang.Class mirror, which is therefore not dumped as an instance.
 //
 // A dump runs in two steps, so that the second can run in a forked child
-// (fork-mode dumps, inspection/fork_dump.h): WritePrologue (world stopped:
+// (fork-mode dumps, inspection/internal/fork_dump.h): WritePrologue (world stopped:
 // records a live dump's roots for marking, makes the heap parsable, writes
 // everything up to the class dumps and prepares the object walk; it
 // allocates and locks), then WriteObjects (a live dump's marking, the object
