@@ -96,7 +96,7 @@ int Main() {
     targets = std::move(next);
   }
   std::sort(targets.begin(), targets.end());
-  const size_t huge_before = runtime->heap().Stats().huge_page_bytes;
+  const size_t huge_before = runtime->heap_stats().huge_page_bytes;
 
   Counters phases[2];  // 0 before, 1 during
   std::atomic<int> phase{0};
@@ -177,7 +177,7 @@ int Main() {
       "dump n=%lld huge_pages=%s seconds=%.3f pause_ms=%.2f huge_page_bytes_before=%zu "
       "huge_page_bytes_after=%zu targets=%zu\n",
       static_cast<long long>(n), huge ? "true" : "false", Median(seconds), Median(pauses),
-      huge_before, runtime->heap().Stats().huge_page_bytes, targets.size());
+      huge_before, runtime->heap_stats().huge_page_bytes, targets.size());
   return 0;
 }
 

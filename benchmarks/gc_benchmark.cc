@@ -59,7 +59,7 @@ void BM_KilnAllocate(benchmark::State& state) {
     benchmark::DoNotOptimize(object);
   }
   state.SetItemsProcessed(state.iterations());
-  state.counters["collections"] = static_cast<double>(runtime->heap().Stats().collections);
+  state.counters["collections"] = static_cast<double>(runtime->heap_stats().collections);
 }
 
 void BM_MiMalloc(benchmark::State& state) {

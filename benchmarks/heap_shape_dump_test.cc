@@ -17,8 +17,8 @@
 #include "absl/strings/str_format.h"
 #include "benchmarks/heap_shape.h"
 #include "gtest/gtest.h"
-#include "gc/heap_reservation.h"
-#include "inspection/dump_environment.h"
+#include "gc/internal/heap_reservation.h"
+#include "inspection/internal/dump_environment.h"
 #include "inspection/hprof/hprof_format.h"
 #include "inspection/hprof/hprof_snapshot.h"
 #include "inspection/vm_runtime.h"
@@ -248,7 +248,7 @@ TEST(HeapShapeHugePagesTest, DumpsAreTheSameWithAndWithoutHugePagesInBothModes) 
     }
     // Not parked: threads that start in a different order allocate their
     // objects in a different order, whatever the pages.
-    const gc::HeapStats stats = runtime->heap().Stats();
+    const gc::HeapStats stats = runtime->heap_stats();
     EXPECT_EQ(stats.huge_pages, huge && offered) << why;
     std::vector<uint8_t> bytes[2];
     for (DumpMode mode : {DumpMode::kStopTheWorld, DumpMode::kFork}) {

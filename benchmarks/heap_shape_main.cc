@@ -44,7 +44,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "benchmarks/heap_shape.h"
-#include "inspection/dump_environment.h"
+#include "inspection/internal/dump_environment.h"
 #include "inspection/vm_runtime.h"
 #include "vm/kiln.h"
 
@@ -139,7 +139,7 @@ int Main() {
     }
   }
   shape.Park();
-  const gc::HeapStats heap_stats = (*runtime)->heap().Stats();
+  const gc::HeapStats heap_stats = (*runtime)->heap_stats();
   const uint64_t bitmap_bytes = heap_stats.committed_bytes / 64;
   std::printf("heap n=%lld huge_pages=%s committed_bytes=%llu huge_page_bytes=%llu\n",
               static_cast<long long>(n), heap_stats.huge_pages ? "true" : "false",

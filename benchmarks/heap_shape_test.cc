@@ -4,6 +4,7 @@
 #include <map>
 
 #include "gtest/gtest.h"
+#include "vm/internal/runtime_access.h"
 
 namespace kiln::bench {
 namespace {
@@ -28,7 +29,7 @@ TEST(HeapShapeTest, CountsAndContentsMatchTheDocument) {
                                      runtime->ForEachObject(world, [&](Object* o) {
                                        ++before[o->GetClass()->name()];
                                      });
-                                     runtime->RunCollection(world, gc::GcCause::kExplicit);
+                                     internal::RunCollection(*runtime, world, gc::GcCause::kExplicit);
                                      runtime->ForEachObject(world, [&](Object* o) {
                                        ++after[o->GetClass()->name()];
                                        if (o->GetClass() == runtime->classes().string_class()) {

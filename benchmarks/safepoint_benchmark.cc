@@ -16,6 +16,7 @@
 
 #include "base/notification.h"
 #include "benchmark/benchmark.h"
+#include "vm/internal/runtime_access.h"
 #include "vm/kiln.h"
 
 namespace kiln {
@@ -85,7 +86,7 @@ void TimeToSafepoint(benchmark::State& state, bool native) {
   std::vector<double> samples;
   for (auto _ : state) {
     EmptyOperation op;
-    if (!runtime->Execute(op).ok()) {
+    if (!internal::Execute(*runtime, op).ok()) {
       state.SkipWithError("VM operation failed");
       break;
     }

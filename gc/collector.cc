@@ -9,8 +9,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
-#include "gc/heap.h"
-#include "gc/marker.h"
+#include "gc/internal/heap.h"
+#include "gc/internal/marker.h"
 
 namespace kiln::gc {
 namespace {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "gc/fake_binding.h"
-#include "gc/heap.h"
+#include "gc/internal/heap.h"
 #include "gtest/gtest.h"
 
 namespace kiln::gc {

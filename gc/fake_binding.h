@@ -6,8 +6,8 @@
 
 #include <vector>
 
-#include "gc/binding.h"
-#include "gc/heap.h"
+#include "gc/internal/binding.h"
+#include "gc/internal/heap.h"
 
 namespace kiln::gc {
 

@@ -1,6 +1,6 @@
 // Allocation, chunks, free ranges and heap walking. The collector proper
 // (marking, reference processing, sweeping, verification) is collector.cc.
-#include "gc/heap.h"
+#include "gc/internal/heap.h"
 
 #include <algorithm>
 #include <cstring>

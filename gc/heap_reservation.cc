@@ -1,4 +1,4 @@
-#include "gc/heap_reservation.h"
+#include "gc/internal/heap_reservation.h"
 
 #include <sys/mman.h>
 

@@ -1,11 +1,11 @@
-#include "gc/heap.h"
+#include "gc/internal/heap.h"
 
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "gc/fake_binding.h"
-#include "gc/heap_reservation.h"
+#include "gc/internal/heap_reservation.h"
 #include "gtest/gtest.h"
 
 namespace kiln::gc {

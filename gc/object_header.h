@@ -9,7 +9,7 @@
 //
 //   offset 0   const Layout* layout
 //   offset 8   u32 lock word: the VM's (identity hash, thin lock or
-//              inflated monitor, vm/lock_word.h); 0 when allocated
+//              inflated monitor, vm/internal/lock_word.h); 0 when allocated
 //   offset 12  u32 array length (arrays), filler size in bytes (fillers)
 //   offset 16  fields or array elements
 //

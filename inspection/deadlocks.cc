@@ -4,6 +4,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "base/status_macros.h"
+#include "vm/internal/monitor_table.h"
 #include "vm/monitor.h"
 
 namespace kiln {

@@ -1,4 +1,4 @@
-#include "inspection/dump_environment.h"
+#include "inspection/internal/dump_environment.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -16,6 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "gc/object_header.h"
 #include "base/utf8.h"
+#include "vm/internal/runtime_access.h"
 #include "vm/runtime.h"
 
 namespace kiln {
@@ -163,10 +164,10 @@ DumpProperties GatherDumpProperties(const StoppedWorld& world, DumpTrigger trigg
   if (gethostname(host, sizeof(host) - 1) == 0) add("kiln.hostname", host);
   add("kiln.dump.trigger", DumpTriggerName(trigger));
   add("kiln.dump.live", live ? "true" : "false");
-  const gc::HeapStats heap = runtime.heap().Stats();
+  const gc::HeapStats heap = runtime.heap_stats();
   add("kiln.heap.limit_bytes", absl::StrCat(heap.limit_bytes));
   add("kiln.heap.committed_bytes", absl::StrCat(heap.committed_bytes));
-  add("kiln.native.registered_bytes", absl::StrCat(runtime.reference_processor().native_bytes()));
+  add("kiln.native.registered_bytes", absl::StrCat(internal::ReferenceProcessorOf(runtime).native_bytes()));
   const std::string rollup = ReadSmallFile("/proc/self/smaps_rollup");
   uint64_t rss = 0;
   uint64_t anonymous = 0;

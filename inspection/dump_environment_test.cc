@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "gtest/gtest.h"
-#include "inspection/dump_environment.h"
+#include "inspection/internal/dump_environment.h"
 #include "inspection/hprof/hprof_snapshot.h"
 #include "inspection/vm_runtime.h"
 #include "tests/subprocess.h"

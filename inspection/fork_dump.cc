@@ -1,4 +1,4 @@
-#include "inspection/fork_dump.h"
+#include "inspection/internal/fork_dump.h"
 
 #include <fcntl.h>
 #include <pthread.h>

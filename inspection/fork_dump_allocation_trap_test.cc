@@ -30,7 +30,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "inspection/fork_child_allocation_trap.h"
-#include "inspection/fork_dump.h"
+#include "inspection/internal/fork_dump.h"
 #include "inspection/hprof/hprof_snapshot.h"
 #include "inspection/hprof/hprof_writer.h"
 #include "inspection/vm_runtime.h"

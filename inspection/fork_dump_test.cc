@@ -12,10 +12,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "inspection/dump_environment.h"
+#include "inspection/internal/dump_environment.h"
 #include "inspection/hprof/hprof_snapshot.h"
 #include "inspection/vm_runtime.h"
 #include "tests/subprocess.h"
+#include "vm/internal/runtime_access.h"
 #include "vm/kiln.h"
 
 namespace kiln {
@@ -136,7 +137,7 @@ TEST_F(ForkDumpTest, LiveForkDumpMarksInTheChildNotInThePause) {
     EXPECT_TRUE(runtime_
                     ->RunAtSafepoint("mark bit",
                                      [&](StoppedWorld&) {
-                                       marked = runtime_->heap().IsMarked(youngest->header());
+                                       marked = internal::HeapOf(*runtime_).IsMarked(youngest->header());
                                      })
                     .ok());
     return marked;

@@ -13,8 +13,10 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "inspection/hprof/hprof_snapshot.h"
+#include "inspection/internal/dump_environment.h"
 #include "inspection/vm_runtime.h"
 #include "tests/subprocess.h"
+#include "vm/internal/runtime_access.h"
 #include "vm/kiln.h"
 
 namespace kiln {
@@ -216,7 +218,7 @@ TEST_F(HeapDumpOptionsTest, APrologueThatCannotMapItsMarkStackFailsCleanlyInBoth
     options.path = dir + "/live.hprof";
     options.live = true;
     options.mode = mode;
-    runtime_->heap().FailNextMarkStackMappingForTesting();
+    internal::HeapOf(*runtime_).FailNextMarkStackMappingForTesting();
     absl::StatusOr<std::string> failed = VMRuntime::DumpHeap(*runtime_, options);
     ASSERT_FALSE(failed.ok());
     EXPECT_EQ(failed.status().code(), absl::StatusCode::kResourceExhausted);

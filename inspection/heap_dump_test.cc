@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "inspection/analysis/heap_graph.h"
 #include "inspection/hprof/hprof_snapshot.h"
+#include "inspection/internal/dump_environment.h"
 #include "inspection/vm_runtime.h"
 #include "vm/kiln.h"
 

@@ -1,4 +1,4 @@
-#include "inspection/heap_dumper.h"
+#include "inspection/internal/heap_dumper.h"
 
 #include <algorithm>
 #include <string>
@@ -10,8 +10,9 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "base/check.h"
-#include "inspection/dump_environment.h"
-#include "inspection/heap_object_writer.h"
+#include "inspection/internal/dump_environment.h"
+#include "inspection/internal/heap_object_writer.h"
+#include "vm/internal/runtime_access.h"
 #include "vm/runtime.h"
 
 namespace kiln {
@@ -255,14 +256,14 @@ absl::Status HeapDumper::WritePrologue() {
   Runtime& runtime = world_.runtime();
   if (live_) {
     absl::StatusOr<std::unique_ptr<gc::Heap::SnapshotMarking>> marking =
-        runtime.PrepareLiveMarking(world_);
+        internal::PrepareLiveMarking(runtime, world_);
     if (!marking.ok()) {
       return absl::Status(marking.status().code(),
                           absl::StrCat("heap dump prologue: ", marking.status().message()));
     }
     marking_ = *std::move(marking);
   }
-  runtime.heap().MakeParsable();
+  internal::HeapOf(runtime).MakeParsable();
   EnvironmentRecords environment(world_, GatherDumpProperties(world_, trigger_, live_, extra_properties_));
   Prologue prologue(world_, w_, environment);
   prologue.Write();

@@ -1,9 +1,10 @@
-#include "inspection/heap_object_writer.h"
+#include "inspection/internal/heap_object_writer.h"
 
 #include <csignal>
 #include <cstring>
 
 #include "base/check.h"
+#include "vm/internal/runtime_access.h"
 
 namespace kiln {
 namespace {
@@ -59,9 +60,9 @@ void SwapCopy(uint8_t* out, const char* in, size_t count, size_t size) {
 }  // namespace
 
 HeapObjectWriter::HeapObjectWriter(const StoppedWorld& world, bool live, HprofWriter& writer)
-    : heap_(world.runtime().heap()), live_(live), w_(writer) {
+    : heap_(internal::HeapOf(world.runtime())), live_(live), w_(writer) {
   Runtime& runtime = world.runtime();
-  ranges_ = runtime.heap().ParsableRanges();
+  ranges_ = internal::HeapOf(runtime).ParsableRanges();
   const ClassTable& classes = runtime.classes();
   plans_.resize(classes.size());
   for (const Class* cls : classes.classes()) {

@@ -43,7 +43,7 @@ std::string FormatRuntimeInfo(const StoppedWorld& world) {
                         classes.size(), methods);
   for (const Class* cls : classes) AppendClass(*cls, out);
 
-  const gc::HeapStats heap = runtime.heap().Stats();
+  const gc::HeapStats heap = runtime.heap_stats();
   absl::StrAppendFormat(&out,
                         "\nHeap: committed=%s limit=%s soft_limit=%s free=%s chunks=%d "
                         "large_objects=%d tlab_refills=%d\n",

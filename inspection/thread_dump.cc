@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
 #include "inspection/deadlocks.h"
+#include "vm/internal/monitor_table.h"
 #include "vm/monitor.h"
 
 namespace kiln {

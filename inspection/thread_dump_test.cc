@@ -57,7 +57,7 @@ TEST(ThreadDumpTest, JstackLayoutWithStatesDaemonsAndFrames) {
                         "monitor\\)\n\tat app.NoSource.go\\(Unknown Source\\)\n")))
       << *dump;
   release.Notify();
-  runtime->safepoints().ForEachThread([](Thread& t) { t.Interrupt(); });
+  runtime->ForEachThread([](Thread& t) { t.Interrupt(); });
   for (auto& t : threads) t.join();
 }
 

@@ -16,9 +16,10 @@
 #include "base/status_macros.h"
 #include "absl/time/time.h"
 #include "inspection/hprof/byte_sink.h"
-#include "inspection/fork_dump.h"
+#include "inspection/internal/fork_dump.h"
 #include "inspection/hprof/parallel_gzip_sink.h"
 #include "inspection/hprof/hprof_writer.h"
+#include "vm/internal/runtime_access.h"
 
 namespace kiln {
 namespace {
@@ -34,7 +35,7 @@ class DumpOperation : public VmOperation {
         writer_(writer),
         file_(file) {}
   void Doit(StoppedWorld& world) override {
-    if (options_.collect_first) world.runtime().RunCollection(world, gc::GcCause::kExplicit);
+    if (options_.collect_first) internal::RunCollection(world.runtime(), world, gc::GcCause::kExplicit);
     HeapDumper dumper(world, options_.live, writer_);
     dumper.set_environment(options_.trigger, options_.extra_properties);
     if (options_.mode == DumpMode::kFork) {
@@ -105,7 +106,7 @@ absl::Status RunDump(Runtime& runtime, ByteSink& sink, FdSink* file,
   }
   HprofWriter writer(gzip != nullptr && !fork ? static_cast<ByteSink*>(gzip.get()) : &sink);
   DumpOperation op(options, writer, file);
-  absl::Status status = runtime.Execute(op);
+  absl::Status status = internal::Execute(runtime, op);
   if (fork) file->set_redirect(nullptr);
   if (status.ok()) status = op.status;
   if (op.child.pid > 0) {

@@ -14,7 +14,7 @@
 // child process marks (live) and walks its frozen copy-on-write view of the
 // heap and produces the same dump while the world runs on; the caller's
 // thread, waiting for the dump, copies the child's bytes into the file
-// (inspection/fork_dump.h). It needs a file (not DumpHeapTo's arbitrary
+// (inspection/internal/fork_dump.h). It needs a file (not DumpHeapTo's arbitrary
 // sink); gzip works in both modes.
 //
 // Files are created new with mode 0600, never over an existing file and never
@@ -30,16 +30,42 @@
 
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "base/must_use.h"
 #include "inspection/hprof/byte_sink.h"
-#include "inspection/heap_dumper.h"
 #include "vm/runtime.h"
 
 namespace kiln {
+
+// What asked for a dump; the dump's kiln.dump.trigger property.
+enum class DumpTrigger {
+  kApi,          // VMRuntime::DumpHeap / DumpHeapTo
+  kSignal,       // an inspection signal (SIGUSR1)
+  kOutOfMemory,  // -XX:+HeapDumpOnOutOfMemoryError
+};
+const char* DumpTriggerName(DumpTrigger trigger);  // "api", "signal", "out_of_memory"
+
+using DumpProperties = std::vector<std::pair<std::string, std::string>>;
+
+// HeapDumpStats: what one dump wrote, and how long it stopped the world.
+struct HeapDumpStats {
+  uint64_t objects = 0;  // instance and array records
+  uint64_t classes = 0;
+  uint64_t roots = 0;
+  uint64_t bytes = 0;
+  // The stop-the-world pause the dump took (VMRuntime fills it in), and its
+  // parts: reaching the safepoint, the prologue (roots, classes, walk
+  // preparation) and, in fork mode, the fork() itself.
+  absl::Duration pause;
+  absl::Duration time_to_safepoint;
+  absl::Duration prologue;
+  absl::Duration fork;
+};
 
 enum class DumpMode {
   kStopTheWorld,  // the VM thread writes the whole dump at the safepoint
@@ -121,7 +147,7 @@ class VMRuntime {
   // exception: in fork mode, what of the prologue overflows HprofWriter's
   // buffer is written by the VM thread at the safepoint, before the fork
   // (HeapDumpOptions::on_fork_child says when that is over).
-  static absl::Status DumpHeapToFd(Runtime& runtime, int fd, const std::string& what,
+  KILN_MUST_USE static absl::Status DumpHeapToFd(Runtime& runtime, int fd, const std::string& what,
                                    const HeapDumpOptions& options,
                                    HeapDumpStats* stats = nullptr);
 

@@ -140,10 +140,10 @@ void Worker(kiln::Runtime& runtime, const TourApi& api, int id, std::atomic<int>
   while (!stop.load(std::memory_order_relaxed)) idle.Poll();
 }
 
-class HeapCensus : public kiln::VmOperation {
- public:
-  HeapCensus() : VmOperation("heap census") {}
-  void Doit(kiln::StoppedWorld& world) override {
+// HeapCensus counts every object on the heap by class, and the roots by
+// kind, at a safepoint (Runtime::RunAtSafepoint).
+struct HeapCensus {
+  void Take(kiln::StoppedWorld& world) {
     world.runtime().ForEachObject(world, [&](kiln::Object* object) {
       Entry& entry = by_class[object->GetClass()->name()];
       ++entry.count;
@@ -203,7 +203,7 @@ absl::Status Tour() {
   auto stop_threads = absl::MakeCleanup([&] {
     stop.store(true);
     host_call_done.Notify();
-    runtime->safepoints().ForEachThread([](kiln::Thread& t) {
+    runtime->ForEachThread([](kiln::Thread& t) {
       if (t.name() == "sleeper") t.Interrupt();
     });
     kiln::ScopedNative joining(main, kiln::ThreadStatus::kWaiting);
@@ -226,7 +226,9 @@ absl::Status Tour() {
   std::printf("\n%s", thread_dump.c_str());
 
   HeapCensus census;
-  RETURN_IF_ERROR(runtime->Execute(census));
+  RETURN_IF_ERROR(runtime->RunAtSafepoint("heap census", [&](kiln::StoppedWorld& world) {
+                           census.Take(world);
+                         }).status());
   std::vector<std::pair<std::string, HeapCensus::Entry>> rows(census.by_class.begin(),
                                                               census.by_class.end());
   std::sort(rows.begin(), rows.end(),
@@ -283,7 +285,7 @@ absl::Status Tour() {
   api.registry.Set(nullptr);
 
   const kiln::SafepointStats stats = runtime->safepoint_stats();
-  const kiln::gc::HeapStats heap = runtime->heap().Stats();
+  const kiln::gc::HeapStats heap = runtime->heap_stats();
   std::printf("Safepoints: %llu, time-to-safepoint max %s, pause max %s\n",
               static_cast<unsigned long long>(stats.count),
               absl::FormatDuration(stats.max_time_to_safepoint).c_str(),

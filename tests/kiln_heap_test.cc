@@ -104,7 +104,7 @@ TEST_F(KilnHeapTest, SummaryAndThreads) {
   EXPECT_TRUE(absl::StrContains(summary.out, "Native      4,096 bytes\n")) << summary.out;
   EXPECT_TRUE(absl::StrContains(summary.out, "ROOT_STICKY_CLASS")) << summary.out;
   EXPECT_TRUE(absl::StrContains(summary.out, "\"main\"")) << summary.out;
-  // The environment the dump carries (inspection/dump_environment.h): this
+  // The environment the dump carries (inspection/internal/dump_environment.h): this
   // process wrote it.
   EXPECT_TRUE(absl::StrContains(summary.out, " (java.lang.System.props)\n")) << summary.out;
   EXPECT_TRUE(absl::StrContains(summary.out, "\n  java.vm.name=Kiln\n")) << summary.out;

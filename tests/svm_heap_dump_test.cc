@@ -264,7 +264,7 @@ TEST(SvmHeapDumpApiTest, PrintsWhatTheSeedShowsAndDumpsLiveOrFull) {
   EXPECT_GT(full_st.st_size, live_st.st_size);
 }
 
-// Properties: a dump's java.lang.System.props (inspection/dump_environment.h).
+// Properties: a dump's java.lang.System.props (inspection/internal/dump_environment.h).
 std::map<std::string, std::string> Properties(const HprofSnapshot& dump) {
   std::map<std::string, std::string> props;
   const HprofSnapshot::Class* system = dump.FindClass("java.lang.System");

@@ -20,6 +20,7 @@
 #include "absl/strings/str_split.h"
 #include "base/notification.h"
 #include "gtest/gtest.h"
+#include "inspection/internal/dump_environment.h"
 #include "inspection/vm_runtime.h"
 #include "tests/subprocess.h"
 #include "vm/kiln.h"

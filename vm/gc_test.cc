@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "vm/internal/runtime_access.h"
 #include "vm/kiln.h"
 
 namespace kiln {
@@ -49,7 +50,7 @@ class GcTest : public ::testing::Test {
   std::map<std::string, int> CollectAndCount() {
     std::map<std::string, int> counts;
     auto status = runtime_->RunAtSafepoint("collect and count", [&](StoppedWorld& world) {
-      runtime_->RunCollection(world, gc::GcCause::kExplicit);
+      internal::RunCollection(*runtime_, world, gc::GcCause::kExplicit);
       runtime_->ForEachObject(world, [&](Object* o) { ++counts[o->GetClass()->name()]; });
     });
     EXPECT_TRUE(status.ok());
@@ -119,7 +120,7 @@ TEST_F(GcTest, InternedStringsAreOneObjectAndARoot) {
   Local<String> again = *String::Intern(frame, "interned");
   EXPECT_EQ(again.get(), first);
   EXPECT_EQ(again->ToUtf8(), "interned");
-  EXPECT_EQ(runtime_->interned_strings().size(), 1u);
+  EXPECT_EQ(internal::InternedStringsOf(*runtime_).size(), 1u);
 }
 
 TEST_F(GcTest, WeakReferenceIsClearedExactlyWhenItsReferentDies) {
@@ -159,7 +160,7 @@ TEST_F(GcTest, FinalizerRunsOnceOnTheFinalizerThreadThenTheObjectGoes) {
   EXPECT_EQ(CollectAndCount()["Finalizable"], 0);
   EXPECT_EQ(finalized.load(), 10);  // never twice
   bool finalizer_thread = false;
-  runtime_->safepoints().ForEachThread(
+  runtime_->ForEachThread(
       [&](Thread& t) { finalizer_thread |= t.name() == "Finalizer" && t.daemon(); });
   EXPECT_TRUE(finalizer_thread);
 }
@@ -202,7 +203,7 @@ TEST_F(GcTest, NativeAllocationsAreFreedExactlyOnceAfterTheirOwnersDie) {
     }
   }
   EXPECT_EQ(NativeAllocationRegistry::NativeBytesOf(scope, survivors->Get(0)), 1000);
-  EXPECT_EQ(runtime_->reference_processor().native_bytes(), int64_t{kCount} * 1000);
+  EXPECT_EQ(internal::ReferenceProcessorOf(*runtime_).native_bytes(), int64_t{kCount} * 1000);
   ASSERT_TRUE(runtime_->CollectGarbage().ok());
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
   while (frees.load() < kCount / 2 && absl::Now() < deadline) {
@@ -216,8 +217,8 @@ TEST_F(GcTest, NativeAllocationsAreFreedExactlyOnceAfterTheirOwnersDie) {
   }
   EXPECT_EQ(frees.load(), kCount / 2);
   EXPECT_EQ(frees_of_live.load(), 0);
-  EXPECT_EQ(runtime_->reference_processor().native_frees(), uint64_t{kCount} / 2);
-  EXPECT_EQ(runtime_->reference_processor().native_bytes(), int64_t{kCount} / 2 * 1000);
+  EXPECT_EQ(internal::ReferenceProcessorOf(*runtime_).native_frees(), uint64_t{kCount} / 2);
+  EXPECT_EQ(internal::ReferenceProcessorOf(*runtime_).native_bytes(), int64_t{kCount} / 2 * 1000);
   EXPECT_EQ(NativeAllocationRegistry::NativeBytesOf(scope, survivors->Get(2)), 1000);
   EXPECT_EQ(NativeAllocationRegistry::NativeBytesOf(scope, survivors->Get(1)), 0);
   // Freed Cleaners point at themselves and are unlinked.
@@ -269,7 +270,7 @@ TEST(GcPressureTest, RegisteredNativeBytesTriggerCollections) {
                                                                    std::malloc(64 << 10))
                     .ok());
   }
-  EXPECT_GE(runtime->heap().Stats().collections, 6u);
+  EXPECT_GE(runtime->heap_stats().collections, 6u);
 }
 
 // Four threads allocate and rewire one shared graph while collections run;
@@ -322,7 +323,7 @@ TEST_F(GcTest, FourMutatorsAndCollectionsLoseNothing) {
     }
   }
   EXPECT_GT(nodes, 0);
-  EXPECT_GE(runtime_->heap().Stats().collections, 30u);
+  EXPECT_GE(runtime_->heap_stats().collections, 30u);
 }
 
 TEST(GcStressTest, EveryAllocationCollectsAndTheHeapVerifies) {
@@ -334,7 +335,7 @@ TEST(GcStressTest, EveryAllocationCollectsAndTheHeapVerifies) {
   ThreadScope scope(*runtime, "main");
   Frame frame(scope, *runtime->FindMethod("Node", "test", "()V"));
   Local<Object> head = frame.NewLocal<Object>(nullptr);
-  const uint64_t before = runtime->heap().Stats().collections;
+  const uint64_t before = runtime->heap_stats().collections;
   for (int i = 0; i < 200; ++i) {
     Frame inner(scope, *runtime->FindMethod("Node", "inner", "()V"));
     Local<Object> n = *Object::New(inner, node);
@@ -342,7 +343,7 @@ TEST(GcStressTest, EveryAllocationCollectsAndTheHeapVerifies) {
     head.Set(n.get());
     ASSERT_TRUE(String::New(inner, "garbage").ok());  // two more allocations
   }
-  EXPECT_EQ(runtime->heap().Stats().collections - before, 600u);
+  EXPECT_EQ(runtime->heap_stats().collections - before, 600u);
   int length = 0;
   for (Object* n = head.get(); n != nullptr; n = n->GetRef(*next)) ++length;
   EXPECT_EQ(length, 200);

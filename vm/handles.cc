@@ -1,10 +1,22 @@
 #include "vm/handles.h"
 
+#include "vm/internal/global_handles.h"
+
+#include "vm/internal/runtime_access.h"
 #include "vm/runtime.h"
 
 namespace kiln {
 
-GlobalHandles& GlobalHandlesOf(Thread& thread) { return thread.runtime().globals(); }
+namespace internal {
+
+Object** NewGlobalSlot(Thread& thread, Object* value, GlobalHandles** owner) {
+  *owner = &GlobalsOf(thread.runtime());
+  return (*owner)->Allocate(value);
+}
+
+void FreeGlobalSlot(GlobalHandles* owner, Object** slot) { owner->Free(slot); }
+
+}  // namespace internal
 
 Object** GlobalHandles::Allocate(Object* value) {
   MutexLock lock(&mu_);

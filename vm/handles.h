@@ -11,43 +11,22 @@
 #ifndef KILN_VM_HANDLES_H_
 #define KILN_VM_HANDLES_H_
 
-#include <memory>
 #include <utility>
-#include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/functional/function_ref.h"
 #include "base/must_use.h"
-#include "base/mutex.h"
 #include "vm/frame.h"
 #include "vm/object.h"
 
 namespace kiln {
 
-// GlobalHandles: the slots behind one runtime's Globals, in blocks that never
-// move.
-class GlobalHandles {
- public:
-  GlobalHandles() = default;
-  GlobalHandles(const GlobalHandles&) = delete;
-  GlobalHandles& operator=(const GlobalHandles&) = delete;
+class GlobalHandles;  // vm/internal/global_handles.h
 
-  KILN_MUST_USE Object** Allocate(Object* value);
-  void Free(Object** slot);
-  // VisitRoots calls `fn` on every non-null slot; the world must be stopped.
-  void VisitRoots(absl::FunctionRef<void(Object** slot)> fn);
-  size_t size();
-
- private:
-  static constexpr size_t kBlockSize = 256;
-  Mutex mu_;
-  std::vector<std::unique_ptr<Object*[]>> blocks_ ABSL_GUARDED_BY(mu_);
-  std::vector<Object**> free_ ABSL_GUARDED_BY(mu_);
-  size_t used_ ABSL_GUARDED_BY(mu_) = 0;
-};
-
-// GlobalHandlesOf: the handle table of `thread`'s runtime.
-GlobalHandles& GlobalHandlesOf(Thread& thread);
+namespace internal {
+// NewGlobalSlot / FreeGlobalSlot: Global's way into the handle table of
+// `thread`'s runtime, out of line.
+KILN_MUST_USE Object** NewGlobalSlot(Thread& thread, Object* value, GlobalHandles** owner);
+void FreeGlobalSlot(GlobalHandles* owner, Object** slot);
+}  // namespace internal
 
 template <typename T>
 class Global {
@@ -55,7 +34,7 @@ class Global {
   Global() = default;
   // Global makes a root for `object` in `thread`'s runtime.
   Global(Thread& thread, T* object)
-      : owner_(&GlobalHandlesOf(thread)), slot_(owner_->Allocate(object)) {}
+      : slot_(internal::NewGlobalSlot(thread, object, &owner_)) {}
   explicit Global(const Local<T>& local) : Global(local.frame()->thread(), local.get()) {}
   ~Global() { Reset(); }
 
@@ -85,7 +64,7 @@ class Global {
   }
   // Reset drops the root; the Global becomes empty.
   void Reset() {
-    if (slot_ != nullptr) owner_->Free(slot_);
+    if (slot_ != nullptr) internal::FreeGlobalSlot(owner_, slot_);
     owner_ = nullptr;
     slot_ = nullptr;
   }

@@ -179,7 +179,7 @@ TEST_F(ManagedApiTest, AMillionAllocationsInALocalScopeKeepTheFrameBoundedAndBec
   // Of the million items only the escaped one survives: the collections
   // during the loop and this one freed the rest.
   EXPECT_LT(stats->live_objects, runtime_->classes().size() + 16) << "the loop's garbage was kept";
-  EXPECT_GT(runtime_->heap().Stats().collections, 1u);
+  EXPECT_GT(runtime_->heap_stats().collections, 1u);
   EXPECT_EQ(last->Get(api_.index), kCount - 1);  // the escaped one is alive
 }
 

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "vm/internal/runtime_access.h"
 #include "vm/object.h"
 #include "vm/runtime.h"
 #include "vm/safepoint.h"
@@ -111,7 +112,7 @@ class MonitorOps {
   // OwnedMonitor: `object`'s monitor if `self` holds it (inflating a thin
   // lock), else nullptr. Managed, no poll.
   static Monitor* OwnedMonitor(Thread& self, Object* object) {
-    MonitorTable& table = self.runtime().monitors();
+    MonitorTable& table = internal::MonitorTableOf(self.runtime());
     for (;;) {
       const LockWord word(WordOf(object).load(std::memory_order_acquire));
       switch (word.state()) {
@@ -277,7 +278,7 @@ absl::Status Monitor::Notify(Thread& self, bool all) {
 }
 
 void Synchronized::EnterSlow(Frame& frame, Object* object) {
-  MonitorTable& table = thread_.runtime().monitors();
+  MonitorTable& table = internal::MonitorTableOf(thread_.runtime());
   std::atomic<uint32_t>& word = LockWordOf(object);
   const uint32_t self = thread_.thin_id_;
   for (int spins = 0;; ++spins) {
@@ -330,7 +331,7 @@ void Synchronized::ExitSlow(Object* object) {
     // Acquire: a contender's inflation published the monitor's slot.
     const LockWord seen(word.load(std::memory_order_acquire));
     if (seen.state() == LockWord::State::kFat) {
-      thread_.runtime().monitors().Get(seen.monitor_id())->Exit(thread_);
+      internal::MonitorTableOf(thread_.runtime()).Get(seen.monitor_id())->Exit(thread_);
       return;
     }
     KILN_CHECK(seen.IsThinLocked() && seen.thin_owner() == self, "thread ", thread_.name(),
@@ -353,7 +354,7 @@ absl::StatusOr<WaitResult> Wait(Frame& frame, Object* object, absl::Duration tim
     return absl::CancelledError(absl::StrCat("thread ", self.name(), " interrupted before Wait"));
   }
   // The monitor is owned, so a collection at the frame's poll keeps it.
-  Frame wait_frame(self, self.runtime().object_wait());
+  Frame wait_frame(self, internal::ObjectWaitMethod(self.runtime()));
   wait_frame.set_line(kNativeMethodLine);
   return monitor->Wait(self, wait_frame, object, timeout);
 }
@@ -370,7 +371,7 @@ absl::Status NotifySome(Frame& frame, Object* object, bool all) {
     return absl::OkStatus();
   }
   if (word.state() != LockWord::State::kFat) return MonitorOps::NotHeld(self, what);
-  return self.runtime().monitors().Get(word.monitor_id())->Notify(self, all);
+  return internal::MonitorTableOf(self.runtime()).Get(word.monitor_id())->Notify(self, all);
 }
 
 }  // namespace
@@ -386,7 +387,7 @@ absl::Status NotifyAll(Frame& frame, Object* object) {
 bool HoldsLock(const Thread& thread, const Object* object) {
   const LockWord word(MonitorOps::WordOf(object).load(std::memory_order_acquire));
   if (word.state() == LockWord::State::kFat) {
-    return thread.runtime().monitors().Get(word.monitor_id())->OwnedBy(thread);
+    return internal::MonitorTableOf(thread.runtime()).Get(word.monitor_id())->OwnedBy(thread);
   }
   return word.IsThinLocked() && word.thin_owner() == MonitorOps::ThinId(thread);
 }
@@ -429,7 +430,7 @@ const Thread* MonitorOwner(const StoppedWorld& world, const Object* object) {
   const LockWord word(MonitorOps::WordOf(object).load(std::memory_order_acquire));
   uint32_t owner = 0;
   if (word.state() == LockWord::State::kFat) {
-    owner = world.runtime().monitors().Get(word.monitor_id())->owner();
+    owner = internal::MonitorTableOf(world.runtime()).Get(word.monitor_id())->owner();
   } else if (word.IsThinLocked()) {
     owner = word.thin_owner();
   }
@@ -439,7 +440,7 @@ const Thread* MonitorOwner(const StoppedWorld& world, const Object* object) {
 const void* InflatedMonitor(const StoppedWorld& world, const Object* object) {
   const LockWord word(MonitorOps::WordOf(object).load(std::memory_order_acquire));
   if (word.state() != LockWord::State::kFat) return nullptr;
-  return world.runtime().monitors().Get(word.monitor_id());
+  return internal::MonitorTableOf(world.runtime()).Get(word.monitor_id());
 }
 
 namespace internal {
@@ -466,7 +467,7 @@ uint32_t NextIdentityHash() {
 
 uint32_t IdentityHash(Thread* self, Object* object) {
   std::atomic<uint32_t>& word = MonitorOps::WordOf(object);
-  MonitorTable& table = self->runtime().monitors();
+  MonitorTable& table = internal::MonitorTableOf(self->runtime());
   for (;;) {
     const LockWord seen(word.load(std::memory_order_acquire));
     switch (seen.state()) {

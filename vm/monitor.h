@@ -11,9 +11,9 @@
 //   }                                               // }
 //
 // An uncontended enter or exit is one compare-and-swap on the object's lock
-// word (a thin lock, vm/lock_word.h); contention, Wait, a hash of a locked
+// word (a thin lock, vm/internal/lock_word.h); contention, Wait, a hash of a locked
 // object or a deep recursion inflate the lock to a Monitor in the runtime's
-// MonitorTable. A thread blocked entering a monitor or waiting in Wait is in
+// MonitorTable (vm/internal/monitor_table.h). A thread blocked entering a monitor or waiting in Wait is in
 // native state: it does not delay a safepoint, and it runs no managed code
 // until the safepoint is over. vm/MONITORS.md has the protocol, how it meets
 // safepoints and the collector, and why this design.
@@ -26,17 +26,12 @@
 #include <vector>
 
 #include "absl/base/optimization.h"
-#include "absl/base/thread_annotations.h"
-#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "absl/types/span.h"
 #include "base/check.h"
-#include "base/mutex.h"
 #include "gc/object_header.h"
 #include "vm/frame.h"
-#include "vm/lock_word.h"
 #include "vm/thread.h"
 
 namespace kiln {
@@ -60,7 +55,7 @@ class Synchronized {
     thread_.lock_records_.push_back(LockRecord{object, &frame});
     uint32_t expected = 0;
     if (ABSL_PREDICT_FALSE(!LockWordOf(object).compare_exchange_strong(
-            expected, LockWord::Thin(thread_.thin_id_, 0).value(), std::memory_order_acquire,
+            expected, thread_.thin_lock_word_, std::memory_order_acquire,
             std::memory_order_relaxed))) {
       EnterSlow(frame, object);
     }
@@ -71,7 +66,7 @@ class Synchronized {
   ~Synchronized() {
     Object* object = thread_.lock_records_.back().object;
     thread_.lock_records_.pop_back();
-    uint32_t expected = LockWord::Thin(thread_.thin_id_, 0).value();
+    uint32_t expected = thread_.thin_lock_word_;
     if (ABSL_PREDICT_FALSE(!LockWordOf(object).compare_exchange_strong(
             expected, 0, std::memory_order_release, std::memory_order_relaxed))) {
       ExitSlow(object);
@@ -117,31 +112,6 @@ enum class WaitResult : uint8_t {
 // (Java's Thread.holdsLock).
 bool HoldsLock(const Thread& thread, const Object* object);
 
-// What the inspection layer reads, with the world stopped.
-
-// ThreadMonitors: one thread's monitors at a safepoint.
-struct ThreadMonitors {
-  // The monitors the thread's frames hold, in the order entered (a Wait's
-  // monitor included: Java lists it as locked by the frame that entered it).
-  std::vector<LockRecord> held;
-  // Entering a monitor (or taking it back after Wait) that another thread
-  // holds: its object and the frame that enters it; otherwise null.
-  Object* blocked_on = nullptr;
-  const Frame* blocked_frame = nullptr;
-  // In Wait: the object waited on and Wait's frame (java.lang.Object.wait).
-  // `relocking`: notified or timed out, taking the monitor back.
-  Object* waiting_on = nullptr;
-  const Frame* wait_frame = nullptr;
-  bool relocking = false;
-};
-ThreadMonitors MonitorsOf(const StoppedWorld& world, const Thread& thread);
-
-// MonitorOwner: the thread holding `object`'s monitor, or nullptr.
-const Thread* MonitorOwner(const StoppedWorld& world, const Object* object);
-// InflatedMonitor: the address of `object`'s inflated monitor (jstack's
-// "monitor 0x..."), or nullptr while the lock is thin or unused.
-const void* InflatedMonitor(const StoppedWorld& world, const Object* object);
-
 // MonitorStats: the monitor table's counts.
 struct MonitorStats {
   uint64_t inflated = 0;  // monitors ever made
@@ -149,59 +119,6 @@ struct MonitorStats {
   uint64_t freed = 0;     // monitors freed with their dead objects
   uint64_t live = 0;      // monitors now
 };
-
-// MonitorTable: a runtime's inflated monitors, by id (the lock word holds
-// the id), and its threads' thin-lock ids. Internal to vm/.
-class MonitorTable {
- public:
-  MonitorTable();
-  ~MonitorTable();
-  MonitorTable(const MonitorTable&) = delete;
-  MonitorTable& operator=(const MonitorTable&) = delete;
-
-  // Thin-lock ids: 1 to LockWord::kMaxThinId, reused after detach.
-  uint32_t AllocateThinId();
-  void ReleaseThinId(uint32_t id);
-
-  // Get: the monitor with `id`, which a lock word just read names.
-  Monitor* Get(uint32_t id) const {
-    return chunks_[id >> kChunkBits].load(std::memory_order_acquire)[id & (kChunkSize - 1)];
-  }
-  // New: a monitor for `object`, not yet published in its lock word.
-  // Release: give one back that lost the race to publish.
-  Monitor* New(Object* object, uint32_t hash, uint32_t owner, uint32_t recursion);
-  void Release(Monitor* monitor);
-
-  // Sweep (world stopped, from the collector): frees the monitors of dead
-  // objects, and deflates idle ones (no owner, no waiter, no contender)
-  // back to a thin word, keeping the hash.
-  void Sweep(absl::FunctionRef<bool(const gc::ObjectHeader*)> is_marked);
-
-  MonitorStats stats();
-
- private:
-  static constexpr uint32_t kChunkBits = 12;
-  static constexpr uint32_t kChunkSize = 1u << kChunkBits;
-  static constexpr uint32_t kMaxChunks = 1u << 12;  // 16M monitors
-
-  Mutex mu_;
-  // Chunks of monitor slots; a chunk never moves once published.
-  std::unique_ptr<std::atomic<Monitor**>[]> chunks_;
-  uint32_t next_id_ ABSL_GUARDED_BY(mu_) = 0;
-  std::vector<uint32_t> free_ids_ ABSL_GUARDED_BY(mu_);
-  std::vector<uint32_t> free_thin_ids_ ABSL_GUARDED_BY(mu_);
-  uint32_t next_thin_id_ ABSL_GUARDED_BY(mu_) = 1;
-  MonitorStats stats_ ABSL_GUARDED_BY(mu_);
-};
-
-namespace internal {
-// IdentityHash: Object::IdentityHashCode's implementation (the hash shares
-// the lock word).
-uint32_t IdentityHash(Thread* self, Object* object);
-// WakeForInterrupt: Thread::Interrupt's way into a Wait, waking the thread
-// waiting on `cv` in `monitor`.
-void WakeForInterrupt(Monitor* monitor, CondVar* cv);
-}  // namespace internal
 
 }  // namespace kiln
 

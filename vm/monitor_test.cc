@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "base/notification.h"
 #include "gtest/gtest.h"
+#include "vm/internal/monitor_table.h"
 #include "vm/kiln.h"
 
 namespace kiln {

@@ -3,6 +3,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "vm/internal/runtime_access.h"
 #include "vm/monitor.h"
 #include "vm/runtime.h"
 
@@ -32,7 +33,7 @@ int32_t Object::IdentityHashCode() {
 absl::StatusOr<Local<Object>> Object::New(Frame& frame, const Class* cls) {
   KILN_CHECK(!cls->IsArray(), "Object::New on array class ", cls->name());
   ASSIGN_OR_RETURN(Object * object, frame.thread().Allocate(cls, cls->instance_size, 0));
-  if (cls->has_finalizer()) frame.thread().runtime().heap().RegisterFinalizable(object->header());
+  if (cls->has_finalizer()) internal::HeapOf(frame.thread().runtime()).RegisterFinalizable(object->header());
   return frame.NewLocal(object);
 }
 

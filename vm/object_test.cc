@@ -218,7 +218,7 @@ TEST(OutOfMemoryTest, FillLetGoAllocateAgain) {
   for (int i = 0; i < 100; ++i) {
     ASSERT_TRUE(ObjectArray::New(outer, runtime->classes().object_class(), 1000).ok()) << i;
   }
-  EXPECT_GE(runtime->heap().Stats().collections, 1u);
+  EXPECT_GE(runtime->heap_stats().collections, 1u);
   EXPECT_EQ(hook_calls, 1);
 }
 

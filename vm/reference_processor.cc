@@ -1,7 +1,8 @@
-#include "vm/reference_processor.h"
+#include "vm/internal/reference_processor.h"
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "vm/internal/runtime_access.h"
 #include "vm/runtime.h"
 
 namespace kiln {
@@ -163,7 +164,7 @@ void ReferenceProcessor::FinalizerLoop(Thread& self) {
     }
     Frame frame(self, run);
     Local<Object> object = frame.NewLocal<Object>(nullptr);
-    while (gc::ObjectHeader* header = runtime_.heap().TakePendingFinalization()) {
+    while (gc::ObjectHeader* header = internal::HeapOf(runtime_).TakePendingFinalization()) {
       object.Set(reinterpret_cast<Object*>(header));  // rooted before any poll
       object->GetClass()->finalizer()(self, object.get());
       frame.Poll();

@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "vm/internal/runtime_access.h"
 #include "vm/runtime.h"
 
 namespace kiln {
@@ -41,7 +42,7 @@ absl::Status NativeAllocationRegistry::RegisterNativeAllocation(Frame& frame,
   absl::StatusOr<Local<Object>> cleaner =
       thunk.ok() ? Object::New(frame, refs.cleaner) : thunk.status();
   absl::Status daemon =
-      cleaner.ok() ? runtime.reference_processor().EnsureCleanerDaemon() : cleaner.status();
+      cleaner.ok() ? internal::ReferenceProcessorOf(runtime).EnsureCleanerDaemon() : cleaner.status();
   if (!daemon.ok()) {
     free_function(native_pointer);
     return absl::Status(daemon.code(), absl::StrCat("RegisterNativeAllocation: ",
@@ -55,7 +56,7 @@ absl::Status NativeAllocationRegistry::RegisterNativeAllocation(Frame& frame,
   {
     // Link at the head of Cleaner's list, which keeps every Cleaner alive.
     // No allocation or poll happens under the lock.
-    ReferenceProcessor& processor = runtime.reference_processor();
+    ReferenceProcessor& processor = internal::ReferenceProcessorOf(runtime);
     MutexLock lock(&processor.list_mu_);
     const Class* cleaner_class = refs.cleaner;
     Object* first = cleaner_class->GetStaticRef(*refs.cleaner_first);
@@ -63,14 +64,14 @@ absl::Status NativeAllocationRegistry::RegisterNativeAllocation(Frame& frame,
     if (first != nullptr) first->SetRef(*refs.cleaner_prev, cleaner->get());
     cleaner_class->SetStaticRef(*refs.cleaner_first, cleaner->get());
   }
-  if (runtime.reference_processor().RecordRegistration(referent.get(), size)) {
+  if (internal::ReferenceProcessorOf(runtime).RecordRegistration(referent.get(), size)) {
     RETURN_IF_ERROR(runtime.CollectGarbage(gc::GcCause::kNativePressure).status());
   }
   return absl::OkStatus();
 }
 
 int64_t NativeAllocationRegistry::NativeBytesOf(Thread& thread, const Object* object) {
-  return thread.runtime().reference_processor().NativeBytesOf(object);
+  return internal::ReferenceProcessorOf(thread.runtime()).NativeBytesOf(object);
 }
 
 absl::StatusOr<Local<Object>> WeakReference::New(Frame& frame, Local<Object> referent) {

@@ -9,10 +9,53 @@
 #include "absl/strings/str_join.h"
 #include "base/check.h"
 #include "base/status_macros.h"
+#include "gc/internal/binding.h"
+#include "gc/internal/heap.h"
 #include "vm/frame.h"
+#include "vm/internal/global_handles.h"
+#include "vm/internal/intern_table.h"
+#include "vm/internal/lock_word.h"
+#include "vm/internal/monitor_table.h"
+#include "vm/internal/reference_processor.h"
+#include "vm/internal/runtime_access.h"
+#include "vm/internal/safepoint_manager.h"
+#include "vm/internal/vm_operation.h"
 #include "vm/string.h"
 
 namespace kiln {
+
+// GcBinding: the VM's side of gc::VmBinding.
+class Runtime::GcBinding : public gc::VmBinding {
+ public:
+  explicit GcBinding(Runtime& runtime) : runtime_(runtime) {}
+  void RequestCollection(gc::GcCause cause, uint64_t observed) override;
+  void VisitRoots(absl::FunctionRef<void(gc::ObjectHeader** slot)> visit) override;
+  void OnReferencesCleared(absl::Span<const gc::ClearedReference> cleared) override;
+  void OnFinalizationPending() override;
+  void SweepSystemWeaks(absl::FunctionRef<bool(const gc::ObjectHeader*)> is_marked) override;
+  void OnOutOfMemory(size_t size) override;
+
+  const StoppedWorld* world = nullptr;  // set while the collector runs
+
+ private:
+  Runtime& runtime_;
+};
+
+Runtime::Runtime(RuntimeOptions options)
+    : options_(std::move(options)),
+      gc_binding_(std::make_unique<GcBinding>(*this)),
+      reference_processor_(std::make_unique<ReferenceProcessor>(*this)),
+      globals_(std::make_unique<GlobalHandles>()),
+      interned_strings_(std::make_unique<InternTable>()),
+      safepoints_(std::make_unique<SafepointManager>()),
+      monitors_(std::make_unique<MonitorTable>()) {}
+
+gc::HeapStats Runtime::heap_stats() { return heap_->Stats(); }
+MonitorStats Runtime::monitor_stats() { return monitors_->stats(); }
+SafepointStats Runtime::safepoint_stats() { return safepoints_->stats(); }
+void Runtime::ForEachThread(absl::FunctionRef<void(Thread&)> fn) {
+  safepoints_->ForEachThread(fn);
+}
 
 absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(RuntimeOptions options) {
   auto runtime = std::unique_ptr<Runtime>(new Runtime(std::move(options)));
@@ -25,7 +68,7 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(RuntimeOptions options)
   heap_options.stress = opts.gc_stress;
   heap_options.verify = opts.verify_heap;
   heap_options.huge_pages = opts.heap_huge_pages;
-  ASSIGN_OR_RETURN(runtime->heap_, gc::Heap::Create(heap_options, &runtime->gc_binding_));
+  ASSIGN_OR_RETURN(runtime->heap_, gc::Heap::Create(heap_options, runtime->gc_binding_.get()));
   ASSIGN_OR_RETURN(runtime->thread_init_,
                    runtime->classes_->FindMethod("java.lang.Thread", "<init>",
                                                  "(Ljava/lang/String;)V"));
@@ -34,11 +77,11 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(RuntimeOptions options)
   ASSIGN_OR_RETURN(runtime->object_wait_,
                    runtime->classes_->FindMethod("java.lang.Object", "wait", "(J)V"));
   // The VM thread first: allocating the mirrors may already collect.
-  runtime->vm_thread_ = std::make_unique<VmThread>(*runtime, runtime->safepoints_);
+  runtime->vm_thread_ = std::make_unique<VmThread>(*runtime, *runtime->safepoints_);
   RETURN_IF_ERROR(runtime->AllocateMirrors());
   for (const Class* cls : runtime->classes_->classes()) {
     if (cls->has_finalizer()) {
-      RETURN_IF_ERROR(runtime->reference_processor_.EnsureFinalizerDaemon());
+      RETURN_IF_ERROR(runtime->reference_processor_->EnsureFinalizerDaemon());
       break;
     }
   }
@@ -82,21 +125,21 @@ Runtime::~Runtime() {
     MutexLock lock(&lifecycle_mu_);
     daemons.swap(daemons_);
   }
-  reference_processor_.Stop();
-  safepoints_.ForEachThread([](Thread& thread) {
+  reference_processor_->Stop();
+  safepoints_->ForEachThread([](Thread& thread) {
     if (thread.daemon()) thread.Interrupt();
   });
   for (std::thread& daemon : daemons) daemon.join();
 
   std::vector<std::string> attached;
-  safepoints_.ForEachThread([&](Thread& thread) { attached.push_back(thread.name()); });
+  safepoints_->ForEachThread([&](Thread& thread) { attached.push_back(thread.name()); });
   KILN_CHECK(attached.empty(), "runtime destroyed while threads are attached: ",
              absl::StrJoin(attached, ", "));
   vm_thread_.reset();
-  KILN_CHECK(globals_.size() == 0, "runtime destroyed while ", globals_.size(),
+  KILN_CHECK(globals_->size() == 0, "runtime destroyed while ", globals_->size(),
              " Global handles are alive");
   // Native memory still registered is the embedder's: give it back.
-  if (classes_ != nullptr) reference_processor_.FreeRemaining();
+  if (classes_ != nullptr) reference_processor_->FreeRemaining();
 }
 
 absl::StatusOr<gc::CollectionStats> Runtime::CollectGarbage(gc::GcCause cause) {
@@ -112,20 +155,20 @@ absl::StatusOr<gc::CollectionStats> Runtime::CollectGarbage(gc::GcCause cause) {
 gc::CollectionStats Runtime::RunCollection(const StoppedWorld& world, gc::GcCause cause,
                                            uint64_t observed) {
   KILN_CHECK(&world.runtime() == this, "StoppedWorld of another runtime");
-  gc_binding_.world = &world;
+  gc_binding_->world = &world;
   gc::CollectionStats stats = heap_->Collect(cause, observed);
-  gc_binding_.world = nullptr;
-  if (!stats.skipped) reference_processor_.OnCollection();
+  gc_binding_->world = nullptr;
+  if (!stats.skipped) reference_processor_->OnCollection();
   return stats;
 }
 
-absl::StatusOr<std::unique_ptr<gc::Heap::SnapshotMarking>> Runtime::PrepareLiveMarking(
-    const StoppedWorld& world) {
-  KILN_CHECK(&world.runtime() == this, "StoppedWorld of another runtime");
-  gc_binding_.world = &world;  // the roots are visited now
+absl::StatusOr<std::unique_ptr<gc::Heap::SnapshotMarking>>
+internal::RuntimeAccess::PrepareLiveMarking(Runtime& runtime, const StoppedWorld& world) {
+  KILN_CHECK(&world.runtime() == &runtime, "StoppedWorld of another runtime");
+  runtime.gc_binding_->world = &world;  // the roots are visited now
   absl::StatusOr<std::unique_ptr<gc::Heap::SnapshotMarking>> marking =
-      heap_->PrepareSnapshotMarking();
-  gc_binding_.world = nullptr;
+      runtime.heap_->PrepareSnapshotMarking();
+  runtime.gc_binding_->world = nullptr;
   return marking;
 }
 
@@ -145,16 +188,16 @@ void Runtime::GcBinding::VisitRoots(absl::FunctionRef<void(gc::ObjectHeader** sl
 }
 
 void Runtime::GcBinding::OnReferencesCleared(absl::Span<const gc::ClearedReference> cleared) {
-  runtime_.reference_processor_.OnReferencesCleared(cleared);
+  runtime_.reference_processor_->OnReferencesCleared(cleared);
 }
 
 void Runtime::GcBinding::OnFinalizationPending() {
-  runtime_.reference_processor_.OnFinalizationPending();
+  runtime_.reference_processor_->OnFinalizationPending();
 }
 
 void Runtime::GcBinding::SweepSystemWeaks(
     absl::FunctionRef<bool(const gc::ObjectHeader*)> is_marked) {
-  runtime_.monitors_.Sweep(is_marked);
+  runtime_.monitors_->Sweep(is_marked);
 }
 
 void Runtime::GcBinding::OnOutOfMemory(size_t size) {
@@ -247,9 +290,10 @@ absl::StatusOr<Thread*> Runtime::AttachCurrentThread(absl::string_view name,
                                                    " does not extend java.lang.Thread"));
   }
   auto* thread = new Thread(*this, std::string(name), next_tid_.fetch_add(1), options);
-  thread->thin_id_ = monitors_.AllocateThinId();
+  thread->thin_id_ = monitors_->AllocateThinId();
+  thread->thin_lock_word_ = LockWord::Thin(thread->thin_id_, 0).value();
   heap_->AttachTlab(&thread->tlab_);
-  safepoints_.Add(thread);
+  safepoints_->Add(thread);
   thread->MakeCurrent();
   thread->TransitionToManaged(ThreadStatus::kRunnable);
 
@@ -281,9 +325,9 @@ void Runtime::DetachCurrentThread(Thread* thread) {
   KILN_CHECK(thread->lock_records_.empty(), "thread ", thread->name(),
              " detached holding monitors");
   thread->TransitionToNative(ThreadStatus::kTerminated);
-  safepoints_.Remove(thread);
+  safepoints_->Remove(thread);
   heap_->DetachTlab(&thread->tlab_);
-  monitors_.ReleaseThinId(thread->thin_id_);
+  monitors_->ReleaseThinId(thread->thin_id_);
   thread->ClearCurrent();
   delete thread;
 }
@@ -308,7 +352,7 @@ void Runtime::VisitRoots(const StoppedWorld& world,
       visit(&record.object, {.kind = RootKind::kMonitorUsed, .thread = thread});
     }
   }
-  globals_.VisitRoots([&](Object** slot) { visit(slot, {.kind = RootKind::kGlobal}); });
+  globals_->VisitRoots([&](Object** slot) { visit(slot, {.kind = RootKind::kGlobal}); });
   for (const Class* cls : classes_->classes()) {
     visit(cls->mirror_slot(), {.kind = RootKind::kClass, .cls = cls});
     for (const Field& field : cls->static_fields()) {
@@ -316,7 +360,7 @@ void Runtime::VisitRoots(const StoppedWorld& world,
       visit(cls->static_ref_slot(field), {.kind = RootKind::kStaticField, .cls = cls});
     }
   }
-  interned_strings_.VisitRoots(
+  interned_strings_->VisitRoots(
       [&](Object** slot) { visit(slot, {.kind = RootKind::kInternedString}); });
   heap_->VisitPendingFinalization([&](gc::ObjectHeader** slot) {
     visit(reinterpret_cast<Object**>(slot), {.kind = RootKind::kFinalizing});

@@ -28,20 +28,33 @@
 #include "absl/strings/string_view.h"
 #include "base/must_use.h"
 #include "base/mutex.h"
-#include "gc/heap.h"
+#include "gc/gc_stats.h"
 #include "vm/class_table.h"
 #include "vm/handles.h"
 #include "vm/monitor.h"
 #include "vm/object.h"
-#include "vm/reference_processor.h"
 #include "vm/safepoint.h"
 #include "vm/string.h"
 #include "vm/thread.h"
-#include "vm/vm_operation.h"
 
 namespace kiln {
 
+namespace gc {
+class Heap;
+}  // namespace gc
+
+class GlobalHandles;
+class InternTable;
+class MonitorTable;
+class ReferenceProcessor;
 class Runtime;
+class SafepointManager;
+class VmOperation;
+class VmThread;
+
+namespace internal {
+class RuntimeAccess;  // vm/internal/runtime_access.h
+}  // namespace internal
 
 // RuntimeService: something that runs beside a runtime for its whole life,
 // such as the inspection layer's signal handlers (vm/ knows nothing of
@@ -139,21 +152,15 @@ class Runtime {
   const Method* host_method() const { return host_method_; }
 
   const RuntimeOptions& options() const { return options_; }
-  gc::Heap& heap() { return *heap_; }
-  ReferenceProcessor& reference_processor() { return reference_processor_; }
-  GlobalHandles& globals() { return globals_; }
-  InternTable& interned_strings() { return interned_strings_; }
-  SafepointManager& safepoints() { return safepoints_; }
-  MonitorTable& monitors() { return monitors_; }
-  MonitorStats monitor_stats() { return monitors_.stats(); }
-  // object_wait: java.lang.Object.wait(J)V, the frame Wait runs in.
-  const Method* object_wait() const { return object_wait_; }
+  // heap_stats: the heap's size, occupancy and collection totals now
+  // (reads /proc/self/smaps: statistics, not a hot path).
+  gc::HeapStats heap_stats();
+  MonitorStats monitor_stats();
+  SafepointStats safepoint_stats();
 
-  // Execute runs `op` on the VM thread with the world stopped, and returns
-  // when it is done. A calling thread attached to this runtime waits in native
-  // state. FailedPrecondition once the runtime is shutting down.
-  KILN_MUST_USE absl::Status Execute(VmOperation& op);
-  // RunAtSafepoint: Execute for a function.
+  // RunAtSafepoint runs `fn` on the VM thread with the world stopped, and
+  // returns when it is done. A calling thread attached to this runtime waits
+  // in native state. FailedPrecondition once the runtime is shutting down.
   KILN_MUST_USE absl::StatusOr<SafepointTiming> RunAtSafepoint(
       absl::string_view name, absl::FunctionRef<void(StoppedWorld&)> fn);
 
@@ -161,15 +168,6 @@ class Runtime {
   // did. FailedPrecondition once the runtime is shutting down.
   KILN_MUST_USE absl::StatusOr<gc::CollectionStats> CollectGarbage(
       gc::GcCause cause = gc::GcCause::kExplicit);
-  // RunCollection: the collection itself, for VM operations that already
-  // stopped the world. `observed` as in gc::Heap::Collect.
-  gc::CollectionStats RunCollection(const StoppedWorld& world, gc::GcCause cause,
-                                    uint64_t observed = gc::Heap::kAlways);
-  // PrepareLiveMarking: the first step of marking the objects reachable from
-  // the roots without collecting (gc::Heap::SnapshotMarking; its Mark sets
-  // the bits gc::Heap::IsMarked reads, later, possibly in a forked child).
-  KILN_MUST_USE absl::StatusOr<std::unique_ptr<gc::Heap::SnapshotMarking>> PrepareLiveMarking(
-      const StoppedWorld& world);
 
   // StartDaemonThread starts a runtime-owned daemon thread running `body`
   // attached as `name`, and returns once it is attached (a managed caller
@@ -191,30 +189,26 @@ class Runtime {
   // address order.
   void ForEachObject(const StoppedWorld& world, absl::FunctionRef<void(Object*)> fn);
 
-  SafepointStats safepoint_stats() { return safepoints_.stats(); }
+  // ForEachThread calls `fn` on every attached thread, under the thread-list
+  // lock: not during a safepoint, and `fn` must not attach or detach.
+  void ForEachThread(absl::FunctionRef<void(Thread&)> fn);
 
  private:
   friend class ThreadScope;
+  // The runtime's internals (the heap, the safepoint manager, the handle,
+  // intern and monitor tables, the reference processor, VM operations) are
+  // reached through vm/internal/runtime_access.h, which vm/, inspection/ and
+  // tests include and the installed package does not ship.
+  friend class internal::RuntimeAccess;
+  class GcBinding;  // the VM's side of gc::VmBinding (runtime.cc)
 
-  // GcBinding: the VM's side of gc::VmBinding.
-  class GcBinding : public gc::VmBinding {
-   public:
-    explicit GcBinding(Runtime& runtime) : runtime_(runtime) {}
-    void RequestCollection(gc::GcCause cause, uint64_t observed) override;
-    void VisitRoots(absl::FunctionRef<void(gc::ObjectHeader** slot)> visit) override;
-    void OnReferencesCleared(absl::Span<const gc::ClearedReference> cleared) override;
-    void OnFinalizationPending() override;
-    void SweepSystemWeaks(absl::FunctionRef<bool(const gc::ObjectHeader*)> is_marked) override;
-    void OnOutOfMemory(size_t size) override;
-
-    const StoppedWorld* world = nullptr;  // set while the collector runs
-
-   private:
-    Runtime& runtime_;
-  };
-
-  explicit Runtime(RuntimeOptions options)
-      : options_(std::move(options)), gc_binding_(*this), reference_processor_(*this) {}
+  explicit Runtime(RuntimeOptions options);
+  // Execute runs `op` on the VM thread with the world stopped.
+  KILN_MUST_USE absl::Status Execute(VmOperation& op);
+  // RunCollection: the collection itself, for VM operations that already
+  // stopped the world. `observed` as in gc::Heap::Collect (~0: always).
+  gc::CollectionStats RunCollection(const StoppedWorld& world, gc::GcCause cause,
+                                    uint64_t observed = ~uint64_t{0});
   KILN_MUST_USE absl::Status AllocateMirrors();
   KILN_MUST_USE absl::StatusOr<Thread*> AttachCurrentThread(absl::string_view name,
                                                             const ThreadOptions& options);
@@ -222,13 +216,13 @@ class Runtime {
 
   const RuntimeOptions options_;
   std::unique_ptr<ClassTable> classes_;
-  GcBinding gc_binding_;
+  std::unique_ptr<GcBinding> gc_binding_;
   std::unique_ptr<gc::Heap> heap_;
-  ReferenceProcessor reference_processor_;
-  GlobalHandles globals_;
-  InternTable interned_strings_;
-  SafepointManager safepoints_;
-  MonitorTable monitors_;
+  std::unique_ptr<ReferenceProcessor> reference_processor_;
+  std::unique_ptr<GlobalHandles> globals_;
+  std::unique_ptr<InternTable> interned_strings_;
+  std::unique_ptr<SafepointManager> safepoints_;
+  std::unique_ptr<MonitorTable> monitors_;
   std::unique_ptr<VmThread> vm_thread_;
   const Method* thread_init_ = nullptr;  // java.lang.Thread.<init>
   const Method* host_method_ = nullptr;  // java.lang.Thread.run

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "vm/internal/runtime_access.h"
 #include "vm/string.h"
 
 namespace kiln {
@@ -100,13 +101,13 @@ TEST(RuntimeTest, GlobalsOutliveFramesAndMove) {
     Local<String> s = *String::New(frame, "kept");
     kept = Global<String>(s);
   }
-  EXPECT_EQ(runtime->globals().size(), 1u);
+  EXPECT_EQ(internal::GlobalsOf(*runtime).size(), 1u);
   EXPECT_EQ(kept->ToUtf8(), "kept");
   Global<String> moved = std::move(kept);
   EXPECT_FALSE(kept);
   EXPECT_EQ(moved->ToUtf8(), "kept");
   moved.Reset();
-  EXPECT_EQ(runtime->globals().size(), 0u);
+  EXPECT_EQ(internal::GlobalsOf(*runtime).size(), 0u);
 }
 
 // Each runtime has its own threads, heap, classes and VM thread.

@@ -1,4 +1,4 @@
-#include "vm/safepoint.h"
+#include "vm/internal/safepoint_manager.h"
 
 #include <algorithm>
 

@@ -1,5 +1,5 @@
 // The stop-the-world protocol's guarantees (vm/SAFEPOINTS.md), observed.
-#include "vm/safepoint.h"
+#include "vm/internal/safepoint_manager.h"
 
 #include <atomic>
 #include <thread>
@@ -162,7 +162,7 @@ TEST(SafepointTest, SleepingBlockedAndNativeThreadsDoNotDelayASafepoint) {
   EXPECT_NE(std::find(statuses.begin(), statuses.end(), ThreadStatus::kBlocked),
             statuses.end());
   release.Notify();
-  runtime->safepoints().ForEachThread([](Thread& t) { t.Interrupt(); });
+  runtime->ForEachThread([](Thread& t) { t.Interrupt(); });
   for (auto& t : threads) t.join();
 }
 

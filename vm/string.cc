@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "base/utf8.h"
+#include "vm/internal/runtime_access.h"
 #include "vm/runtime.h"
 
 namespace kiln {
@@ -56,7 +57,7 @@ absl::StatusOr<Local<String>> String::NewUtf16(Frame& frame, std::u16string_view
 }
 
 absl::StatusOr<Local<String>> String::Intern(Frame& frame, absl::string_view utf8) {
-  InternTable& table = frame.thread().runtime().interned_strings();
+  InternTable& table = internal::InternedStringsOf(frame.thread().runtime());
   if (String* found = table.Find(utf8)) return frame.NewLocal(found);
   ASSIGN_OR_RETURN(Local<String> fresh, New(frame, utf8));
   // Another thread may have interned the same text meanwhile: its String wins.

@@ -9,6 +9,7 @@
 #include "base/check.h"
 #include "base/status_macros.h"
 #include "vm/frame.h"
+#include "vm/internal/runtime_access.h"
 #include "vm/monitor.h"
 #include "vm/runtime.h"
 
@@ -95,7 +96,7 @@ void Thread::TransitionToNative(ThreadStatus status) {
   KILN_DCHECK(IsManaged(), "thread ", name_, " is already in native state");
   status_.store(status, std::memory_order_relaxed);
   const uint32_t old = word_.fetch_or(kNativeBit, std::memory_order_acq_rel);
-  if (old & kSafepointRequested) runtime_.safepoints().AcknowledgeStopped();
+  if (old & kSafepointRequested) internal::SafepointsOf(runtime_).AcknowledgeStopped();
 }
 
 void Thread::TransitionToManaged(ThreadStatus status) {
@@ -104,7 +105,7 @@ void Thread::TransitionToManaged(ThreadStatus status) {
                                       std::memory_order_relaxed)) {
     KILN_DCHECK(expected & kNativeBit, "thread ", name_, " is already managed");
     if (expected & kSafepointRequested) {
-      runtime_.safepoints().WaitUntilResumed(word_, kSafepointRequested);
+      internal::SafepointsOf(runtime_).WaitUntilResumed(word_, kSafepointRequested);
     }
     expected = kNativeBit;
   }
@@ -136,7 +137,7 @@ absl::StatusOr<Object*> Thread::AllocateSlow(const gc::Layout* layout, size_t si
                                              uint32_t length) {
   KILN_DCHECK(IsManaged(), "thread ", name_, " allocates in native state");
   ASSIGN_OR_RETURN(gc::ObjectHeader * header,
-                   runtime_.heap().Allocate(tlab_, layout, size, length));
+                   internal::HeapOf(runtime_).Allocate(tlab_, layout, size, length));
   return reinterpret_cast<Object*>(header);
 }
 

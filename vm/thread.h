@@ -33,7 +33,7 @@
 #include "absl/time/time.h"
 #include "base/must_use.h"
 #include "base/mutex.h"
-#include "gc/heap.h"
+#include "gc/tlab.h"
 
 namespace kiln {
 
@@ -127,7 +127,7 @@ class Thread {
   KILN_MUST_USE absl::StatusOr<Object*> Allocate(const gc::Layout* layout, size_t size,
                                                  uint32_t length) {
     Poll();
-    if (gc::ObjectHeader* object = gc::Heap::TryAllocateInTlab(tlab_, layout, size, length)) {
+    if (gc::ObjectHeader* object = gc::TryAllocateInTlab(tlab_, layout, size, length)) {
       return reinterpret_cast<Object*>(object);
     }
     return AllocateSlow(layout, size, length);
@@ -191,6 +191,9 @@ class Thread {
   // Monitors (vm/monitor.h). Written by the thread in managed state, read by
   // others only at safepoints.
   uint32_t thin_id_ = 0;  // the owner field of its thin locks
+  // thin_lock_word_: the lock word of a thin lock it holds once (owner
+  // thin_id_, depth 0), what Synchronized's inline CAS stores.
+  uint32_t thin_lock_word_ = 0;
   // Synchronized scopes, innermost last. A vector with room reserved: its
   // push_back is a compare and a store, cheaper than InlinedVector's.
   std::vector<LockRecord> lock_records_;

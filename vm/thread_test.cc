@@ -49,7 +49,7 @@ TEST(ThreadTest, AttachedThreadHasAJavaLangThread) {
   EXPECT_EQ(main.thread().native_id(), static_cast<pid_t>(gettid()));
   EXPECT_EQ(Thread::CurrentFor(runtime.get()), &main.thread());
   int count = 0;
-  runtime->safepoints().ForEachThread([&](Thread&) { ++count; });
+  runtime->ForEachThread([&](Thread&) { ++count; });
   EXPECT_EQ(count, 1);  // the worker detached
 }
 

@@ -1,4 +1,4 @@
-#include "vm/vm_operation.h"
+#include "vm/internal/vm_operation.h"
 
 #include <pthread.h>
 

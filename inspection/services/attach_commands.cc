@@ -12,11 +12,13 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "base/status_macros.h"
-#include "gc/heap.h"
+#include "gc/internal/heap.h"
+#include "inspection/internal/dump_environment.h"
 #include "inspection/runtime_info.h"
 #include "inspection/thread_dump.h"
 #include "inspection/vm_runtime.h"
 #include "vm/class.h"
+#include "vm/internal/runtime_access.h"
 
 namespace kiln::attach {
 namespace {
@@ -70,7 +72,7 @@ absl::StatusOr<std::string> HeapInfo(Runtime& runtime) {
   gc::HeapStats heap;
   RETURN_IF_ERROR(runtime
                       .RunAtSafepoint("GC.heap_info",
-                                      [&](StoppedWorld&) { heap = runtime.heap().Stats(); })
+                                      [&](StoppedWorld&) { heap = runtime.heap_stats(); })
                       .status());
   std::string out = absl::StrFormat(
       " Kiln heap   committed %s, limit %s, soft limit %s, free %s\n"
@@ -144,11 +146,11 @@ absl::StatusOr<std::string> ClassHistogram(Runtime& runtime, bool live) {
                               ++row.instances;
                               row.bytes += object->Size();
                             };
-                            gc::Heap& heap = runtime.heap();
+                            gc::Heap& heap = internal::HeapOf(runtime);
                             // The marks, as a live dump's: no collection.
                             std::unique_ptr<gc::Heap::SnapshotMarking> marking;
                             if (live) {
-                              auto prepared = runtime.PrepareLiveMarking(world);
+                              auto prepared = internal::PrepareLiveMarking(runtime, world);
                               if (!prepared.ok()) {
                                 marked = prepared.status();
                                 return;

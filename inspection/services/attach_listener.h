@@ -24,7 +24,7 @@
 #define KILN_INSPECTION_SERVICES_ATTACH_LISTENER_H_
 
 #include "absl/time/time.h"
-#include "inspection/dump_environment.h"
+#include "inspection/vm_runtime.h"
 #include "vm/runtime.h"
 
 namespace kiln {

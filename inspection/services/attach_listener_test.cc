@@ -18,7 +18,7 @@
 #include "inspection/hprof/hprof_snapshot.h"
 #include "inspection/services/attach_client.h"
 #include "inspection/services/attach_protocol.h"
-#include "inspection/dump_environment.h"
+#include "inspection/internal/dump_environment.h"
 #include "tests/attach_test_util.h"
 #include "inspection/vm_runtime.h"
 #include "tests/subprocess.h"

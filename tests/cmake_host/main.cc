@@ -1,6 +1,8 @@
 // A host application built against the installed Kiln package
 // (find_package(Kiln), Kiln::kiln): it creates a runtime, attaches, allocates
 // a string and an array, and checks them at a safepoint. Exits 0 on success.
+// It uses the public API only (vm/kiln.h, inspection/vm_runtime.h,
+// inspection/hprof/hprof_snapshot.h): the package installs nothing else.
 #include <cstdio>
 
 #include <unistd.h>

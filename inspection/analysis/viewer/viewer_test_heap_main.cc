@@ -17,7 +17,7 @@
 #include <string>
 
 #include "base/status_macros.h"
-#include "inspection/dump_environment.h"
+#include "inspection/internal/dump_environment.h"
 #include "inspection/vm_runtime.h"
 #include "vm/kiln.h"
 

@@ -32,8 +32,8 @@
 //
 // Everything is gathered and written in the parent at the safepoint (in
 // HeapDumper::WritePrologue): a fork-mode child never formats any of it.
-#ifndef KILN_INSPECTION_DUMP_ENVIRONMENT_H_
-#define KILN_INSPECTION_DUMP_ENVIRONMENT_H_
+#ifndef KILN_INSPECTION_INTERNAL_DUMP_ENVIRONMENT_H_
+#define KILN_INSPECTION_INTERNAL_DUMP_ENVIRONMENT_H_
 
 #include <cstdint>
 #include <string>
@@ -43,17 +43,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "inspection/hprof/hprof_writer.h"
+#include "inspection/vm_runtime.h"
 #include "vm/safepoint.h"
 
 namespace kiln {
-
-// What asked for a dump; the dump's kiln.dump.trigger property.
-enum class DumpTrigger {
-  kApi,          // VMRuntime::DumpHeap / DumpHeapTo
-  kSignal,       // an inspection signal (SIGUSR1)
-  kOutOfMemory,  // -XX:+HeapDumpOnOutOfMemoryError
-};
-const char* DumpTriggerName(DumpTrigger trigger);  // "api", "signal", "out_of_memory"
 
 // kKilnVersion: java.vm.version and java.version in dumps.
 inline constexpr char kKilnVersion[] = "0.1.0";
@@ -62,7 +55,6 @@ inline constexpr char kKilnVersion[] = "0.1.0";
 // runtime defines none of their names.
 inline constexpr size_t kEnvironmentClasses = 7;
 
-using DumpProperties = std::vector<std::pair<std::string, std::string>>;
 
 // GatherDumpProperties: the properties a dump of `world` carries, in a fixed
 // order: the JDK's names (java.vm.name "Kiln", os.*, user.*, java.home: the
@@ -150,4 +142,4 @@ class EnvironmentRecords {
 
 }  // namespace kiln
 
-#endif  // KILN_INSPECTION_DUMP_ENVIRONMENT_H_
+#endif  // KILN_INSPECTION_INTERNAL_DUMP_ENVIRONMENT_H_

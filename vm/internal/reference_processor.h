@@ -10,8 +10,8 @@
 // Both daemons start on first need, so a runtime that never registers native
 // memory or defines a finalizer has neither. At shutdown, native memory still
 // registered is freed, so that an embedder's allocations never leak.
-#ifndef KILN_VM_REFERENCE_PROCESSOR_H_
-#define KILN_VM_REFERENCE_PROCESSOR_H_
+#ifndef KILN_VM_INTERNAL_REFERENCE_PROCESSOR_H_
+#define KILN_VM_INTERNAL_REFERENCE_PROCESSOR_H_
 
 #include <cstdint>
 #include <deque>
@@ -22,7 +22,7 @@
 #include "absl/types/span.h"
 #include "base/must_use.h"
 #include "base/mutex.h"
-#include "gc/binding.h"
+#include "gc/internal/binding.h"
 
 namespace kiln {
 
@@ -84,4 +84,4 @@ class ReferenceProcessor {
 
 }  // namespace kiln
 
-#endif  // KILN_VM_REFERENCE_PROCESSOR_H_
+#endif  // KILN_VM_INTERNAL_REFERENCE_PROCESSOR_H_

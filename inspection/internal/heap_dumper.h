@@ -22,7 +22,7 @@
 // java.lang.Class mirror, which is therefore not dumped as an instance.
 //
 // A dump runs in two steps, so that the second can run in a forked child
-// (fork-mode dumps, inspection/fork_dump.h): WritePrologue (world stopped:
+// (fork-mode dumps, inspection/internal/fork_dump.h): WritePrologue (world stopped:
 // records a live dump's roots for marking, makes the heap parsable, writes
 // everything up to the class dumps and prepares the object walk; it
 // allocates and locks), then WriteObjects (a live dump's marking, the object
@@ -30,8 +30,8 @@
 // see gc::Heap::SnapshotMarking and heap_object_writer.h). So a live
 // fork-mode dump marks in the child, not in the pause. WriteHeapDump does
 // both.
-#ifndef KILN_INSPECTION_HEAP_DUMPER_H_
-#define KILN_INSPECTION_HEAP_DUMPER_H_
+#ifndef KILN_INSPECTION_INTERNAL_HEAP_DUMPER_H_
+#define KILN_INSPECTION_INTERNAL_HEAP_DUMPER_H_
 
 #include <cstdint>
 #include <memory>
@@ -40,26 +40,12 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "base/must_use.h"
-#include "gc/heap.h"
-#include "inspection/dump_environment.h"
+#include "gc/internal/heap.h"
+#include "inspection/internal/dump_environment.h"
 #include "inspection/hprof/hprof_writer.h"
 #include "vm/safepoint.h"
 
 namespace kiln {
-
-struct HeapDumpStats {
-  uint64_t objects = 0;  // instance and array records
-  uint64_t classes = 0;
-  uint64_t roots = 0;
-  uint64_t bytes = 0;
-  // The stop-the-world pause the dump took (VMRuntime fills it in), and its
-  // parts: reaching the safepoint, the prologue (roots, classes, walk
-  // preparation) and, in fork mode, the fork() itself.
-  absl::Duration pause;
-  absl::Duration time_to_safepoint;
-  absl::Duration prologue;
-  absl::Duration fork;
-};
 
 class HeapObjectWriter;
 
@@ -117,4 +103,4 @@ KILN_MUST_USE absl::Status WriteHeapDump(const StoppedWorld& world, bool live, H
 
 }  // namespace kiln
 
-#endif  // KILN_INSPECTION_HEAP_DUMPER_H_
+#endif  // KILN_INSPECTION_INTERNAL_HEAP_DUMPER_H_

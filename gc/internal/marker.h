@@ -7,15 +7,15 @@
 // called, uses a FixedMarkStack in memory mapped beforehand. Mark-on-push
 // pushes each object at most once, so a stack with one entry per object the
 // heap can hold never overflows.
-#ifndef KILN_GC_MARKER_H_
-#define KILN_GC_MARKER_H_
+#ifndef KILN_GC_INTERNAL_MARKER_H_
+#define KILN_GC_INTERNAL_MARKER_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
 #include "base/check.h"
-#include "gc/heap.h"
+#include "gc/internal/heap.h"
 
 namespace kiln::gc {
 
@@ -136,4 +136,4 @@ class Heap::Marker {
 
 }  // namespace kiln::gc
 
-#endif  // KILN_GC_MARKER_H_
+#endif  // KILN_GC_INTERNAL_MARKER_H_

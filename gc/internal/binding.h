@@ -3,26 +3,18 @@
 // gc/ never includes vm/. Like an MMTk binding, the VM implements this small
 // interface; gc/ tests implement it with a fake VM. Every hook documents
 // whether the world is stopped when it is called.
-#ifndef KILN_GC_BINDING_H_
-#define KILN_GC_BINDING_H_
+#ifndef KILN_GC_INTERNAL_BINDING_H_
+#define KILN_GC_INTERNAL_BINDING_H_
 
 #include <cstddef>
 #include <cstdint>
 
 #include "absl/functional/function_ref.h"
 #include "absl/types/span.h"
+#include "gc/gc_stats.h"
 #include "gc/object_header.h"
 
 namespace kiln::gc {
-
-enum class GcCause : uint8_t {
-  kAllocationFailure,  // an allocation found no room within the soft limit
-  kExplicit,           // Runtime::CollectGarbage
-  kNativePressure,     // registered native bytes grew past the watermark
-  kStress,             // stress mode: every allocation collects
-};
-
-const char* GcCauseName(GcCause cause);
 
 // A phantom reference whose referent died in a collection; the referent slot
 // is already cleared, `referent` is the dead object's address (a key only:
@@ -66,4 +58,4 @@ class VmBinding {
 
 }  // namespace kiln::gc
 
-#endif  // KILN_GC_BINDING_H_
+#endif  // KILN_GC_INTERNAL_BINDING_H_

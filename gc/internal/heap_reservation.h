@@ -6,8 +6,8 @@
 // why the heap does this itself rather than through mimalloc's arenas.
 //
 // Not thread-safe: the heap calls it under its lock.
-#ifndef KILN_GC_HEAP_RESERVATION_H_
-#define KILN_GC_HEAP_RESERVATION_H_
+#ifndef KILN_GC_INTERNAL_HEAP_RESERVATION_H_
+#define KILN_GC_INTERNAL_HEAP_RESERVATION_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -80,4 +80,4 @@ class HeapReservation {
 
 }  // namespace kiln::gc
 
-#endif  // KILN_GC_HEAP_RESERVATION_H_
+#endif  // KILN_GC_INTERNAL_HEAP_RESERVATION_H_

@@ -17,8 +17,8 @@
 // MakeParsable, ForEachObject, Verify and the mark-bit queries require every
 // mutator to be stopped (the VM proves it with a StoppedWorld token; gc/
 // cannot see that type).
-#ifndef KILN_GC_HEAP_H_
-#define KILN_GC_HEAP_H_
+#ifndef KILN_GC_INTERNAL_HEAP_H_
+#define KILN_GC_INTERNAL_HEAP_H_
 
 #include <atomic>
 #include <cstddef>
@@ -33,9 +33,11 @@
 #include "absl/time/time.h"
 #include "base/must_use.h"
 #include "base/mutex.h"
-#include "gc/binding.h"
-#include "gc/heap_reservation.h"
+#include "gc/gc_stats.h"
+#include "gc/internal/binding.h"
+#include "gc/internal/heap_reservation.h"
 #include "gc/object_header.h"
+#include "gc/tlab.h"
 
 namespace kiln::gc {
 
@@ -56,62 +58,6 @@ struct HeapOptions {
   // reserved address space) where the kernel offers them: a fork-mode dump's
   // fork() then copies one page-table entry per 2 MiB. Off: 4 KiB pages.
   bool huge_pages = true;
-};
-
-// CollectionStats: what one collection did.
-struct CollectionStats {
-  GcCause cause = GcCause::kExplicit;
-  bool skipped = false;  // another collection ran since the caller looked
-  size_t live_objects = 0;
-  size_t live_bytes = 0;
-  // Bytes that held objects before the collection and are free after it.
-  size_t freed_bytes = 0;
-  size_t weak_cleared = 0;
-  size_t phantom_cleared = 0;
-  size_t finalizable_resurrected = 0;
-  absl::Duration mark_time;
-  absl::Duration sweep_time;
-};
-
-// HeapStats: the heap's size and occupancy now, and its collection totals.
-struct HeapStats {
-  size_t limit_bytes = 0;
-  size_t soft_limit_bytes = 0;
-  size_t committed_bytes = 0;  // chunks plus large objects
-  size_t free_bytes = 0;       // free ranges plus the current chunk's tail
-  size_t chunks = 0;
-  size_t large_objects = 0;
-  size_t tlab_refills = 0;
-  // The heap's reserved address space, whether it asked for transparent
-  // huge pages (and the kernel accepted), and how many of its bytes the
-  // kernel backs with huge pages now (/proc/self/smaps AnonHugePages).
-  size_t reserved_bytes = 0;
-  bool huge_pages = false;
-  size_t huge_page_bytes = 0;
-  uint64_t collections = 0;
-  // Time spent in collections (mark plus sweep), and what the latest did.
-  absl::Duration total_collection_time;
-  CollectionStats last_collection;
-};
-
-class Heap;
-
-// Tlab: one thread's allocation buffer. Owned by the thread, attached to one
-// heap for its lifetime.
-class Tlab {
- public:
-  Tlab() = default;
-  Tlab(const Tlab&) = delete;
-  Tlab& operator=(const Tlab&) = delete;
-
-  size_t remaining() const { return static_cast<size_t>(end_ - top_); }
-
- private:
-  friend class Heap;
-  char* top_ = nullptr;
-  char* end_ = nullptr;
-  Tlab* prev_ = nullptr;  // heap's list of attached Tlabs
-  Tlab* next_ = nullptr;
 };
 
 class Heap {
@@ -143,15 +89,7 @@ class Heap {
     return AllocateSlow(tlab, layout, size, length);
   }
 
-  // TryAllocateInTlab is Allocate's inline fast path alone: the bump, or
-  // nullptr when the Tlab is too small (then call Allocate).
-  KILN_MUST_USE static ObjectHeader* TryAllocateInTlab(Tlab& tlab, const Layout* layout,
-                                                       size_t size, uint32_t length) {
-    if (ABSL_PREDICT_FALSE(size > tlab.remaining())) return nullptr;
-    char* result = tlab.top_;
-    tlab.top_ += size;
-    return Initialize(result, layout, length);
-  }
+  // TryAllocateInTlab (gc/tlab.h) is Allocate's inline fast path alone.
 
   // Collect runs a full collection: mark from the binding's roots, process
   // weak and phantom references and finalizable objects, sweep. World
@@ -272,16 +210,12 @@ class Heap {
     size_t size;
   };
   template <typename Stack>
-  class Marker;  // gc/marker.h
+  class Marker;  // gc/internal/marker.h
 
   Heap(const HeapOptions& options, VmBinding* binding) : options_(options), binding_(binding) {}
 
   static ObjectHeader* Initialize(char* memory, const Layout* layout, uint32_t length) {
-    auto* header = reinterpret_cast<ObjectHeader*>(memory);
-    header->layout = layout;
-    header->lock_word.store(0, std::memory_order_relaxed);
-    header->length = length;
-    return header;
+    return InitializeHeader(memory, layout, length);
   }
 
   Chunk* ChunkOf(const void* address) const {
@@ -401,4 +335,4 @@ void FillGap(char* start, size_t size);
 
 }  // namespace kiln::gc
 
-#endif  // KILN_GC_HEAP_H_
+#endif  // KILN_GC_INTERNAL_HEAP_H_

@@ -13,8 +13,8 @@
 // Only compare-and-swap changes a word (the owner's thin exits included), so
 // a contender may inflate a thin lock it does not own. The collector never
 // reads the word; it only zeroes it at allocation.
-#ifndef KILN_VM_LOCK_WORD_H_
-#define KILN_VM_LOCK_WORD_H_
+#ifndef KILN_VM_INTERNAL_LOCK_WORD_H_
+#define KILN_VM_INTERNAL_LOCK_WORD_H_
 
 #include <cstdint>
 
@@ -71,4 +71,4 @@ static_assert(LockWord::Hash(~0u).hash() == LockWord::kPayloadMask);
 
 }  // namespace kiln
 
-#endif  // KILN_VM_LOCK_WORD_H_
+#endif  // KILN_VM_INTERNAL_LOCK_WORD_H_

@@ -35,8 +35,8 @@
 // write, counts and bytes. The parent turns that, or the child's death by a
 // signal, into a Status; the caller removes the temporary file. FORK_MODE.md
 // beside this file lists every call the child makes and why each is safe.
-#ifndef KILN_INSPECTION_FORK_DUMP_H_
-#define KILN_INSPECTION_FORK_DUMP_H_
+#ifndef KILN_INSPECTION_INTERNAL_FORK_DUMP_H_
+#define KILN_INSPECTION_INTERNAL_FORK_DUMP_H_
 
 #include <sys/types.h>
 
@@ -45,7 +45,7 @@
 #include "base/must_use.h"
 #include "inspection/hprof/byte_sink.h"
 #include "inspection/hprof/gzip_sink.h"
-#include "inspection/heap_dumper.h"
+#include "inspection/internal/heap_dumper.h"
 
 namespace kiln {
 
@@ -83,4 +83,4 @@ KILN_MUST_USE absl::Status WaitForForkDumpChild(const ForkDumpChild& child, FdSi
 
 }  // namespace kiln
 
-#endif  // KILN_INSPECTION_FORK_DUMP_H_
+#endif  // KILN_INSPECTION_INTERNAL_FORK_DUMP_H_

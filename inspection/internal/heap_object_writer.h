@@ -23,13 +23,13 @@
 // one (marking follows every other reference of a marked object), so only
 // referents are checked: the plan marks them.
 // A class's java.lang.Class mirror is its CLASS_DUMP, never an instance.
-#ifndef KILN_INSPECTION_HEAP_OBJECT_WRITER_H_
-#define KILN_INSPECTION_HEAP_OBJECT_WRITER_H_
+#ifndef KILN_INSPECTION_INTERNAL_HEAP_OBJECT_WRITER_H_
+#define KILN_INSPECTION_INTERNAL_HEAP_OBJECT_WRITER_H_
 
 #include <cstdint>
 #include <vector>
 
-#include "gc/heap.h"
+#include "gc/internal/heap.h"
 #include "inspection/hprof/hprof_writer.h"
 #include "vm/runtime.h"
 
@@ -104,4 +104,4 @@ class HeapObjectWriter {
 
 }  // namespace kiln
 
-#endif  // KILN_INSPECTION_HEAP_OBJECT_WRITER_H_
+#endif  // KILN_INSPECTION_INTERNAL_HEAP_OBJECT_WRITER_H_

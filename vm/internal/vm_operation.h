@@ -1,4 +1,6 @@
 // VmOperation and VmThread: stop-the-world work, one operation at a time.
+// Internal: an embedder runs a function at a safepoint with
+// Runtime::RunAtSafepoint, which is a VmOperation underneath.
 //
 // Collections, heap dumps and thread dumps are VM operations. Each runs on the
 // runtime's VM thread between StopTheWorld and ResumeTheWorld; callers block
@@ -11,9 +13,9 @@
 //     size_t n = 0;
 //   };
 //   CountThreads op;
-//   RETURN_IF_ERROR(runtime->Execute(op));
-#ifndef KILN_VM_VM_OPERATION_H_
-#define KILN_VM_VM_OPERATION_H_
+//   RETURN_IF_ERROR(kiln::internal::Execute(*runtime, op));  // vm/internal/runtime_access.h
+#ifndef KILN_VM_INTERNAL_VM_OPERATION_H_
+#define KILN_VM_INTERNAL_VM_OPERATION_H_
 
 #include <deque>
 #include <string>
@@ -25,14 +27,10 @@
 #include "absl/time/time.h"
 #include "base/must_use.h"
 #include "base/mutex.h"
+#include "vm/internal/safepoint_manager.h"
 #include "vm/safepoint.h"
 
 namespace kiln {
-
-struct SafepointTiming {
-  absl::Duration time_to_safepoint;  // request until every thread stopped
-  absl::Duration pause;              // request until resume
-};
 
 class VmOperation {
  public:
@@ -87,4 +85,4 @@ class VmThread {
 
 }  // namespace kiln
 
-#endif  // KILN_VM_VM_OPERATION_H_
+#endif  // KILN_VM_INTERNAL_VM_OPERATION_H_
