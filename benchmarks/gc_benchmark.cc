@@ -4,7 +4,7 @@
 //    twice as fast; Kiln's numbers include the collections that reclaim);
 //  - full-collection pause against live heap size (10 MB, 100 MB, 1 GB), with
 //    the marking rate in objects per second;
-//  - a full collection of the heap-shape heap (docs/heap-shape.md) at
+//  - a full collection of the heap-shape heap (HEAP_SHAPE.md) at
 //    N = 4,000,000, to read next to HotSpot's 0.38 s full GC on it.
 //
 //   bazel run -c opt //benchmarks:gc_benchmark
