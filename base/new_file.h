@@ -1,5 +1,5 @@
 // NewFile: a file that appears under its name only once it is complete, the
-// guarantee heap dumps give (DESIGN.md, "Inspection") and kiln-ctl gives the
+// guarantee heap dumps give (ARCHITECTURE.md, "Heap dumps") and kiln-ctl gives the
 // dumps it receives.
 //
 //   ASSIGN_OR_RETURN(std::unique_ptr<NewFile> file, NewFile::Create(path, "heap dump"));

@@ -1,6 +1,6 @@
 // Dump benchmarks:
 //  - heap-dump latency against heap size: the heap shape of
-//    ../shared/docs/heap-shape.md at N = 100k, 1M and 4M, full and live,
+//    benchmarks/HEAP_SHAPE.md at N = 100k, 1M and 4M, full and live,
 //    stop-the-world, into a sink that drops the bytes (the dumper's own cost,
 //    no I/O) and into a file in $TMPDIR (what `./kiln bench` measures);
 //  - thread-dump latency against the number of threads (each parked 5 frames

@@ -77,19 +77,26 @@ int Main() {
     if (!shape.Build(scope.thread()).ok()) return 1;
   }
   shape.Park();
-  const Class* node = runtime->FindClass("Node");
-  const Field& left = *node->FindField("left");
-  const Field& right = *node->FindField("right");
-  const Class* holder = runtime->FindClass("HeapShape");
+  Resolver resolver(*runtime);
+  const Class* node = resolver.Class("Node");
+  const FieldRef<Object*> left = resolver.Field<Object*>(node, "left");
+  const FieldRef<Object*> right = resolver.Field<Object*>(node, "right");
+  const StaticFieldRef<Object*> root =
+      resolver.StaticField<Object*>(resolver.Class("HeapShape"), "root");
+  const Method* build = resolver.Method(resolver.Class("HeapShape"), "build", "(JJ)LNode;");
+  if (!resolver.status().ok()) {
+    std::fprintf(stderr, "%s\n", resolver.status().ToString().c_str());
+    return 1;
+  }
   // Nodes 16 levels down: pre-order allocation spreads them over the tree's
   // whole address range. Raw pointers are safe here: the heap does not move
   // and no collection runs.
-  std::vector<Object*> targets{holder->GetStaticRef(*holder->FindStaticField("root"))};
+  std::vector<Object*> targets{root.Get()};
   for (int depth = 0; depth < 16; ++depth) {
     std::vector<Object*> next;
     for (Object* o : targets) {
-      for (const Field* f : {&left, &right}) {
-        if (Object* child = o->GetRef(*f)) next.push_back(child);
+      for (const FieldRef<Object*>* f : {&left, &right}) {
+        if (Object* child = o->Get(*f)) next.push_back(child);
       }
     }
     if (next.empty()) break;
@@ -101,7 +108,6 @@ int Main() {
   Counters phases[2];  // 0 before, 1 during
   std::atomic<int> phase{0};
   std::atomic<bool> stop{false};
-  const Method* build = *runtime->FindMethod("HeapShape", "build", "(JJ)LNode;");
   std::thread allocator([&] {
     ThreadScope scope(*runtime, "allocator");
     Frame frame(scope, build);
@@ -122,7 +128,7 @@ int Main() {
     while (!stop.load(std::memory_order_relaxed)) {
       for (Object* o : targets) {
         frame.Poll();
-        o->SetRef(left, o->GetRef(left));
+        o->Set(left, o->Get(left));
         const int64_t now = absl::GetCurrentTimeNanos();
         const int p = phase.load(std::memory_order_relaxed);
         if (p == last_phase) RaiseMax(phases[p].max_gap_ns, now - last);

@@ -4,12 +4,14 @@
 //    twice as fast; Kiln's numbers include the collections that reclaim);
 //  - full-collection pause against live heap size (10 MB, 100 MB, 1 GB), with
 //    the marking rate in objects per second;
-//  - a full collection of the heap-shape heap (docs/heap-shape.md) at
+//  - a full collection of the heap-shape heap (HEAP_SHAPE.md) at
 //    N = 4,000,000, to read next to HotSpot's 0.38 s full GC on it.
 //
 //   bazel run -c opt //benchmarks:gc_benchmark
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "base/status_macros.h"
 #include "benchmark/benchmark.h"
 #include "benchmarks/heap_shape.h"
 #include "mimalloc.h"
@@ -31,6 +33,25 @@ RuntimeOptions Options(size_t heap_limit) {
   return options;
 }
 
+// The Bench class, resolved once.
+struct BenchApi {
+  const Class* bench = nullptr;
+  FieldRef<Object*> next;
+  FieldRef<Object*> payload;
+  const Method* run = nullptr;
+};
+
+absl::StatusOr<BenchApi> ResolveBenchApi(const Runtime& runtime) {
+  Resolver resolver(runtime);
+  BenchApi api;
+  api.bench = resolver.Class("Bench");
+  api.next = resolver.Field<Object*>(api.bench, "next");
+  api.payload = resolver.Field<Object*>(api.bench, "payload");
+  api.run = resolver.Method(api.bench, "run", "()V");
+  RETURN_IF_ERROR(resolver.status());
+  return api;
+}
+
 // Collect runs one explicit collection and reports its mark+sweep time as the
 // iteration's manual time; false (and the benchmark skipped) on failure.
 bool Collect(benchmark::State& state, Runtime& runtime, gc::CollectionStats* stats) {
@@ -48,8 +69,13 @@ bool Collect(benchmark::State& state, Runtime& runtime, gc::CollectionStats* sta
 void BM_KilnAllocate(benchmark::State& state) {
   const size_t size = static_cast<size_t>(state.range(0));
   auto runtime = *Runtime::Create(Options(size_t{1} << 30));
+  absl::StatusOr<BenchApi> api = ResolveBenchApi(*runtime);
+  if (!api.ok()) {
+    state.SkipWithError(api.status().ToString().c_str());
+    return;
+  }
   ThreadScope scope(*runtime, "allocator");
-  Frame frame(scope, *runtime->FindMethod("Bench", "run", "()V"));
+  Frame frame(scope, api->run);
   // A byte[] of the requested total size (header included).
   const Class* bytes = runtime->classes().primitive_array_class(FieldType::kByte);
   const uint32_t length = static_cast<uint32_t>(size - gc::kHeaderSize);
@@ -89,21 +115,22 @@ BENCHMARK(BM_MiMalloc)->Arg(16)->Arg(32)->Arg(64)->Arg(128);
 void BM_FullCollection(benchmark::State& state) {
   const size_t megabytes = static_cast<size_t>(state.range(0));
   auto runtime = *Runtime::Create(Options(megabytes * 3 * (1 << 20) + (size_t{256} << 20)));
+  absl::StatusOr<BenchApi> api = ResolveBenchApi(*runtime);
+  if (!api.ok()) {
+    state.SkipWithError(api.status().ToString().c_str());
+    return;
+  }
   ThreadScope scope(*runtime, "builder");
-  const Method* run = *runtime->FindMethod("Bench", "run", "()V");
-  const Class* bench = runtime->FindClass("Bench");
-  const Field* next = bench->FindField("next");
-  const Field* payload = bench->FindField("payload");
   Global<Object> head;
   {
-    Frame frame(scope, run);
+    Frame frame(scope, api->run);
     Local<Object> list = frame.NewLocal<Object>(nullptr);
     const size_t pairs = megabytes * (1 << 20) / 112;
     for (size_t i = 0; i < pairs; ++i) {
-      Frame step(scope, run);
-      Local<Object> node = *Object::New(step, bench);
-      node->SetRef(*payload, ByteArray::New(step, 64)->get());
-      node->SetRef(*next, list.get());
+      Frame step(scope, api->run);
+      Local<Object> node = *Object::New(step, api->bench);
+      node->Set(api->payload, ByteArray::New(step, 64)->get());
+      node->Set(api->next, list.get());
       list.Set(node.get());
     }
     head = Global<Object>(list);

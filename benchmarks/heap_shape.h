@@ -1,4 +1,4 @@
-// The benchmark heap shape of ../shared/docs/heap-shape.md, built in Kiln:
+// The benchmark heap shape of HEAP_SHAPE.md (beside this file), built in Kiln:
 // N Nodes in a balanced search tree, a table of int[16] and byte[64], N/16
 // strings, N/4 garbage Nodes, and 4 threads parked 5 frames deep. Shared by
 // the collector and heap-dump benchmarks so that both measure the same heap

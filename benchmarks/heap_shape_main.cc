@@ -1,5 +1,5 @@
 // heap_shape: heap-dump latency on the benchmark heap shape of
-// ../shared/docs/heap-shape.md, in the form `./kiln bench` compares with
+// HEAP_SHAPE.md, in the form `./kiln bench` compares with
 // HotSpot (benchmarks/hotspot/HeapShape.java prints the same lines).
 //
 //   bazel run -c opt //benchmarks:heap_shape -- --n=4000000 --repeat=3 \

@@ -16,6 +16,8 @@
 #include <mutex>
 #include <thread>
 
+#include "absl/status/status.h"
+#include "base/check.h"
 #include "benchmark/benchmark.h"
 #include "vm/kiln.h"
 
@@ -32,22 +34,43 @@ RuntimeOptions Options() {
   return options;
 }
 
+// The Bench class, resolved once; a benchmark without it cannot run.
+struct BenchApi {
+  const Class* cls = nullptr;
+  FieldRef<int32_t> n;
+  FieldRef<int32_t> turn;
+  const Method* loop = nullptr;
+};
+
+BenchApi ResolveBenchApi(const Runtime& runtime) {
+  Resolver resolver(runtime);
+  BenchApi api;
+  api.cls = resolver.Class("Bench");
+  api.n = resolver.Field<int32_t>(api.cls, "n");
+  api.turn = resolver.Field<int32_t>(api.cls, "turn");
+  api.loop = resolver.Method(api.cls, "loop", "()V");
+  const absl::Status status = resolver.status();
+  KILN_CHECK(status.ok(), status.ToString());
+  return api;
+}
+
 // A runtime with one shared Bench object, and a frame on the calling thread.
 struct Bench {
   Bench()
       : runtime(*Runtime::Create(Options())),
+        api(ResolveBenchApi(*runtime)),
         main(*runtime, "bench"),
-        frame(main, *runtime->FindMethod("Bench", "loop", "()V")),
-        cls(runtime->FindClass("Bench")),
-        n(*cls->FindField("n")),
-        turn(*cls->FindField("turn")),
+        frame(main, api.loop),
+        cls(api.cls),
+        n(api.n),
+        turn(api.turn),
         object(*Object::New(frame, cls)) {}
 
   // Partner runs `body(frame, object)` on another attached thread.
   std::thread Partner(std::function<void(Frame&, Object*)> body) {
     return std::thread([this, body = std::move(body)] {
       ThreadScope scope(*runtime, "partner");
-      Frame partner_frame(scope, *runtime->FindMethod("Bench", "loop", "()V"));
+      Frame partner_frame(scope, api.loop);
       body(partner_frame, object.get());
     });
   }
@@ -57,11 +80,12 @@ struct Bench {
   }
 
   std::unique_ptr<Runtime> runtime;
+  BenchApi api;
   ThreadScope main;
   Frame frame;
   const Class* cls;
-  const Field& n;
-  const Field& turn;
+  FieldRef<int32_t> n;
+  FieldRef<int32_t> turn;
   Global<Object> object;
 };
 
@@ -90,14 +114,14 @@ void BM_Contended_Synchronized(benchmark::State& state) {
   std::thread partner = bench.Partner([&](Frame& frame, Object* object) {
     while (!stop.load(std::memory_order_relaxed)) {
       Synchronized lock(frame, object);
-      object->Set<int32_t>(bench.n, object->Get<int32_t>(bench.n) + 1);
+      object->Set(bench.n, object->Get(bench.n) + 1);
       frame.Poll();
     }
   });
   Object* object = bench.object.get();
   for (auto _ : state) {
     Synchronized lock(bench.frame, object);
-    object->Set<int32_t>(bench.n, object->Get<int32_t>(bench.n) + 1);
+    object->Set(bench.n, object->Get(bench.n) + 1);
   }
   stop.store(true);
   bench.Join(partner);
@@ -131,11 +155,11 @@ void BM_WaitNotify_Monitor(benchmark::State& state) {
   std::thread partner = bench.Partner([&](Frame& frame, Object* object) {
     Synchronized lock(frame, object);
     for (;;) {
-      while (object->Get<int32_t>(bench.turn) != 1) {
+      while (object->Get(bench.turn) != 1) {
         if (stop.load()) return;
         (void)Wait(frame, object, absl::Milliseconds(10));
       }
-      object->Set<int32_t>(bench.turn, 0);
+      object->Set(bench.turn, 0);
       (void)Notify(frame, object);
     }
   });
@@ -143,9 +167,9 @@ void BM_WaitNotify_Monitor(benchmark::State& state) {
   {
     Synchronized lock(bench.frame, object);
     for (auto _ : state) {
-      object->Set<int32_t>(bench.turn, 1);
+      object->Set(bench.turn, 1);
       (void)Notify(bench.frame, object);
-      while (object->Get<int32_t>(bench.turn) != 0) (void)Wait(bench.frame, object);
+      while (object->Get(bench.turn) != 0) (void)Wait(bench.frame, object);
     }
     stop.store(true);
   }

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "base/check.h"
 #include "base/notification.h"
 #include "benchmark/benchmark.h"
 #include "vm/internal/runtime_access.h"
@@ -31,10 +33,19 @@ RuntimeOptions Options() {
   return options;
 }
 
+// LoopMethod: Bench.loop()V; a benchmark without it cannot run.
+const Method* LoopMethod(const Runtime& runtime) {
+  Resolver resolver(runtime);
+  const Method* loop = resolver.Method(resolver.Class("Bench"), "loop", "()V");
+  const absl::Status status = resolver.status();
+  KILN_CHECK(status.ok(), status.ToString());
+  return loop;
+}
+
 void BM_Poll(benchmark::State& state) {
   auto runtime = *Runtime::Create(Options());
   ThreadScope scope(*runtime, "poller");
-  Frame frame(scope, *runtime->FindMethod("Bench", "loop", "()V"));
+  Frame frame(scope, LoopMethod(*runtime));
   for (auto _ : state) {
     frame.Poll();
     benchmark::ClobberMemory();  // keep the load in the loop
@@ -46,7 +57,7 @@ BENCHMARK(BM_Poll);
 class Population {
  public:
   Population(Runtime& runtime, int n, bool native) {
-    const Method* loop = *runtime.FindMethod("Bench", "loop", "()V");
+    const Method* loop = LoopMethod(runtime);
     for (int i = 0; i < n; ++i) {
       threads_.emplace_back([this, &runtime, loop, native] {
         ThreadScope scope(runtime, "population");

@@ -38,12 +38,14 @@ Scene* NewScene(int locks) {
   options.classes.push_back(
       {.name = "app.Deadlock", .source_file = "deadlock_test.cc", .methods = {{"run", "()V"}}});
   scene->runtime = *Runtime::Create(options);
-  scene->run = *scene->runtime->FindMethod("app.Deadlock", "run", "()V");
+  Resolver resolver(*scene->runtime);
+  const Class* lock = resolver.Class("app.Lock");
+  scene->run = resolver.Method(resolver.Class("app.Deadlock"), "run", "()V");
+  EXPECT_TRUE(resolver.status().ok()) << resolver.status();
   ThreadScope main(*scene->runtime, "main");
   Frame frame(main, scene->run);
   for (int i = 0; i < locks; ++i) {
-    scene->locks.push_back(std::make_unique<Global<Object>>(
-        *Object::New(frame, scene->runtime->FindClass("app.Lock"))));
+    scene->locks.push_back(std::make_unique<Global<Object>>(*Object::New(frame, lock)));
   }
   return scene;
 }

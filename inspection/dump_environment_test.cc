@@ -176,7 +176,7 @@ TEST_F(DumpEnvironmentTest, OutOfMemoryAndSignalDumpsSayWhatTriggeredThem) {
   auto runtime = *Runtime::Create(std::move(options));
   {
     ThreadScope scope(*runtime, "main");
-    Frame frame(scope, *runtime->FindMethod("java.lang.Thread", "run", "()V"));
+    Frame frame(scope);  // the host method, java.lang.Thread.run()V
     absl::Status failure;
     for (int i = 0; i < 10000 && failure.ok(); ++i) {
       failure = LongArray::New(frame, 10000).status();  // each stays in a frame slot

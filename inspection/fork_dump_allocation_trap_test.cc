@@ -84,8 +84,15 @@ class ForkDumpAllocationTrapTest : public ::testing::Test {
                                .methods = {{"run", "()V"}}});
     options.classes.push_back({.name = "test.Pinned", .fields = {{"weak", FieldType::kObject}}});
     runtime_ = *Runtime::Create(std::move(options));
-    node_ = runtime_->FindClass("test.Node");
-    run_ = *runtime_->FindMethod("test.Node", "run", "()V");
+    Resolver resolver(*runtime_);
+    node_ = resolver.Class("test.Node");
+    next_ = resolver.Field<Object*>(node_, "next");
+    payload_ = resolver.Field<Object*>(node_, "payload");
+    value_ = resolver.Field<int64_t>(node_, "value");
+    run_ = resolver.Method(node_, "run", "()V");
+    pinned_class_ = resolver.Class("test.Pinned");
+    pinned_weak_ = resolver.Field<Object*>(pinned_class_, "weak");
+    ASSERT_TRUE(resolver.status().ok()) << resolver.status();
     ArmForkChildAllocationTrap(trap_fd_);
   }
 
@@ -102,16 +109,15 @@ class ForkDumpAllocationTrapTest : public ::testing::Test {
   void Pin() {
     ThreadScope scope(*runtime_, "pinner");
     Frame frame(scope, run_);
-    const Class* pinned = runtime_->FindClass("test.Pinned");
     Local<Object> registry = *NativeAllocationRegistry::Create(frame, &FreeNative, 256);
     for (int i = 0; i < kPinned; ++i) {
       Frame step(scope, run_);
-      Local<Object> owner = *Object::New(step, pinned);
+      Local<Object> owner = *Object::New(step, pinned_class_);
       ASSERT_TRUE(NativeAllocationRegistry::RegisterNativeAllocation(step, registry, owner,
                                                                      std::malloc(256))
                       .ok());
       Local<Object> weak = *WeakReference::New(step, owner);
-      owner->SetRef(*pinned->FindField("weak"), weak.get());
+      owner->Set(pinned_weak_, weak.get());
       pinned_.push_back(std::make_unique<Global<Object>>(owner));
     }
   }
@@ -148,17 +154,17 @@ class ForkDumpAllocationTrapTest : public ::testing::Test {
   void Step(ThreadScope& scope, Local<Object>& head, Local<Object>& registry, int64_t i) {
     Frame step(scope, run_);
     Local<Object> node = *Object::New(step, node_);
-    node->Set<int64_t>(*node_->FindField("value"), i);
-    node->SetRef(*node_->FindField("next"), i % 500 == 0 ? nullptr : head.get());
+    node->Set(value_, i);
+    node->Set(next_, i % 500 == 0 ? nullptr : head.get());
     switch (i % 4) {
       case 0:
-        node->SetRef(*node_->FindField("payload"), IntArray::New(step, 16)->get());
+        node->Set(payload_, IntArray::New(step, 16)->get());
         break;
       case 1:
-        node->SetRef(*node_->FindField("payload"), String::New(step, "mutated")->get());
+        node->Set(payload_, String::New(step, "mutated")->get());
         break;
       case 2:
-        node->SetRef(*node_->FindField("payload"), WeakReference::New(step, head)->get());
+        node->Set(payload_, WeakReference::New(step, head)->get());
         break;
       case 3:
         if (i % 64 == 3) {
@@ -202,7 +208,12 @@ class ForkDumpAllocationTrapTest : public ::testing::Test {
   int trap_fd_ = -1;
   std::unique_ptr<Runtime> runtime_;
   const Class* node_ = nullptr;
+  FieldRef<Object*> next_;
+  FieldRef<Object*> payload_;
+  FieldRef<int64_t> value_;
   const Method* run_ = nullptr;
+  const Class* pinned_class_ = nullptr;
+  FieldRef<Object*> pinned_weak_;
   std::vector<std::unique_ptr<Global<Object>>> pinned_;
   std::vector<std::thread> mutators_;
   std::atomic<int> running_{0};
@@ -399,10 +410,12 @@ TEST(ForkDumpAllocationTrapHostTest, AChildWhoseParentIsKilledDiesWithoutAllocat
     options.heap_limit_bytes = 64 << 20;
     options.classes.push_back({.name = "test.Host", .methods = {{"main", "()V"}}});
     std::unique_ptr<Runtime> runtime = *Runtime::Create(std::move(options));
+    Resolver resolver(*runtime);
+    const Method* main = resolver.Method(resolver.Class("test.Host"), "main", "()V");
+    if (!resolver.status().ok()) _exit(3);
     ThreadScope scope(*runtime, "main");
-    Frame frame(scope, *runtime->FindMethod("test.Host", "main", "()V"));
-    Local<ObjectArray> keep =
-        *ObjectArray::New(frame, runtime->FindClass("java.lang.Object"), 256);
+    Frame frame(scope, main);
+    Local<ObjectArray> keep = *ObjectArray::New(frame, runtime->classes().object_class(), 256);
     for (uint32_t i = 0; i < 256; ++i) keep->Set(i, IntArray::New(frame, 16 << 10)->get());
     HeapDumpOptions dump;
     dump.path = dir + "/orphan.hprof";

@@ -39,14 +39,19 @@ class ForkDumpTest : public ::testing::Test {
 
   // Keep `count` more items alive through a Global list.
   void Allocate(int count) {
+    Resolver resolver(*runtime_);
+    const Class* item = resolver.Class("test.Item");
+    const FieldRef<Object*> next = resolver.Field<Object*>(item, "next");
+    const FieldRef<int64_t> value = resolver.Field<int64_t>(item, "value");
+    const Method* main = resolver.Method(item, "main", "()V");
+    ASSERT_TRUE(resolver.status().ok()) << resolver.status();
     ThreadScope scope(*runtime_, "main");
-    Frame frame(scope, *runtime_->FindMethod("test.Item", "main", "()V"));
-    const Class* item = runtime_->FindClass("test.Item");
+    Frame frame(scope, main);
     for (int i = 0; i < count; ++i) {
       absl::StatusOr<Local<Object>> o = Object::New(frame, item);
       ASSERT_TRUE(o.ok());
-      (*o)->Set<int64_t>(*item->FindField("value"), i);
-      if (head_ != nullptr) (*o)->SetRef(*item->FindField("next"), head_->get());
+      (*o)->Set(value, i);
+      if (head_ != nullptr) (*o)->Set(next, head_->get());
       head_ = std::make_unique<Global<Object>>(*o);
     }
   }

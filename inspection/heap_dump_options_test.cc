@@ -31,12 +31,22 @@ RuntimeOptions Options() {
 
 using testing::ListDir;
 
+// MainMethod: t.Main.main()V, resolved once per runtime.
+const Method* MainMethod(const Runtime& runtime) {
+  Resolver resolver(runtime);
+  const Method* main = resolver.Method(resolver.Class("t.Main"), "main", "()V");
+  EXPECT_TRUE(resolver.status().ok()) << resolver.status();
+  return main;
+}
+
 std::string TempDir() { return testing::MakeTempDir("opts"); }
 
 class HeapDumpOptionsTest : public ::testing::Test {
  protected:
-  HeapDumpOptionsTest() : runtime_(*Runtime::Create(Options())), dir_(TempDir()) {}
+  HeapDumpOptionsTest()
+      : runtime_(*Runtime::Create(Options())), main_(MainMethod(*runtime_)), dir_(TempDir()) {}
   std::unique_ptr<Runtime> runtime_;
+  const Method* main_;
   std::string dir_;
 };
 
@@ -61,7 +71,7 @@ TEST_F(HeapDumpOptionsTest, DirectoryGetsTheDefaultNameAndFilesGetSuffixesNotOve
 TEST_F(HeapDumpOptionsTest, GzipIsHotSpotsBlockFormatAndGunzipsToAValidDump) {
   {
     ThreadScope scope(*runtime_, "main");
-    Frame frame(scope, *runtime_->FindMethod("t.Main", "main", "()V"));
+    Frame frame(scope, main_);
     Local<ByteArray> big = *ByteArray::New(frame, 3 << 20);  // several 1 MiB blocks
     for (uint32_t i = 0; i < big->length(); ++i) big->Set(i, static_cast<int8_t>(i * 7));
     HeapDumpOptions options;
@@ -118,7 +128,7 @@ TEST_F(HeapDumpOptionsTest, StreamsIntoAPipe) {
 TEST_F(HeapDumpOptionsTest, AFullDiskFailsCleanlyAndTheNextDumpWorks) {
   {
     ThreadScope scope(*runtime_, "main");
-    Frame frame(scope, *runtime_->FindMethod("t.Main", "main", "()V"));
+    Frame frame(scope, main_);
     // More than the writers' buffers, and noise, so that it stays larger
     // than the limit below when compressed too.
     Local<ByteArray> noise = *ByteArray::New(frame, 3 << 20);
@@ -169,7 +179,7 @@ TEST_F(HeapDumpOptionsTest, AFullDiskFailsCleanlyAndTheNextDumpWorks) {
 TEST_F(HeapDumpOptionsTest, AFailingCompressorFailsTheDumpCleanlyAndTheNextDumpWorks) {
   {
     ThreadScope scope(*runtime_, "main");
-    Frame frame(scope, *runtime_->FindMethod("t.Main", "main", "()V"));
+    Frame frame(scope, main_);
     ASSERT_TRUE(ByteArray::New(frame, 3 << 20).ok());  // a few blocks' worth
   }
   for (DumpMode mode : {DumpMode::kStopTheWorld, DumpMode::kFork}) {
@@ -246,7 +256,7 @@ TEST(HeapDumpOnOutOfMemoryTest, DumpsOnceThenTheAllocationStillFails) {
   options.on_out_of_memory = VMRuntime::HeapDumpOnOutOfMemory(dump);
   auto runtime = *Runtime::Create(options);
   ThreadScope scope(*runtime, "main");
-  Frame frame(scope, *runtime->FindMethod("t.Main", "main", "()V"));
+  Frame frame(scope, MainMethod(*runtime));
   absl::Status failure;
   for (int i = 0; i < 10000 && failure.ok(); ++i) {
     failure = LongArray::New(frame, 10000).status();

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/notification.h"
+#include "base/status_macros.h"
 #include "gtest/gtest.h"
 #include "inspection/analysis/heap_graph.h"
 #include "inspection/hprof/hprof_snapshot.h"
@@ -58,11 +59,61 @@ bool Exists(const std::string& path) {
   return lstat(path.c_str(), &st) == 0;
 }
 
+// What the tests use of Options()'s classes, resolved once.
+struct AllTypesApi {
+  const Class* all;
+  FieldRef<bool> z;
+  FieldRef<char16_t> c;
+  FieldRef<float> f;
+  FieldRef<double> d;
+  FieldRef<int8_t> b;
+  FieldRef<int16_t> s;
+  FieldRef<int32_t> i;
+  FieldRef<int64_t> j;
+  FieldRef<Object*> ref;
+  StaticFieldRef<int64_t> counter;
+  StaticFieldRef<Object*> holder;
+  const Method* main;
+  const Method* work;
+  const Method* park;
+  const Class* sub;
+  FieldRef<int32_t> extra;
+};
+
+absl::StatusOr<AllTypesApi> ResolveAllTypesApi(const Runtime& runtime) {
+  Resolver resolver(runtime);
+  AllTypesApi api;
+  api.all = resolver.Class("test.AllTypes");
+  api.z = resolver.Field<bool>(api.all, "z");
+  api.c = resolver.Field<char16_t>(api.all, "c");
+  api.f = resolver.Field<float>(api.all, "f");
+  api.d = resolver.Field<double>(api.all, "d");
+  api.b = resolver.Field<int8_t>(api.all, "b");
+  api.s = resolver.Field<int16_t>(api.all, "s");
+  api.i = resolver.Field<int32_t>(api.all, "i");
+  api.j = resolver.Field<int64_t>(api.all, "j");
+  api.ref = resolver.Field<Object*>(api.all, "ref");
+  api.counter = resolver.StaticField<int64_t>(api.all, "counter");
+  api.holder = resolver.StaticField<Object*>(api.all, "holder");
+  api.main = resolver.Method(api.all, "main", "([Ljava/lang/String;)V");
+  api.work = resolver.Method(api.all, "work", "(I)V");
+  api.park = resolver.Method(api.all, "park", "()V");
+  api.sub = resolver.Class("test.Sub");
+  api.extra = resolver.Field<int32_t>(api.sub, "extra");
+  RETURN_IF_ERROR(resolver.status());
+  return api;
+}
+
 class HeapDumpTest : public ::testing::Test {
  protected:
-  HeapDumpTest() : runtime_(*Runtime::Create(Options())), dir_(TempDir()) {
-    all_ = runtime_->FindClass("test.AllTypes");
-    main_ = *runtime_->FindMethod("test.AllTypes", "main", "([Ljava/lang/String;)V");
+  HeapDumpTest() : runtime_(*Runtime::Create(Options())), dir_(TempDir()) {}
+
+  void SetUp() override {
+    absl::StatusOr<AllTypesApi> api = ResolveAllTypesApi(*runtime_);
+    ASSERT_TRUE(api.ok()) << api.status();
+    api_ = *api;
+    all_ = api_.all;
+    main_ = api_.main;
   }
 
   std::unique_ptr<HprofSnapshot> Dump(bool live, const std::string& name,
@@ -88,22 +139,21 @@ class HeapDumpTest : public ::testing::Test {
 
   std::unique_ptr<Runtime> runtime_;
   std::string dir_;
-  const Class* all_;
-  const Method* main_;
+  AllTypesApi api_;
+  const Class* all_ = nullptr;
+  const Method* main_ = nullptr;
 };
 
 // Three threads parked in native code, 1 + `index` frames deep, each frame
 // at line 100 + depth, each holding a String in its innermost frame.
 class ParkedThreads {
  public:
-  ParkedThreads(Runtime& runtime) {
+  ParkedThreads(Runtime& runtime, const AllTypesApi& api) {
     for (int t = 0; t < 3; ++t) {
-      threads_.emplace_back([this, &runtime, t] {
+      threads_.emplace_back([this, &runtime, &api, t] {
         ThreadScope scope(runtime, absl::StrCat("parked-", t));
-        const Method* park = *runtime.FindMethod("test.AllTypes", "park", "()V");
-        const Method* work = *runtime.FindMethod("test.AllTypes", "work", "(I)V");
         auto nest = [&](auto& self, int depth) -> void {
-          Frame frame(scope, depth == t ? park : work);
+          Frame frame(scope, depth == t ? api.park : api.work);
           frame.set_line(100 + depth);
           if (depth < t) {
             self(self, depth + 1);
@@ -131,24 +181,24 @@ class ParkedThreads {
 };
 
 TEST_F(HeapDumpTest, RoundTripOfAKnownHeap) {
-  ParkedThreads parked(*runtime_);
+  ParkedThreads parked(*runtime_, api_);
   ThreadScope scope(*runtime_, "main");
   Frame frame(scope, main_);
   frame.set_line(42);
   Local<Object> o = *Object::New(frame, all_);
-  o->Set<bool>(*all_->FindField("z"), true);
-  o->Set<char16_t>(*all_->FindField("c"), u'\u20AC');
-  o->Set<float>(*all_->FindField("f"), 1.5f);
-  o->Set<double>(*all_->FindField("d"), -2.25);
-  o->Set<int8_t>(*all_->FindField("b"), -7);
-  o->Set<int16_t>(*all_->FindField("s"), -300);
-  o->Set<int32_t>(*all_->FindField("i"), 123456789);
-  o->Set<int64_t>(*all_->FindField("j"), int64_t{1} << 40);
-  Local<Object> sub = *Object::New(frame, runtime_->FindClass("test.Sub"));
-  sub->Set<int32_t>(*runtime_->FindClass("test.Sub")->FindField("extra"), 7);
-  sub->Set<int32_t>(*all_->FindField("i"), -1);
-  o->SetRef(*all_->FindField("ref"), sub.get());
-  sub->SetRef(*all_->FindField("ref"), o.get());  // a cycle
+  o->Set(api_.z, true);
+  o->Set(api_.c, u'\u20AC');
+  o->Set(api_.f, 1.5f);
+  o->Set(api_.d, -2.25);
+  o->Set(api_.b, int8_t{-7});
+  o->Set(api_.s, int16_t{-300});
+  o->Set(api_.i, 123456789);
+  o->Set(api_.j, int64_t{1} << 40);
+  Local<Object> sub = *Object::New(frame, api_.sub);
+  sub->Set(api_.extra, 7);
+  sub->Set(api_.i, -1);
+  o->Set(api_.ref, sub.get());
+  sub->Set(api_.ref, o.get());  // a cycle
   Local<String> latin1 = *String::New(frame, "caf\xC3\xA9");
   Local<String> utf16 = *String::New(frame, "\xE2\x82\xAC \xF0\x9D\x84\x9E");
   Local<IntArray> ints = *IntArray::New(frame, 4);
@@ -170,8 +220,8 @@ TEST_F(HeapDumpTest, RoundTripOfAKnownHeap) {
   shorts->Set(0, -2);
   Local<ByteArray> bytes = *ByteArray::New(frame, 2);
   bytes->Set(1, -128);
-  all_->SetStatic<int64_t>(*all_->FindStaticField("counter"), 99);
-  all_->SetStaticRef(*all_->FindStaticField("holder"), utf16.get());
+  api_.counter.Set(99);
+  api_.holder.Set(utf16.get());
   Global<Object> global(o);
   {
     Frame garbage(scope, main_);
@@ -309,15 +359,15 @@ TEST_F(HeapDumpTest, LiveDumpHoldsExactlyTheReachableSetAndFullAddsTheGarbage) {
     Frame garbage(scope, main_);
     Local<Object> a = *Object::New(garbage, all_);
     Local<Object> b = *Object::New(garbage, all_);
-    a->SetRef(*all_->FindField("ref"), b.get());
-    b->SetRef(*all_->FindField("ref"), a.get());
+    a->Set(api_.ref, b.get());
+    b->Set(api_.ref, a.get());
     for (int k = 0; k < 20; ++k) ASSERT_TRUE(String::New(garbage, "garbage").ok());
   }
   Local<Object> weak = *WeakReference::New(frame, kept);
   {
     Frame only_weak(scope, main_);
     Local<Object> target = *Object::New(only_weak, all_);
-    kept->SetRef(*all_->FindField("ref"), WeakReference::New(only_weak, target)->get());
+    kept->Set(api_.ref, WeakReference::New(only_weak, target)->get());
   }
   // Both modes: a fork-mode dump marks in its child, and must agree.
   for (DumpMode mode : {DumpMode::kStopTheWorld, DumpMode::kFork}) {
@@ -356,7 +406,7 @@ TEST_F(HeapDumpTest, ConsistentWhileFourThreadsMutate) {
       for (int i = 0; !stop.load(); ++i) {
         Frame step(scope, main_);
         Local<Object> node = *Object::New(step, all_);
-        node->SetRef(*all_->FindField("ref"), i % 100 == 0 ? nullptr : head.get());
+        node->Set(api_.ref, i % 100 == 0 ? nullptr : head.get());
         head.Set(node.get());
       }
     });

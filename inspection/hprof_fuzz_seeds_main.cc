@@ -44,18 +44,24 @@ absl::Status KilnDumps(const std::string& dir) {
                              .static_fields = {{"head", FieldType::kObject}},
                              .methods = {{"main", "()V"}}});
   ASSIGN_OR_RETURN(std::unique_ptr<Runtime> runtime, Runtime::Create(options));
-  const Class* node = runtime->FindClass("seed.Node");
-  ThreadScope scope(*runtime, "main");
-  Frame frame(scope, *runtime->FindMethod("seed.Node", "main", "()V"));
+  Resolver resolver(*runtime);
+  const Class* node = resolver.Class("seed.Node");
+  const FieldRef<Object*> next = resolver.Field<Object*>(node, "next");
+  const FieldRef<int32_t> value = resolver.Field<int32_t>(node, "value");
+  const StaticFieldRef<Object*> static_head = resolver.StaticField<Object*>(node, "head");
+  const Method* main = resolver.Method(node, "main", "()V");
+  RETURN_IF_ERROR(resolver.status());
+  ASSIGN_OR_RETURN(ThreadScope scope, ThreadScope::Attach(*runtime, "main"));
+  Frame frame(scope, main);
   frame.set_line(3);
   Local<Object> head = frame.NewLocal<Object>(nullptr);
   for (int i = 0; i < 3; ++i) {
     ASSIGN_OR_RETURN(Local<Object> n, Object::New(frame, node));
-    n->SetRef(*node->FindField("next"), head.get());
-    n->Set<int32_t>(*node->FindField("value"), i);
+    n->Set(next, head.get());
+    n->Set(value, i);
     head.Set(n.get());
   }
-  node->SetStaticRef(*node->FindStaticField("head"), head.get());
+  static_head.Set(head.get());
   ASSIGN_OR_RETURN(Local<String> text, String::New(frame, "seed"));
   ASSIGN_OR_RETURN(Local<ObjectArray> array, ObjectArray::New(frame, node, 3));
   array->Set(0, head.get());

@@ -20,21 +20,27 @@ TEST(ThreadDumpTest, JstackLayoutWithStatesDaemonsAndFrames) {
                              .methods = {{"run", "()V"}, {"step", "(I)V"}}});
   options.classes.push_back({.name = "app.NoSource", .methods = {{"go", "()V"}}});
   auto runtime = *Runtime::Create(options);
+  Resolver resolver(*runtime);
+  const Class* worker = resolver.Class("app.Worker");
+  const Method* run_method = resolver.Method(worker, "run", "()V");
+  const Method* step_method = resolver.Method(worker, "step", "(I)V");
+  const Method* go_method = resolver.Method(resolver.Class("app.NoSource"), "go", "()V");
+  ASSERT_TRUE(resolver.status().ok()) << resolver.status();
   std::atomic<int> ready{0};
   Notification release;
   std::vector<std::thread> threads;
   threads.emplace_back([&] {
     ThreadScope scope(*runtime, "sleeper", {.daemon = true, .priority = 7});
-    Frame run(scope, *runtime->FindMethod("app.Worker", "run", "()V"));
+    Frame run(scope, run_method);
     run.set_line(10);
-    Frame step(scope, *runtime->FindMethod("app.Worker", "step", "(I)V"));
+    Frame step(scope, step_method);
     step.set_line(42);
     ready.fetch_add(1);
     (void)scope.thread().Sleep(absl::Hours(1));
   });
   threads.emplace_back([&] {
     ThreadScope scope(*runtime, "blocked");
-    Frame go(scope, *runtime->FindMethod("app.NoSource", "go", "()V"));
+    Frame go(scope, go_method);
     ScopedNative native(scope, ThreadStatus::kBlocked);
     ready.fetch_add(1);
     release.WaitForNotification();

@@ -24,8 +24,17 @@ ABSL_FLAG(int, max_connections, 4, "the attach listener's bound");
 namespace {
 
 int Run(kiln::Runtime& runtime) {
-  const kiln::Class* target = runtime.FindClass("test.Target");
-  const kiln::Method* main_method = *runtime.FindMethod("test.Target", "main", "()V");
+  kiln::Resolver resolver(runtime);
+  const kiln::Class* target = resolver.Class("test.Target");
+  const kiln::FieldRef<kiln::Object*> next = resolver.Field<kiln::Object*>(target, "next");
+  const kiln::StaticFieldRef<kiln::ObjectArray*> ballast_field =
+      resolver.StaticField<kiln::ObjectArray*>(target, "ballast");
+  const kiln::Method* main_method = resolver.Method(target, "main", "()V");
+  const kiln::Method* run = resolver.Method(target, "run", "()V");
+  if (!resolver.status().ok()) {
+    std::fprintf(stderr, "%s\n", resolver.status().ToString().c_str());
+    return 1;
+  }
   std::atomic<bool> stop{false};
   std::thread mutator;
   {
@@ -34,24 +43,23 @@ int Run(kiln::Runtime& runtime) {
     frame.set_line(10);
     const uint32_t arrays = static_cast<uint32_t>(absl::GetFlag(FLAGS_ballast_mb)) * 16;
     kiln::Local<kiln::ObjectArray> ballast =
-        *kiln::ObjectArray::New(frame, runtime.FindClass("java.lang.Object"), arrays);
+        *kiln::ObjectArray::New(frame, runtime.classes().object_class(), arrays);
     for (uint32_t i = 0; i < arrays; ++i) {
-      kiln::Frame fill(scope, main_method);  // one slot per array, freed each time
-      kiln::Local<kiln::IntArray> ints = *kiln::IntArray::New(fill, 16384);
+      kiln::LocalScope fill(frame);  // one slot per array, freed each time
+      kiln::Local<kiln::IntArray> ints = *kiln::IntArray::New(frame, 16384);
       for (uint32_t j = 0; j < 16384; j += 1024) ints->Set(j, static_cast<int32_t>(i + j));
       ballast->Set(i, ints.get());
     }
-    target->SetStaticRef(*target->FindStaticField("ballast"), ballast.get());
+    ballast_field.Set(ballast.get());
     if (absl::GetFlag(FLAGS_mutate)) {
       mutator = std::thread([&] {
         kiln::ThreadScope mutating(runtime, "mutator");
-        const kiln::Method* run = *runtime.FindMethod("test.Target", "run", "()V");
         while (!stop.load()) {
           kiln::Frame batch(mutating, run);
           kiln::Local<kiln::Object> list = batch.NewLocal<kiln::Object>(nullptr);
           for (int i = 0; i < 200; ++i) {
             kiln::Local<kiln::Object> node = *kiln::Object::New(batch, target);
-            node->SetRef(*target->FindField("next"), list.get());
+            node->Set(next, list.get());
             list.Set(node.get());
           }
         }

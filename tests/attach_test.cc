@@ -98,7 +98,7 @@ std::set<std::string> ClassNames(const HprofSnapshot& snapshot) {
   return names;
 }
 
-// The seed's program, attached to as a Java user would with jcmd.
+// The SVMHeapDump port, attached to as a Java user would with jcmd.
 TEST_F(AttachTest, SvmHeapDumpAnswersKilnCtl) {
   Subprocess svm({testing::SampleBinary("svm_heap_dump"), "--runs=100", "--sleep_ms=100"}, cwd_);
   ASSERT_TRUE(svm.WaitForOutput("Starting thread!")) << svm.output();

@@ -3,7 +3,7 @@
 // HotSpotDiagnosticMXBean.dumpHeap and with `jcmd GC.heap_dump -gz=1`;
 // kiln-heap must see exactly the instances the program made, each class once
 // (with its class object), the program's parked thread with its stack, and
-// the seed's SQL query must agree with the histogram.
+// Perfetto's documented SQL query must agree with the histogram.
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -156,7 +156,7 @@ TEST_F(JdkDumpTest, TheSeedQueryAgreesWithTheHistogram) {
   EXPECT_GT(expected.size(), 100u);
 }
 
-// The seed's query gives Perfetto's sums, worked out from the records
+// Perfetto's documented query gives Perfetto's sums, worked out from the records
 // (tests/perfetto_self_size.h). HotSpot's instance sizes are field bytes
 // without a header, its array classes' 0, and java.lang.Class's its own
 // fields' bytes, so a class object counts more than its statics.

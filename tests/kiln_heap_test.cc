@@ -28,7 +28,7 @@ using analysis::testing::kItemSelfBytes;
 using analysis::testing::kListItems;
 using analysis::testing::kNativeBytes;
 
-// The query from ../shared/seeds/003 (Perfetto's Java heap dump docs), as is.
+// The query from Perfetto's Java heap dump docs, as is (inspection/hprof/HPROF.md).
 constexpr char kSeedQuery[] = R"(select c.name, sum(o.self_size)
 from heap_graph_object o join heap_graph_class c on (o.type_id = c.id)
 where reachable = 1 group by 1 order by 2 desc;)";
@@ -167,7 +167,7 @@ TEST_F(KilnHeapTest, DominatorsRetainTheListFromItsHead) {
       << dom.out;
 }
 
-// The seed's query gives Perfetto's sums, worked out from the records
+// Perfetto's documented query gives Perfetto's sums, worked out from the records
 // (tests/perfetto_self_size.h): a test.Item is its CLASS_DUMP's 40 bytes,
 // header included.
 TEST_F(KilnHeapTest, TheSeedQueryGivesPerfettosSelfSizes) {

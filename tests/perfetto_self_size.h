@@ -1,4 +1,4 @@
-// PerfettoSeedQuery (tests only): what the seed's first query,
+// PerfettoSeedQuery (tests only): what Perfetto's first documented query,
 //   select c.name, sum(o.self_size) from heap_graph_object o
 //   join heap_graph_class c on (o.type_id = c.id)
 //   where reachable = 1 group by 1

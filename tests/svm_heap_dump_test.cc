@@ -1,5 +1,5 @@
 // End to end: the SVMHeapDump ports run as processes, checked from outside,
-// as the seed's user would: signals from "another terminal", dump files in the
+// as a Native Image user would: signals from "another terminal", dump files in the
 // working directory, the API sample's output.
 #include <signal.h>
 #include <sys/stat.h>

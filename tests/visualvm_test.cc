@@ -64,14 +64,21 @@ TEST_F(VisualVmTest, OpensKilnDumpsAndSeesWhatWasBuilt) {
                              .static_fields = {{"greeting", FieldType::kObject}},
                              .methods = {{"main", "()V"}, {"park", "()V"}}});
   auto runtime = *Runtime::Create(options);
-  const Class* holder = runtime->FindClass("test.Holder");
+  Resolver resolver(*runtime);
+  const Class* holder = resolver.Class("test.Holder");
+  const FieldRef<Object*> next = resolver.Field<Object*>(holder, "next");
+  const FieldRef<int32_t> n = resolver.Field<int32_t>(holder, "n");
+  const StaticFieldRef<String*> greeting_field = resolver.StaticField<String*>(holder, "greeting");
+  const Method* main_method = resolver.Method(holder, "main", "()V");
+  const Method* park_method = resolver.Method(holder, "park", "()V");
+  ASSERT_TRUE(resolver.status().ok()) << resolver.status();
   std::atomic<int> parked{0};
   Notification release;
   std::thread sleeper([&] {
     ThreadScope scope(*runtime, "sleeper");
-    Frame main(scope, *runtime->FindMethod("test.Holder", "main", "()V"));
+    Frame main(scope, main_method);
     main.set_line(10);
-    Frame park(scope, *runtime->FindMethod("test.Holder", "park", "()V"));
+    Frame park(scope, park_method);
     park.set_line(20);
     ScopedNative native(scope, ThreadStatus::kSleeping);
     parked.fetch_add(1);
@@ -80,17 +87,17 @@ TEST_F(VisualVmTest, OpensKilnDumpsAndSeesWhatWasBuilt) {
   while (parked.load() < 1) std::this_thread::yield();
   {
     ThreadScope scope(*runtime, "main");
-    Frame frame(scope, *runtime->FindMethod("test.Holder", "main", "()V"));
+    Frame frame(scope, main_method);
     frame.set_line(5);
     Local<Object> list = frame.NewLocal<Object>(nullptr);
     for (int i = 0; i < 5; ++i) {
       Local<Object> h = *Object::New(frame, holder);
-      h->SetRef(*holder->FindField("next"), list.get());
-      h->Set<int32_t>(*holder->FindField("n"), i);
+      h->Set(next, list.get());
+      h->Set(n, i);
       list.Set(h.get());
     }
     Local<String> greeting = *String::New(frame, "gr\xC3\xBC\xC3\x9F \xE2\x82\xAC");  // UTF-16
-    holder->SetStaticRef(*holder->FindStaticField("greeting"), greeting.get());
+    greeting_field.Set(greeting.get());
     ASSERT_TRUE(IntArray::New(frame, 3).ok());
     Synchronized lock(frame, list);  // a ROOT_MONITOR_USED root
     ASSERT_TRUE(VMRuntime::DumpHeap(*runtime, dir_ + "/plain.hprof", /*live=*/true).ok());

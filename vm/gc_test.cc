@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "base/status_macros.h"
 #include "gtest/gtest.h"
 #include "vm/internal/runtime_access.h"
 #include "vm/kiln.h"
@@ -36,13 +38,43 @@ RuntimeOptions Options() {
   return options;
 }
 
+// What the tests use of Options()'s classes, resolved once.
+struct NodeApi {
+  const Class* node = nullptr;
+  FieldRef<Object*> next;
+  FieldRef<int64_t> value;
+  StaticFieldRef<Object*> root;
+  const Method* test = nullptr;
+  const Method* inner = nullptr;
+  const Class* finalizable = nullptr;
+};
+
+absl::StatusOr<NodeApi> ResolveNodeApi(const Runtime& runtime) {
+  Resolver resolver(runtime);
+  NodeApi api;
+  api.node = resolver.Class("Node");
+  api.next = resolver.Field<Object*>(api.node, "next");
+  api.value = resolver.Field<int64_t>(api.node, "value");
+  api.root = resolver.StaticField<Object*>(api.node, "root");
+  api.test = resolver.Method(api.node, "test", "()V");
+  api.inner = resolver.Method(api.node, "inner", "()V");
+  api.finalizable = resolver.Class("Finalizable");
+  RETURN_IF_ERROR(resolver.status());
+  return api;
+}
+
 class GcTest : public ::testing::Test {
  protected:
-  GcTest() : runtime_(*Runtime::Create(Options())) {
-    node_ = runtime_->FindClass("Node");
-    next_ = node_->FindField("next");
-    value_ = node_->FindField("value");
-    test_ = *runtime_->FindMethod("Node", "test", "()V");
+  GcTest() : runtime_(*Runtime::Create(Options())) {}
+
+  void SetUp() override {
+    absl::StatusOr<NodeApi> api = ResolveNodeApi(*runtime_);
+    ASSERT_TRUE(api.ok()) << api.status();
+    api_ = *api;
+    node_ = api_.node;
+    next_ = api_.next;
+    value_ = api_.value;
+    test_ = api_.test;
   }
 
   // Census: live instances per class name, from a heap walk right after a
@@ -58,10 +90,11 @@ class GcTest : public ::testing::Test {
   }
 
   std::unique_ptr<Runtime> runtime_;
-  const Class* node_;
-  const Field* next_;
-  const Field* value_;
-  const Method* test_;
+  NodeApi api_;
+  const Class* node_ = nullptr;
+  FieldRef<Object*> next_;
+  FieldRef<int64_t> value_;
+  const Method* test_ = nullptr;
 };
 
 TEST_F(GcTest, EveryKindOfRootKeepsItsObjectAndNothingElse) {
@@ -75,30 +108,29 @@ TEST_F(GcTest, EveryKindOfRootKeepsItsObjectAndNothingElse) {
   {
     Frame inner(scope, test_);
     global = Global<Object>(*Object::New(inner, node_));           // Global
-    node_->SetStaticRef(*node_->FindStaticField("root"),
-                        Object::New(inner, node_)->get());         // static field
+    api_.root.Set(Object::New(inner, node_)->get());               // static field
     array->Set(1, Object::New(inner, node_)->get());
-    in_slot->SetRef(*next_, Object::New(inner, node_)->get());     // another's field
+    in_slot->Set(next_, Object::New(inner, node_)->get());         // another's field
     // A cycle, and a chain, reachable from nothing once `inner` is popped.
     Local<Object> a = *Object::New(inner, node_);
     Local<Object> b = *Object::New(inner, node_);
-    a->SetRef(*next_, b.get());
-    b->SetRef(*next_, a.get());
+    a->Set(next_, b.get());
+    b->Set(next_, a.get());
     for (int i = 0; i < 100; ++i) ASSERT_TRUE(Object::New(inner, node_).ok());
     EXPECT_EQ(CollectAndCount()["Node"], 5 + 2 + 100);  // all rooted by `inner` too
   }
   EXPECT_EQ(CollectAndCount()["Node"], 5);
-  Object* kept = in_slot->GetRef(*next_);
-  kept->Set<int64_t>(*value_, 42);
+  Object* kept = in_slot->Get(next_);
+  kept->Set(value_, 42);
   EXPECT_EQ(CollectAndCount()["Node"], 5);
-  EXPECT_EQ(in_slot->GetRef(*next_)->Get<int64_t>(*value_), 42);  // non-moving
+  EXPECT_EQ(in_slot->Get(next_)->Get(value_), 42);  // non-moving
 
   // Unroot each in turn.
-  in_slot->SetRef(*next_, nullptr);
+  in_slot->Set(next_, nullptr);
   EXPECT_EQ(CollectAndCount()["Node"], 4);
   global.Reset();
   EXPECT_EQ(CollectAndCount()["Node"], 3);
-  node_->SetStaticRef(*node_->FindStaticField("root"), nullptr);
+  api_.root.Set(nullptr);
   EXPECT_EQ(CollectAndCount()["Node"], 2);
   array->Set(1, nullptr);
   EXPECT_EQ(CollectAndCount()["Node"], 1);
@@ -147,7 +179,7 @@ TEST_F(GcTest, FinalizerRunsOnceOnTheFinalizerThreadThenTheObjectGoes) {
   {
     Frame inner(scope, test_);
     for (int i = 0; i < 10; ++i) {
-      ASSERT_TRUE(Object::New(inner, runtime_->FindClass("Finalizable")).ok());
+      ASSERT_TRUE(Object::New(inner, api_.finalizable).ok());
     }
   }
   ASSERT_TRUE(runtime_->CollectGarbage().ok());
@@ -240,10 +272,12 @@ TEST(GcShutdownTest, NativeMemoryStillRegisteredIsFreedAtShutdown) {
   frees = 0;
   {
     auto runtime = *Runtime::Create(Options());
+    absl::StatusOr<NodeApi> api = ResolveNodeApi(*runtime);
+    ASSERT_TRUE(api.ok()) << api.status();
     ThreadScope scope(*runtime, "main");
-    Frame frame(scope, *runtime->FindMethod("Node", "test", "()V"));
+    Frame frame(scope, api->test);
     Local<Object> registry = *NativeAllocationRegistry::Create(frame, &FreeBuffer, 64);
-    Local<Object> owner = *Object::New(frame, runtime->FindClass("Node"));
+    Local<Object> owner = *Object::New(frame, api->node);
     for (int i = 0; i < 10; ++i) {
       ASSERT_TRUE(NativeAllocationRegistry::RegisterNativeAllocation(frame, registry, owner,
                                                                      std::malloc(64))
@@ -260,12 +294,14 @@ TEST(GcPressureTest, RegisteredNativeBytesTriggerCollections) {
   options.verify_heap = false;
   options.native_gc_watermark_bytes = 1 << 20;
   auto runtime = *Runtime::Create(options);
+  absl::StatusOr<NodeApi> api = ResolveNodeApi(*runtime);
+  ASSERT_TRUE(api.ok()) << api.status();
   ThreadScope scope(*runtime, "main");
-  Frame frame(scope, *runtime->FindMethod("Node", "test", "()V"));
+  Frame frame(scope, api->test);
   Local<Object> registry = *NativeAllocationRegistry::Create(frame, &FreeBuffer, 64 << 10);
   for (int i = 0; i < 100; ++i) {  // 6.4 MB of native memory, almost no heap
-    Frame inner(scope, *runtime->FindMethod("Node", "test", "()V"));
-    Local<Object> owner = *Object::New(inner, runtime->FindClass("Node"));
+    Frame inner(scope, api->test);
+    Local<Object> owner = *Object::New(inner, api->node);
     ASSERT_TRUE(NativeAllocationRegistry::RegisterNativeAllocation(inner, registry, owner,
                                                                    std::malloc(64 << 10))
                     .ok());
@@ -299,10 +335,10 @@ TEST_F(GcTest, FourMutatorsAndCollectionsLoseNothing) {
         const int to = static_cast<int>((state >> 8) % kSlots);
         Object* target = shared->Get(from);
         if (target != nullptr) {
-          EXPECT_EQ(target->Get<int64_t>(*value_) % 1000003, 17);  // still intact
+          EXPECT_EQ(target->Get(value_) % 1000003, 17);  // still intact
         }
-        node->Set<int64_t>(*value_, 17 + 1000003 * static_cast<int64_t>(state % 1000));
-        node->SetRef(*next_, target);
+        node->Set(value_, 17 + 1000003 * static_cast<int64_t>(state % 1000));
+        node->Set(next_, target);
         shared->Set(to, node.get());
         if (i % 64 == 0) ASSERT_TRUE(ByteArray::New(step, 4000).ok());  // garbage
       }
@@ -317,8 +353,8 @@ TEST_F(GcTest, FourMutatorsAndCollectionsLoseNothing) {
   // Everything reachable from the shared array is intact.
   int nodes = 0;
   for (int i = 0; i < kSlots; ++i) {
-    for (Object* n = shared->Get(i); n != nullptr && nodes < 1000000; n = n->GetRef(*next_)) {
-      EXPECT_EQ(n->Get<int64_t>(*value_) % 1000003, 17);
+    for (Object* n = shared->Get(i); n != nullptr && nodes < 1000000; n = n->Get(next_)) {
+      EXPECT_EQ(n->Get(value_) % 1000003, 17);
       ++nodes;
     }
   }
@@ -330,22 +366,22 @@ TEST(GcStressTest, EveryAllocationCollectsAndTheHeapVerifies) {
   RuntimeOptions options = Options();
   options.gc_stress = true;
   auto runtime = *Runtime::Create(options);
-  const Class* node = runtime->FindClass("Node");
-  const Field* next = node->FindField("next");
+  absl::StatusOr<NodeApi> api = ResolveNodeApi(*runtime);
+  ASSERT_TRUE(api.ok()) << api.status();
   ThreadScope scope(*runtime, "main");
-  Frame frame(scope, *runtime->FindMethod("Node", "test", "()V"));
+  Frame frame(scope, api->test);
   Local<Object> head = frame.NewLocal<Object>(nullptr);
   const uint64_t before = runtime->heap_stats().collections;
   for (int i = 0; i < 200; ++i) {
-    Frame inner(scope, *runtime->FindMethod("Node", "inner", "()V"));
-    Local<Object> n = *Object::New(inner, node);
-    n->SetRef(*next, head.get());
+    Frame inner(scope, api->inner);
+    Local<Object> n = *Object::New(inner, api->node);
+    n->Set(api->next, head.get());
     head.Set(n.get());
     ASSERT_TRUE(String::New(inner, "garbage").ok());  // two more allocations
   }
   EXPECT_EQ(runtime->heap_stats().collections - before, 600u);
   int length = 0;
-  for (Object* n = head.get(); n != nullptr; n = n->GetRef(*next)) ++length;
+  for (Object* n = head.get(); n != nullptr; n = n->Get(api->next)) ++length;
   EXPECT_EQ(length, 200);
 }
 

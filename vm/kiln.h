@@ -2,10 +2,15 @@
 //
 //   #include "vm/kiln.h"
 //
-//   auto runtime = kiln::Runtime::Create(kiln::RuntimeOptions{});
-//   ASSIGN_OR_RETURN(kiln::ThreadScope main, kiln::ThreadScope::Attach(**runtime, "main"));
-//   kiln::Frame frame(main);  // a host frame
-//   absl::StatusOr<kiln::Local<kiln::String>> s = kiln::String::New(frame, "hi");
+//   ASSIGN_OR_RETURN(std::unique_ptr<kiln::Runtime> runtime,
+//                    kiln::Runtime::Create(kiln::RuntimeOptions{}));
+//   ASSIGN_OR_RETURN(kiln::ThreadScope main, kiln::ThreadScope::Attach(*runtime, "main"));
+//   kiln::Frame frame(main);  // the built-in host method's frame
+//   ASSIGN_OR_RETURN(kiln::Local<kiln::String> s, kiln::String::New(frame, "hi"));
+//
+// A program's own classes, fields and methods are resolved once with
+// kiln::Resolver (vm/resolver.h) and used through FieldRef<T> and Method
+// pointers; ARCHITECTURE.md at the repository's root is the map.
 //
 // The public line. What an embedder may use is this header and what it
 // includes, plus a short list of inspection headers: inspection/vm_runtime.h

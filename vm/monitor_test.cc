@@ -42,9 +42,11 @@ class MonitorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     runtime_ = *Runtime::Create(Options());
-    box_class_ = runtime_->FindClass("test.Box");
-    run_ = *runtime_->FindMethod("test.Box", "run", "()V");
-    n_ = box_class_->FindField("n");
+    Resolver resolver(*runtime_);
+    box_class_ = resolver.Class("test.Box");
+    run_ = resolver.Method(box_class_, "run", "()V");
+    n_ = resolver.Field<int32_t>(box_class_, "n");
+    ASSERT_TRUE(resolver.status().ok()) << resolver.status();
     main_.emplace(*runtime_, "main");
     frame_.emplace(*main_, run_);
     // The shared box lives in a Global, so that every thread can reach it.
@@ -69,7 +71,7 @@ class MonitorTest : public ::testing::Test {
   std::unique_ptr<Runtime> runtime_;
   const Class* box_class_ = nullptr;
   const Method* run_ = nullptr;
-  const Field* n_ = nullptr;
+  FieldRef<int32_t> n_;
   std::optional<ThreadScope> main_;
   std::optional<Frame> frame_;
   Global<Object> box_;
@@ -84,7 +86,7 @@ TEST_F(MonitorTest, EightThreadsExcludeEachOther) {
     threads.push_back(Start("worker-" + std::to_string(t), [&](Frame& frame) {
       for (int i = 0; i < kIncrements; ++i) {
         Synchronized lock(frame, box_.get());
-        box_->Set<int32_t>(*n_, box_->Get<int32_t>(*n_) + 1);
+        box_->Set(n_, box_->Get(n_) + 1);
         ++host_counter;
         frame.Poll();
       }
@@ -94,7 +96,7 @@ TEST_F(MonitorTest, EightThreadsExcludeEachOther) {
     ScopedNative joining(*main_, ThreadStatus::kWaiting);
     for (std::thread& t : threads) t.join();
   }
-  EXPECT_EQ(box_->Get<int32_t>(*n_), kThreads * kIncrements);
+  EXPECT_EQ(box_->Get(n_), kThreads * kIncrements);
   EXPECT_EQ(host_counter, kThreads * kIncrements);
 }
 
@@ -163,13 +165,13 @@ TEST_F(MonitorTest, WaitWithoutHoldingTheMonitorIsAFailedPrecondition) {
 // the notifier waits until the waiter is really in Wait.
 TEST_F(MonitorTest, NotifyWakesAWaiterWithAndWithoutTimeout) {
   for (absl::Duration timeout : {absl::InfiniteDuration(), absl::Minutes(5)}) {
-    box_->Set<int32_t>(*n_, 0);
+    box_->Set(n_, 0);
     std::atomic<const Thread*> waiter_thread{nullptr};
     std::optional<WaitResult> result;
     std::thread waiter = Start("waiter", [&](Frame& frame) {
       waiter_thread.store(&frame.thread());
       Synchronized lock(frame, box_.get());
-      while (box_->Get<int32_t>(*n_) == 0) {
+      while (box_->Get(n_) == 0) {
         absl::StatusOr<WaitResult> r = Wait(frame, box_.get(), timeout);
         ASSERT_TRUE(r.ok()) << r.status();
         result = *r;
@@ -185,7 +187,7 @@ TEST_F(MonitorTest, NotifyWakesAWaiterWithAndWithoutTimeout) {
     });
     {
       Synchronized lock(*frame_, box_.get());
-      box_->Set<int32_t>(*n_, 1);
+      box_->Set(n_, 1);
       EXPECT_TRUE(Notify(*frame_, box_.get()).ok());
     }
     {
@@ -215,7 +217,7 @@ TEST_F(MonitorTest, NotifyAllWakesEveryWaiter) {
     threads.push_back(Start("waiter-" + std::to_string(t), [&](Frame& frame) {
       Synchronized lock(frame, box_.get());
       waiting.fetch_add(1);
-      while (box_->Get<int32_t>(*n_) == 0) ASSERT_TRUE(Wait(frame, box_.get()).ok());
+      while (box_->Get(n_) == 0) ASSERT_TRUE(Wait(frame, box_.get()).ok());
       woken.fetch_add(1);
     }));
   }
@@ -224,7 +226,7 @@ TEST_F(MonitorTest, NotifyAllWakesEveryWaiter) {
   WaitFor([&] { return waiting.load() == kWaiters; });
   {
     Synchronized lock(*frame_, box_.get());
-    box_->Set<int32_t>(*n_, 1);
+    box_->Set(n_, 1);
     EXPECT_TRUE(NotifyAll(*frame_, box_.get()).ok());
   }
   ScopedNative joining(*main_, ThreadStatus::kWaiting);
@@ -284,7 +286,7 @@ TEST_F(MonitorTest, CollectionKeepsMonitoredObjectsAndFreesTheirMonitorsWithThem
   std::atomic<const Thread*> waiter_thread{nullptr};
   std::thread waiter = Start("waiter", [&](Frame& frame) {
     Local<Object> local = *Object::New(frame, box_class_);
-    local->Set<int32_t>(*n_, 7);
+    local->Set(n_, 7);
     Object* object = local.get();
     Synchronized lock(frame, object);
     local.Set(nullptr);  // only the monitor keeps it now
@@ -293,14 +295,14 @@ TEST_F(MonitorTest, CollectionKeepsMonitoredObjectsAndFreesTheirMonitorsWithThem
     while (!release_waiter.HasBeenNotified()) {
       ASSERT_TRUE(Wait(frame, object, absl::Milliseconds(5)).ok());
     }
-    EXPECT_EQ(object->Get<int32_t>(*n_), 7);
+    EXPECT_EQ(object->Get(n_), 7);
     EXPECT_EQ(object->GetClass(), box_class_);
   });
   WaitFor([&] { return waiter_thread.load() != nullptr; });
 
   Frame inner(*main_, run_);
   Local<Object> local = *Object::New(inner, box_class_);
-  local->Set<int32_t>(*n_, 42);
+  local->Set(n_, 42);
   Object* held = local.get();
   {
     Synchronized lock(inner, held);
@@ -308,7 +310,7 @@ TEST_F(MonitorTest, CollectionKeepsMonitoredObjectsAndFreesTheirMonitorsWithThem
     (void)held->IdentityHashCode();  // inflate it too
     const gc::CollectionStats stats = *runtime_->CollectGarbage();
     EXPECT_GT(stats.live_objects, 0u);
-    EXPECT_EQ(held->Get<int32_t>(*n_), 42);
+    EXPECT_EQ(held->Get(n_), 42);
     EXPECT_EQ(held->GetClass(), box_class_);
     EXPECT_EQ(runtime_->monitor_stats().freed, before.freed);
     EXPECT_GE(runtime_->monitor_stats().live, before.live + 2);
@@ -343,7 +345,7 @@ TEST_F(MonitorTest, ThousandSafepointsWhileThreadsContendAndWait) {
       for (int64_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
         Synchronized lock(frame, box_.get());
         check();
-        box_->Set<int32_t>(*n_, box_->Get<int32_t>(*n_) + 1);
+        box_->Set(n_, box_->Get(n_) + 1);
         if ((i + t) % 4 == 0) {
           ASSERT_TRUE(Wait(frame, box_.get(), absl::Microseconds(200)).ok());
           check();

@@ -2,9 +2,13 @@
 
 #include <map>
 #include <thread>
+#include <vector>
 
+#include "absl/status/statusor.h"
+#include "base/status_macros.h"
 #include "gtest/gtest.h"
 #include "vm/internal/runtime_access.h"
+#include "vm/resolver.h"
 #include "vm/string.h"
 
 namespace kiln {
@@ -19,6 +23,25 @@ RuntimeOptions Options() {
                                                {"count", FieldType::kInt}},
                              .methods = {{"outer", "()V"}, {"inner", "()V"}}});
   return options;
+}
+
+// What the tests use of Options()'s class, resolved once.
+struct HolderApi {
+  const Class* holder = nullptr;
+  StaticFieldRef<Object*> root;
+  const Method* outer = nullptr;
+  const Method* inner = nullptr;
+};
+
+absl::StatusOr<HolderApi> ResolveHolderApi(const Runtime& runtime) {
+  Resolver resolver(runtime);
+  HolderApi api;
+  api.holder = resolver.Class("Holder");
+  api.root = resolver.StaticField<Object*>(api.holder, "root");
+  api.outer = resolver.Method(api.holder, "outer", "()V");
+  api.inner = resolver.Method(api.holder, "inner", "()V");
+  RETURN_IF_ERROR(resolver.status());
+  return api;
 }
 
 TEST(RuntimeTest, CreateRejectsBadOptions) {
@@ -40,20 +63,22 @@ TEST(RuntimeTest, CreateRejectsBadOptions) {
 
 TEST(RuntimeTest, VisitRootsReportsEveryKindWithThreadAndDepth) {
   auto runtime = *Runtime::Create(Options());
-  const Class* holder = runtime->FindClass("Holder");
+  absl::StatusOr<HolderApi> api = ResolveHolderApi(*runtime);
+  ASSERT_TRUE(api.ok()) << api.status();
+  const Class* holder = api->holder;
   ThreadScope scope(*runtime, "main");
-  Frame outer(scope, *runtime->FindMethod("Holder", "outer", "()V"));
+  Frame outer(scope, api->outer);
   Local<Object> in_outer = *Object::New(outer, holder);
-  Frame inner(scope, *runtime->FindMethod("Holder", "inner", "()V"));
+  Frame inner(scope, api->inner);
   Local<Object> in_inner = *Object::New(inner, holder);
   Local<Object> empty = inner.NewLocal<Object>(nullptr);  // null slots are skipped
   Global<Object> global;
   {
-    Frame temporary(scope, *runtime->FindMethod("Holder", "inner", "()V"));
+    Frame temporary(scope, api->inner);
     global = Global<Object>(*Object::New(temporary, holder));
   }  // now only the Global holds it
   Local<Object> static_value = *Object::New(inner, holder);
-  holder->SetStaticRef(*holder->FindStaticField("root"), static_value.get());
+  api->root.Set(static_value.get());
 
   std::map<RootKind, int> kinds;
   std::map<Object*, std::vector<RootInfo>> by_object;
@@ -89,15 +114,17 @@ TEST(RuntimeTest, VisitRootsReportsEveryKindWithThreadAndDepth) {
   EXPECT_EQ(by_object[static_value.get()][1].kind, RootKind::kStaticField);
   EXPECT_EQ(by_object[static_value.get()][1].cls, holder);
   EXPECT_FALSE(empty);
-  holder->SetStaticRef(*holder->FindStaticField("root"), nullptr);
+  api->root.Set(nullptr);
 }
 
 TEST(RuntimeTest, GlobalsOutliveFramesAndMove) {
   auto runtime = *Runtime::Create(Options());
+  absl::StatusOr<HolderApi> api = ResolveHolderApi(*runtime);
+  ASSERT_TRUE(api.ok()) << api.status();
   ThreadScope scope(*runtime, "main");
   Global<String> kept;
   {
-    Frame frame(scope, *runtime->FindMethod("Holder", "outer", "()V"));
+    Frame frame(scope, api->outer);
     Local<String> s = *String::New(frame, "kept");
     kept = Global<String>(s);
   }
@@ -116,6 +143,12 @@ TEST(RuntimeTest, TwoRuntimesRunSideBySideAndShutDownCleanly) {
   runtimes.push_back(*Runtime::Create(Options()));
   runtimes.push_back(*Runtime::Create(Options()));
   EXPECT_NE(runtimes[0]->FindClass("Holder"), runtimes[1]->FindClass("Holder"));
+  std::vector<HolderApi> apis;
+  for (const std::unique_ptr<Runtime>& runtime : runtimes) {
+    absl::StatusOr<HolderApi> api = ResolveHolderApi(*runtime);
+    ASSERT_TRUE(api.ok()) << api.status();
+    apis.push_back(*api);
+  }
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
   std::atomic<int> per_runtime[2] = {0, 0};
@@ -124,12 +157,13 @@ TEST(RuntimeTest, TwoRuntimesRunSideBySideAndShutDownCleanly) {
     for (int i = 0; i < 2; ++i) {
       threads.emplace_back([&, r] {
         Runtime& runtime = *runtimes[r];
+        const HolderApi& api = apis[r];
         ThreadScope scope(runtime, "worker");
-        Frame frame(scope, *runtime.FindMethod("Holder", "outer", "()V"));
+        Frame frame(scope, api.outer);
         started.fetch_add(1);
         for (int allocated = 0; !stop.load(); frame.Poll()) {
           if (allocated++ < 10000) {
-            ASSERT_TRUE(Object::New(frame, runtime.FindClass("Holder")).ok());
+            ASSERT_TRUE(Object::New(frame, api.holder).ok());
           }
         }
       });

@@ -7,6 +7,7 @@
 
 #include "base/notification.h"
 #include "gtest/gtest.h"
+#include "vm/resolver.h"
 #include "vm/runtime.h"
 
 namespace kiln {
@@ -20,11 +21,19 @@ RuntimeOptions Options() {
   return options;
 }
 
+// LoopMethod: Worker.loop()V, resolved once per runtime.
+const Method* LoopMethod(const Runtime& runtime) {
+  Resolver resolver(runtime);
+  const Method* loop = resolver.Method(resolver.Class("Worker"), "loop", "()V");
+  EXPECT_TRUE(resolver.status().ok()) << resolver.status();
+  return loop;
+}
+
 // Mutators run managed loops, each bumping its own counter between polls.
 class Mutators {
  public:
   Mutators(Runtime& runtime, int n) : counters_(n) {
-    const Method* loop = *runtime.FindMethod("Worker", "loop", "()V");
+    const Method* loop = LoopMethod(runtime);
     for (int i = 0; i < n; ++i) {
       threads_.emplace_back([this, &runtime, loop, i] {
         ThreadScope scope(runtime, "mutator-" + std::to_string(i));
@@ -97,7 +106,7 @@ TEST(SafepointTest, ThousandSafepointsWithThreadsAttachingAndDetaching) {
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> attaches{0};
   std::vector<std::thread> churn;
-  const Method* loop = *runtime->FindMethod("Worker", "loop", "()V");
+  const Method* loop = LoopMethod(*runtime);
   for (int i = 0; i < 2; ++i) {
     churn.emplace_back([&, i] {
       while (!stop.load()) {
@@ -198,7 +207,7 @@ TEST(SafepointTest, ManagedThreadCanRequestAnOperationItself) {
   auto runtime = *Runtime::Create(Options());
   Mutators mutators(*runtime, 2);
   ThreadScope scope(*runtime, "requester");
-  Frame frame(scope, *runtime->FindMethod("Worker", "loop", "()V"));
+  Frame frame(scope, LoopMethod(*runtime));
   size_t seen = 0;
   // The requester is managed: Execute must park it, or this would deadlock.
   ASSERT_TRUE(

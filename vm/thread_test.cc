@@ -4,6 +4,7 @@
 
 #include "base/notification.h"
 #include "gtest/gtest.h"
+#include "vm/resolver.h"
 #include "vm/runtime.h"
 #include "vm/string.h"
 
@@ -56,9 +57,12 @@ TEST(ThreadTest, AttachedThreadHasAJavaLangThread) {
 TEST(ThreadTest, ManagedCodeWalksItsOwnStack) {
   auto runtime = *Runtime::Create(Options());
   ThreadScope scope(*runtime, "main");
-  const Method* main_method = *runtime->FindMethod("App", "main", "([Ljava/lang/String;)V");
-  const Method* run = *runtime->FindMethod("App", "run", "()V");
-  const Method* work = *runtime->FindMethod("App", "work", "(I)I");
+  Resolver resolver(*runtime);
+  const Class* app = resolver.Class("App");
+  const Method* main_method = resolver.Method(app, "main", "([Ljava/lang/String;)V");
+  const Method* run = resolver.Method(app, "run", "()V");
+  const Method* work = resolver.Method(app, "work", "(I)I");
+  ASSERT_TRUE(resolver.status().ok()) << resolver.status();
   Frame f0(scope, main_method);
   f0.set_line(10);
   Frame f1(scope, run);

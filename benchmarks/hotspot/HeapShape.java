@@ -1,4 +1,4 @@
-// The benchmark heap shape of ../shared/docs/heap-shape.md in Java, timing
+// The benchmark heap shape of benchmarks/HEAP_SHAPE.md in Java, timing
 // HotSpot's heap dumper on it; prints the same lines as //benchmarks:heap_shape
 // so that `./kiln bench` can put the two side by side.
 //
@@ -6,7 +6,7 @@
 //   java -Xms8g -Xmx8g -Xmn4g -XX:+UseParallelGC -XX:-UseTLAB -cp /tmp/hs HeapShape \
 //       --n=4000000 --repeat=3 --live=false --dir=/tmp
 //
-// Run it with exactly those flags (heap-shape.md): with TLABs on, JDK 17's
+// Run it with exactly those flags (HEAP_SHAPE.md): with TLABs on, JDK 17's
 // dumper also writes filler arrays for unused TLAB tails. HotSpot's dump
 // stops the world for all of its duration, so pause_seconds = seconds.
 // objects counts the file's INSTANCE_DUMP, OBJ_ARRAY_DUMP and PRIM_ARRAY_DUMP

@@ -1,6 +1,6 @@
 // The facts HeapGraph::Build derives once the graph is resolved: self
 // sizes, roots, reachability and native sizes (Perfetto's definitions,
-// docs/hprof.md "Perfetto's view"), threads with their stacks, and the
+// inspection/hprof/HPROF.md, "Perfetto's view"), threads with their stacks, and the
 // summary.
 #include <algorithm>
 #include <utility>

@@ -1,5 +1,5 @@
 // heap_sql: Perfetto's tables from a heap with known contents (test_heap.h);
-// the seed's query, unchanged, returns the histogram's numbers.
+// Perfetto's documented query, unchanged, returns the histogram's numbers.
 #include "inspection/analysis/heap_sql.h"
 
 #include <cstdlib>
@@ -15,7 +15,7 @@
 namespace kiln::analysis {
 namespace {
 
-// The query from ../shared/seeds/003 (Perfetto's Java heap dump docs), as is.
+// The query from Perfetto's Java heap dump docs, as is (inspection/hprof/HPROF.md).
 constexpr char kSeedQuery[] = R"(select c.name, sum(o.self_size)
 from heap_graph_object o join heap_graph_class c on (o.type_id = c.id)
 where reachable = 1 group by 1 order by 2 desc;)";

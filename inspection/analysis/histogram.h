@@ -1,6 +1,6 @@
 // Histogram: per type, how many objects and how many bytes (shallow and
-// native) -- the seed's `select c.name, sum(o.self_size) ... group by 1`
-// and kiln-heap's `histogram` subcommand.
+// native) -- Perfetto's documented `select c.name, sum(o.self_size) ...
+// group by 1` and kiln-heap's `histogram` subcommand.
 //
 //   std::vector<HistogramRow> rows =
 //       Histogram(graph, {.reachable_only = true, .order = HistogramOrder::kSelf, .top = 20});

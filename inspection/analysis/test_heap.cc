@@ -13,11 +13,39 @@ namespace {
 
 void FreeNative(void* p) { std::free(p); }
 
-absl::StatusOr<Local<Object>> NewItem(Frame& frame, const Class* item, int value, Object* next) {
-  ASSIGN_OR_RETURN(Local<Object> object, Object::New(frame, item));
-  object->SetRef(*item->FindField("next"), next);
-  object->Set<int32_t>(*item->FindField("value"), value);
-  object->Set<int64_t>(*item->FindField("weight"), value * 10);
+// The known heap's classes, fields and method, resolved once.
+struct KnownHeapApi {
+  const Class* item;
+  FieldRef<Object*> next;
+  FieldRef<int32_t> value;
+  FieldRef<int64_t> weight;
+  const Class* holder;
+  StaticFieldRef<Object*> list;
+  StaticFieldRef<Object*> weak;
+  const Method* main;
+};
+
+absl::StatusOr<KnownHeapApi> ResolveKnownHeapApi(const Runtime& runtime) {
+  Resolver resolver(runtime);
+  KnownHeapApi api;
+  api.item = resolver.Class("test.Item");
+  api.next = resolver.Field<Object*>(api.item, "next");
+  api.value = resolver.Field<int32_t>(api.item, "value");
+  api.weight = resolver.Field<int64_t>(api.item, "weight");
+  api.holder = resolver.Class("test.Holder");
+  api.list = resolver.StaticField<Object*>(api.holder, "list");
+  api.weak = resolver.StaticField<Object*>(api.holder, "weak");
+  api.main = resolver.Method(api.holder, "main", "()V");
+  RETURN_IF_ERROR(resolver.status());
+  return api;
+}
+
+absl::StatusOr<Local<Object>> NewItem(Frame& frame, const KnownHeapApi& api, int value,
+                                      Object* next) {
+  ASSIGN_OR_RETURN(Local<Object> object, Object::New(frame, api.item));
+  object->Set(api.next, next);
+  object->Set(api.value, value);
+  object->Set(api.weight, int64_t{value} * 10);
   return object;
 }
 
@@ -36,19 +64,17 @@ absl::Status DumpKnownHeap(const std::string& path, const KnownHeapOptions& opti
                                                        {"weak", FieldType::kObject}},
                                      .methods = {{"main", "()V"}}});
   ASSIGN_OR_RETURN(std::unique_ptr<Runtime> runtime, Runtime::Create(runtime_options));
-  const Class* item = runtime->FindClass("test.Item");
-  const Class* holder = runtime->FindClass("test.Holder");
-  ThreadScope scope(*runtime, "main");
-  ASSIGN_OR_RETURN(const Method* main, runtime->FindMethod("test.Holder", "main", "()V"));
-  Frame frame(scope, main);
+  ASSIGN_OR_RETURN(const KnownHeapApi api, ResolveKnownHeapApi(*runtime));
+  ASSIGN_OR_RETURN(ThreadScope scope, ThreadScope::Attach(*runtime, "main"));
+  Frame frame(scope, api.main);
   frame.set_line(7);
   {
     // Built in a frame of its own, popped before the dump: its slots would
     // be roots. The list is built back to front; item2 owns native memory.
-    Frame build(scope, main);
+    Frame build(scope, api.main);
     Local<Object> head = build.NewLocal<Object>(nullptr);
     for (int i = kListItems - 1; i >= 0; --i) {
-      ASSIGN_OR_RETURN(Local<Object> node, NewItem(build, item, i, head.get()));
+      ASSIGN_OR_RETURN(Local<Object> node, NewItem(build, api, i, head.get()));
       head.Set(node.get());
       if (i == 2) {
         ASSIGN_OR_RETURN(Local<Object> registry,
@@ -57,12 +83,13 @@ absl::Status DumpKnownHeap(const std::string& path, const KnownHeapOptions& opti
             build, registry, node, std::malloc(kNativeBytes)));
       }
     }
-    holder->SetStaticRef(*holder->FindStaticField("list"), head.get());
-    ASSIGN_OR_RETURN(Local<Object> lonely, NewItem(build, item, 100, nullptr));
+    api.list.Set(head.get());
+    ASSIGN_OR_RETURN(Local<Object> lonely, NewItem(build, api, 100, nullptr));
     ASSIGN_OR_RETURN(Local<Object> weak, WeakReference::New(build, lonely));
-    holder->SetStaticRef(*holder->FindStaticField("weak"), weak.get());
+    api.weak.Set(weak.get());
     for (int i = 0; i < kGarbageItems; ++i) {
-      RETURN_IF_ERROR(NewItem(build, item, 200 + i, nullptr).status());
+      LocalScope garbage(build);
+      RETURN_IF_ERROR(NewItem(build, api, 200 + i, nullptr).status());
     }
   }
   HeapDumpOptions dump;

@@ -1,5 +1,5 @@
 // The HPROF 1.0.2 binary format: tags and basic types, as the JDK's
-// heapDumper.cpp and the format notes in docs/hprof.md describe them. Shared
+// heapDumper.cpp writes them and HPROF.md beside this file describes them. Shared
 // by the writer and the reader so that they cannot disagree.
 //
 //   header   "JAVA PROFILE 1.0.2\0", u4 id size, u8 milliseconds since epoch

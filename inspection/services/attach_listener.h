@@ -1,6 +1,6 @@
 // The attach listener: jcmd's way into a running process, as a runtime
-// service (DESIGN.md, "Reaching a running process"; the protocol and its
-// limits are in ATTACH.md beside this file).
+// service (ARCHITECTURE.md, "Signals and the attach listener"; the protocol
+// and its limits are in ATTACH.md beside this file).
 //
 //   options.services.push_back(kiln::AttachListener());
 //   auto runtime = kiln::Runtime::Create(std::move(options));

@@ -90,19 +90,23 @@ TEST_F(AttachListenerTest, AnswersCommandsAndRemovesItsSocket) {
     // Only the socket: its private directory is gone.
     EXPECT_EQ(testing::ListDir(dir_), std::vector<std::string>{socket.substr(dir_.size() + 1)});
 
+    Resolver resolver(*runtime);
+    const Class* node = resolver.Class("test.Node");
+    const FieldRef<Object*> next = resolver.Field<Object*>(node, "next");
+    const Method* main = resolver.Method(node, "main", "()V");
+    ASSERT_TRUE(resolver.status().ok()) << resolver.status();
     ThreadScope scope(*runtime, "main");
-    Frame frame(scope, *runtime->FindMethod("test.Node", "main", "()V"));
+    Frame frame(scope, main);
     frame.set_line(7);
-    const Class* node = runtime->FindClass("test.Node");
     Local<Object> list = frame.NewLocal<Object>(nullptr);
     for (int i = 0; i < 10; ++i) {
       Local<Object> n = *Object::New(frame, node);
-      n->SetRef(*node->FindField("next"), list.get());
+      n->Set(next, list.get());
       list.Set(n.get());
     }
     {
       // Garbage once this frame (and its slots) is gone.
-      Frame inner(scope, *runtime->FindMethod("test.Node", "main", "()V"));
+      Frame inner(scope, main);
       for (int i = 0; i < 5; ++i) ASSERT_TRUE(Object::New(inner, node).ok());
     }
     ScopedNative asking(scope, ThreadStatus::kBlocked);

@@ -45,11 +45,15 @@ TEST(ContinuousDumpsTest, KeepsTheNewestValidDumpsAndNeverMore) {
   auto runtime = Runtime::Create(std::move(options));
   ASSERT_TRUE(runtime.ok()) << runtime.status();
 
+  Resolver resolver(**runtime);
+  const Class* node = resolver.Class("test.Node");
+  const FieldRef<Object*> next = resolver.Field<Object*>(node, "next");
+  const FieldRef<int32_t> n_field = resolver.Field<int32_t>(node, "n");
+  const Method* run = resolver.Method(node, "run", "()V");
+  ASSERT_TRUE(resolver.status().ok()) << resolver.status();
   std::atomic<bool> stop{false};
   std::thread mutator([&] {
     ThreadScope scope(**runtime, "mutator");
-    const Method* run = *(*runtime)->FindMethod("test.Node", "run", "()V");
-    const Class* node = (*runtime)->FindClass("test.Node");
     while (!stop.load()) {
       // A list of 200 in a frame of its own: garbage once the frame ends
       // (each Local takes a slot of the frame).
@@ -57,8 +61,8 @@ TEST(ContinuousDumpsTest, KeepsTheNewestValidDumpsAndNeverMore) {
       Local<Object> list = frame.NewLocal<Object>(nullptr);
       for (int i = 0; i < 200; ++i) {
         Local<Object> n = *Object::New(frame, node);
-        n->SetRef(*node->FindField("next"), list.get());
-        n->Set<int32_t>(*node->FindField("n"), i);
+        n->Set(next, list.get());
+        n->Set(n_field, i);
         list.Set(n.get());
       }
     }

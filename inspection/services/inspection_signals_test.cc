@@ -60,10 +60,13 @@ RuntimeOptions Options(InspectionOptions* inspection) {
 // (line 12), with kWidgets Widgets alive, in native state (so the signals'
 // safepoints can go ahead while it waits).
 void WithWidgets(Runtime& runtime, const std::function<void()>& body) {
+  Resolver resolver(runtime);
+  const Class* widget = resolver.Class("app.Widget");
+  const Method* run = resolver.Method(widget, "run", "()V");
+  ASSERT_TRUE(resolver.status().ok()) << resolver.status();
   ThreadScope main(runtime, "main");
-  Frame frame(main, *runtime.FindMethod("app.Widget", "run", "()V"));
+  Frame frame(main, run);
   frame.set_line(12);
-  const Class* widget = runtime.FindClass("app.Widget");
   auto array = ObjectArray::New(frame, widget, kWidgets);
   ASSERT_TRUE(array.ok()) << array.status();
   for (int i = 0; i < kWidgets; ++i) {

@@ -7,7 +7,7 @@
 //   // ... until `action` is destroyed, every SIGUSR1 runs the lambda once,
 //   // on the dispatcher thread.
 //
-// Protocol (DESIGN.md, "Signals"):
+// Protocol (ARCHITECTURE.md, "Signals and the attach listener"):
 // - The handler only records the signal: it sets the signal's pending flag
 //   and, if the flag was clear, writes the signal number as one byte to a
 //   self-pipe. Both are async-signal-safe; the handler saves and restores

@@ -1,5 +1,5 @@
 // analyzer_benchmark: kiln-heap against VisualVM's heap library on the
-// benchmark heap shape (docs/heap-shape.md), side by side in one run.
+// benchmark heap shape (benchmarks/HEAP_SHAPE.md), side by side in one run.
 //
 //   bazel run -c opt //inspection/analysis/bench:analyzer_benchmark -- [N] [RUNS] [DUMP]
 //

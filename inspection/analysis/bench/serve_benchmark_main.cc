@@ -1,4 +1,4 @@
-// serve_benchmark: kiln-heap serve on the heap shape of docs/heap-shape.md.
+// serve_benchmark: kiln-heap serve on the heap shape of benchmarks/HEAP_SHAPE.md.
 // Alternates, ROUNDS times, `kiln-heap dominators DUMP --top 1` (a child
 // process: wall time, peak RSS) and `kiln-heap serve DUMP --port 0` (time
 // until it prints its URL, i.e. the dump is loaded and every analysis the

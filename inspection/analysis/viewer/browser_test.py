@@ -217,7 +217,7 @@ class ViewerBrowserTest(unittest.TestCase):
             # Threads: jstack's layout.
             b.open(server.url + "threads")
             self.assertIn("at test.Holder.main(Holder.java:7)", b.css("pre.thread").text)
-            # SQL console: the seed's query.
+            # SQL console: Perfetto's documented query (inspection/hprof/HPROF.md).
             b.open(server.url + "sql")
             b.click(b.css("#sql-run"))
             rows = b.all("#sql-result tbody tr")

@@ -1,7 +1,7 @@
 """`kiln-heap serve`, `query` and `diff` as processes, over HTTP and on the
 command line: the API's histogram agrees with VisualVM's heap library on a
-JDK 17 dump; hostile HTTP input is refused and the server runs on; the
-seed's Perfetto queries run unchanged (the histogram, the sample's ts and
+JDK 17 dump; hostile HTTP input is refused and the server runs on;
+Perfetto's documented queries run unchanged (the histogram, the sample's ts and
 upid, experimental_flamegraph equal to `flamegraph --format json`);
 `diff` and `--baseline` report exactly the objects a heap grew by;
 `--sizes=jvm`; SIGINT and SIGTERM end the server cleanly."""
@@ -14,9 +14,9 @@ import urllib.parse
 
 import viewer_testlib as lib
 
-# The seed's queries (Perfetto's heap graph docs), character for character;
-# the flamegraph's ts and upid are the sample's, put in by the test as the
-# seed says.
+# Perfetto's documented queries (its Java heap dump docs; inspection/hprof/HPROF.md),
+# character for character; the flamegraph's ts and upid are the sample's,
+# put in by the test as the docs say.
 SEED_HISTOGRAM = """select c.name, sum(o.self_size)
 from heap_graph_object o join heap_graph_class c on (o.type_id = c.id)
 where reachable = 1 group by 1 order by 2 desc;"""

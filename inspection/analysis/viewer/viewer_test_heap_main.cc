@@ -48,11 +48,24 @@ absl::Status Run(const std::string& path, int grow, bool gzip) {
                                                {"leaks", FieldType::kObject}},
                              .methods = {{"main", "()V"}}});
   ASSIGN_OR_RETURN(std::unique_ptr<Runtime> runtime, Runtime::Create(options));
-  const Class* item = runtime->FindClass("test.Item");
-  const Class* leak = runtime->FindClass("test.Leak");
-  const Class* holder = runtime->FindClass("test.Holder");
-  ThreadScope scope(*runtime, "main");
-  ASSIGN_OR_RETURN(const Method* main, runtime->FindMethod("test.Holder", "main", "()V"));
+  Resolver resolver(*runtime);
+  const Class* item = resolver.Class("test.Item");
+  const FieldRef<Object*> next = resolver.Field<Object*>(item, "next");
+  const FieldRef<int32_t> value = resolver.Field<int32_t>(item, "value");
+  const FieldRef<int64_t> weight = resolver.Field<int64_t>(item, "weight");
+  const Class* leak = resolver.Class("test.Leak");
+  const FieldRef<int32_t> leak_n = resolver.Field<int32_t>(leak, "n");
+  const Class* holder = resolver.Class("test.Holder");
+  const StaticFieldRef<Object*> list = resolver.StaticField<Object*>(holder, "list");
+  const StaticFieldRef<String*> greeting_field = resolver.StaticField<String*>(holder, "greeting");
+  const StaticFieldRef<String*> name_field = resolver.StaticField<String*>(holder, "name");
+  const StaticFieldRef<IntArray*> numbers_field =
+      resolver.StaticField<IntArray*>(holder, "numbers");
+  const StaticFieldRef<ObjectArray*> leaks_field =
+      resolver.StaticField<ObjectArray*>(holder, "leaks");
+  const Method* main = resolver.Method(holder, "main", "()V");
+  RETURN_IF_ERROR(resolver.status());
+  ASSIGN_OR_RETURN(ThreadScope scope, ThreadScope::Attach(*runtime, "main"));
   Frame frame(scope, main);
   frame.set_line(7);
   {
@@ -60,9 +73,9 @@ absl::Status Run(const std::string& path, int grow, bool gzip) {
     Local<Object> head = build.NewLocal<Object>(nullptr);
     for (int i = kItems - 1; i >= 0; --i) {
       ASSIGN_OR_RETURN(Local<Object> node, Object::New(build, item));
-      node->SetRef(*item->FindField("next"), head.get());
-      node->Set<int32_t>(*item->FindField("value"), i);
-      node->Set<int64_t>(*item->FindField("weight"), i * 10);
+      node->Set(next, head.get());
+      node->Set(value, i);
+      node->Set(weight, i * 10);
       head.Set(node.get());
       if (i == 2) {
         ASSIGN_OR_RETURN(Local<Object> registry,
@@ -71,19 +84,19 @@ absl::Status Run(const std::string& path, int grow, bool gzip) {
             build, registry, node, std::malloc(kNativeBytes)));
       }
     }
-    holder->SetStaticRef(*holder->FindStaticField("list"), head.get());
+    list.Set(head.get());
     ASSIGN_OR_RETURN(Local<String> greeting, String::NewUtf16(build, kGreeting));
-    holder->SetStaticRef(*holder->FindStaticField("greeting"), greeting.get());
+    greeting_field.Set(greeting.get());
     ASSIGN_OR_RETURN(Local<String> name, String::New(build, "kiln"));
-    holder->SetStaticRef(*holder->FindStaticField("name"), name.get());
+    name_field.Set(name.get());
     ASSIGN_OR_RETURN(Local<IntArray> numbers, IntArray::New(build, 10));
     for (int i = 0; i < 10; ++i) numbers->Set(i, i * 10);
-    holder->SetStaticRef(*holder->FindStaticField("numbers"), numbers.get());
+    numbers_field.Set(numbers.get());
     ASSIGN_OR_RETURN(Local<ObjectArray> leaks, ObjectArray::New(build, leak, kLeakCapacity));
-    holder->SetStaticRef(*holder->FindStaticField("leaks"), leaks.get());
+    leaks_field.Set(leaks.get());
     for (int i = 0; i < grow; ++i) {
       ASSIGN_OR_RETURN(Local<Object> l, Object::New(build, leak));
-      l->Set<int32_t>(*leak->FindField("n"), i);
+      l->Set(leak_n, i);
       leaks->Set(i, l.get());
     }
   }
