@@ -220,7 +220,11 @@ void Heap::RetireTlab(Tlab& tlab) {
   if (tlab.end_ == nullptr) return;
   if (current_ != nullptr && tlab.end_ == current_->top) {
     // The newest carving of the current chunk: give its tail back to the bump
-    // space (threads that attach briefly use almost nothing).
+    // space (threads that attach briefly use almost nothing). The bump space
+    // may start with a filler header (MakeParsable's, at a Tlab's top); it
+    // would now be mid-space, where no object header overwrites it: clear it.
+    const size_t stale = std::min(kHeaderSize, static_cast<size_t>(current_->end - current_->top));
+    std::memset(current_->top, 0, stale);
     current_->top = tlab.top_;
   } else {
     AddFreeRange(tlab.top_, tlab.remaining());
