@@ -108,11 +108,18 @@ CollectionStats Heap::Collect(GcCause cause, uint64_t observed_collections) {
   stats.mark_time = marked - start;
   {
     MutexLock lock(&mu_);
-    Sweep(stats);
+    // The zeroer lets go of its range first: the sweep rebuilds the lists.
+    PauseZeroer();
+    const size_t next_soft_limit =
+        std::clamp(2 * stats.live_bytes + options_.chunk_size,
+                   std::max(options_.initial_soft_limit_bytes, options_.chunk_size),
+                   options_.heap_limit_bytes);
+    Sweep(stats, next_soft_limit);
     ++collections_;
-    soft_limit_bytes_ = std::clamp(2 * stats.live_bytes + options_.chunk_size,
-                                   std::max(options_.initial_soft_limit_bytes, options_.chunk_size),
-                                   options_.heap_limit_bytes);
+    soft_limit_bytes_ = next_soft_limit;
+    // kSweep zeroes the dead bytes here, in the pause; kBackground hands
+    // them to the zeroer thread.
+    stats.zeroed_bytes = ResumeZeroer();
   }
   stats.sweep_time = absl::Now() - marked;
   {
@@ -133,13 +140,21 @@ size_t Heap::UsedBytes() {
   size_t used = 0;
   for (const Chunk* chunk : chunks_) used += chunk->top - chunk->start;
   for (const FreeRange& range : free_ranges_) used -= range.size;
+  for (const FreeRange& range : dirty_ranges_) used -= range.size;
   return used;
 }
 
-void Heap::Sweep(CollectionStats& stats) {
+void Heap::Sweep(CollectionStats& stats, size_t next_soft_limit) {
+  KILN_DCHECK(!zeroer_busy_, "sweeping while the zeroer holds a range");
   const size_t used_before = UsedBytes();
+  // Every free byte is found again below, from the marks. Ranges that were
+  // zeroed and not yet used become dirty again with their neighbours (they
+  // merge with dead objects): rezeroing them is the price of not tracking
+  // zeroed space across collections.
   free_ranges_.clear();
+  dirty_ranges_.clear();
   std::vector<Chunk*> kept;
+  std::vector<Chunk*> empty;
   std::vector<FreeRange> ranges;
   for (Chunk* chunk : chunks_) {
     if (chunk->large) {
@@ -164,21 +179,30 @@ void Heap::Sweep(CollectionStats& stats) {
       run = object + marked->Size();
       ++live;
     });
-    if (run == chunk->top) run = nullptr;  // no trailing free space
     if (live == 0 && chunk != current_) {
-      committed_bytes_ -= chunk->bytes;
-      FreeChunk(chunk);
+      empty.push_back(chunk);
       continue;
     }
     kept.push_back(chunk);
-    if (run != nullptr) {
-      if (chunk == current_) {
-        chunk->top = run;  // the trailing run rejoins the bump space
-      } else {
-        ranges.push_back(FreeRange{run, static_cast<size_t>(chunk->top - run)});
-      }
-    }
-    for (const FreeRange& range : ranges) AddFreeRange(range.start, range.size);
+    // The trailing run too, on the current chunk: its bump space past `top`
+    // is zero, the run is not.
+    if (run < chunk->top) ranges.push_back(FreeRange{run, static_cast<size_t>(chunk->top - run)});
+    for (const FreeRange& range : ranges) AddDirtyRange(range.start, range.size);
+  }
+  // Empty chunks: the heap would commit up to the soft limit again before
+  // the next collection, so chunks within it are kept, as one dirty range
+  // each (zeroing them in user space is cheaper than giving them back and
+  // taking page faults that the kernel zeroes). The highest are given back
+  // first, so the reservation stays dense.
+  std::sort(empty.begin(), empty.end());
+  while (!empty.empty() && committed_bytes_ > next_soft_limit) {
+    committed_bytes_ -= empty.back()->bytes;
+    FreeChunk(empty.back());
+    empty.pop_back();
+  }
+  for (Chunk* chunk : empty) {
+    kept.push_back(chunk);
+    AddDirtyRange(chunk->start, static_cast<size_t>(chunk->top - chunk->start));
   }
   chunks_ = std::move(kept);
   stats.freed_bytes = used_before - UsedBytes();

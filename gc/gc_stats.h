@@ -22,6 +22,13 @@ enum class GcCause : uint8_t {
 const char* GcCauseName(GcCause cause);
 
 // CollectionStats: what one collection did.
+// ZeroingMode: who zeroes the free space a sweep leaves (dead objects'
+// bytes): a background thread between collections, or the sweep itself, in
+// the pause. Memory fresh from the kernel is never zeroed again; see
+// gc/COLLECTOR.md, "Zeroing". (gc::HeapOptions::zeroing; public because
+// RuntimeOptions names it.)
+enum class ZeroingMode { kBackground, kSweep };
+
 struct CollectionStats {
   GcCause cause = GcCause::kExplicit;
   bool skipped = false;  // another collection ran since the caller looked
@@ -32,6 +39,8 @@ struct CollectionStats {
   size_t weak_cleared = 0;
   size_t phantom_cleared = 0;
   size_t finalizable_resurrected = 0;
+  // Bytes the sweep zeroed in the pause (HeapOptions::Zeroing::kSweep).
+  size_t zeroed_bytes = 0;
   absl::Duration mark_time;
   absl::Duration sweep_time;
 };
@@ -45,6 +54,15 @@ struct HeapStats {
   size_t chunks = 0;
   size_t large_objects = 0;
   size_t tlab_refills = 0;
+  // Where zeroing happened, in bytes since the heap was created: by the
+  // background zeroer, by sweeps (kSweep), and by allocation itself (when
+  // the zeroer was behind, or a reused chunk or large object's memory was
+  // not known zero). Memory fresh from the kernel is in none of them.
+  size_t background_zeroed_bytes = 0;
+  size_t sweep_zeroed_bytes = 0;
+  size_t allocation_zeroed_bytes = 0;
+  // Free bytes still holding dead objects (the zeroer's work left).
+  size_t dirty_bytes = 0;
   // The heap's reserved address space, whether it asked for transparent
   // huge pages (and the kernel accepted), and how many of its bytes the
   // kernel backs with huge pages now (/proc/self/smaps AnonHugePages).

@@ -2,6 +2,8 @@
 // (marking, reference processing, sweeping, verification) is collector.cc.
 #include "gc/internal/heap.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -85,9 +87,106 @@ absl::StatusOr<std::unique_ptr<Heap>> Heap::Create(const HeapOptions& options,
 }
 
 Heap::~Heap() {
+  std::thread zeroer;
+  {
+    MutexLock lock(&mu_);
+    zeroer_exit_ = true;
+    zeroer_stop_.store(true, std::memory_order_relaxed);
+    zeroer_cv_.SignalAll();
+    zeroer = std::move(zeroer_);
+  }
+  if (zeroer.joinable()) zeroer.join();
   MutexLock lock(&mu_);
   KILN_CHECK(tlabs_ == nullptr, "heap destroyed with a Tlab still attached");
   for (Chunk* chunk : chunks_) FreeChunk(chunk);
+}
+
+namespace {
+
+// ZeroPast: zero [start + kHeaderSize, start + size), a free range's bytes
+// past its filler header (an allocation overwrites the whole header).
+void ZeroPast(char* start, size_t size) {
+  if (size > kHeaderSize) std::memset(start + kHeaderSize, 0, size - kHeaderSize);
+}
+
+}  // namespace
+
+void Heap::ZeroerMain() {
+  // Pieces small enough that a collection, which pauses the zeroer before it
+  // sweeps, never waits long for the piece in hand.
+  constexpr size_t kPiece = size_t{64} << 10;
+  for (;;) {
+    FreeRange range;
+    {
+      MutexLock lock(&mu_);
+      while (!zeroer_exit_ && (zeroer_paused_ || zeroer_held_ || dirty_ranges_.empty())) {
+        zeroer_cv_.Wait(&mu_);
+      }
+      if (zeroer_exit_) return;
+      range = dirty_ranges_.back();
+      dirty_ranges_.pop_back();
+      zeroer_busy_ = true;
+      zeroer_range_bytes_ = range.size;
+    }
+    // Outside the lock. The range is in no list, so no allocation takes it;
+    // heap walks (world stopped) read only its filler header, which this
+    // never writes.
+    size_t done = kHeaderSize;
+    while (done < range.size && !zeroer_stop_.load(std::memory_order_relaxed)) {
+      const size_t piece = std::min(kPiece, range.size - done);
+      std::memset(range.start + done, 0, piece);
+      done += piece;
+    }
+    {
+      MutexLock lock(&mu_);
+      background_zeroed_bytes_ += done - kHeaderSize;
+      if (done >= range.size) {
+        free_ranges_.push_back(range);
+      } else {
+        dirty_ranges_.push_back(range);  // stopped: the sweep rebuilds the lists
+      }
+      zeroer_busy_ = false;
+      zeroer_range_bytes_ = 0;
+      zeroer_idle_cv_.SignalAll();
+    }
+  }
+}
+
+void Heap::HoldZeroerForTesting(bool hold) {
+  MutexLock lock(&mu_);
+  zeroer_held_ = hold;
+  zeroer_cv_.SignalAll();
+}
+
+void Heap::PauseZeroer() {
+  zeroer_paused_ = true;
+  zeroer_stop_.store(true, std::memory_order_relaxed);
+  while (zeroer_busy_) zeroer_idle_cv_.Wait(&mu_);
+}
+
+size_t Heap::ResumeZeroer() {
+  zeroer_paused_ = false;
+  zeroer_stop_.store(false, std::memory_order_relaxed);
+  if (dirty_ranges_.empty()) return 0;
+  if (options_.zeroing == HeapOptions::Zeroing::kSweep) {
+    size_t zeroed = 0;
+    for (const FreeRange& range : dirty_ranges_) {
+      ZeroPast(range.start, range.size);
+      zeroed += range.size;
+      free_ranges_.push_back(range);
+    }
+    dirty_ranges_.clear();
+    sweep_zeroed_bytes_ += zeroed;
+    return zeroed;
+  }
+  if (!zeroer_.joinable()) {
+    zeroer_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "kiln-zeroer");
+      ZeroerMain();
+    });
+  }
+  zeroer_cv_.Signal();
+  return 0;
 }
 
 size_t Heap::ChunkOverhead() const {
@@ -121,7 +220,11 @@ void Heap::RetireTlab(Tlab& tlab) {
   if (tlab.end_ == nullptr) return;
   if (current_ != nullptr && tlab.end_ == current_->top) {
     // The newest carving of the current chunk: give its tail back to the bump
-    // space (threads that attach briefly use almost nothing).
+    // space (threads that attach briefly use almost nothing). The bump space
+    // may start with a filler header (MakeParsable's, at a Tlab's top); it
+    // would now be mid-space, where no object header overwrites it: clear it.
+    const size_t stale = std::min(kHeaderSize, static_cast<size_t>(current_->end - current_->top));
+    std::memset(current_->top, 0, stale);
     current_->top = tlab.top_;
   } else {
     AddFreeRange(tlab.top_, tlab.remaining());
@@ -132,6 +235,11 @@ void Heap::RetireTlab(Tlab& tlab) {
 void Heap::AddFreeRange(char* start, size_t size) {
   FillGap(start, size);
   if (size >= kMinFreeRange) free_ranges_.push_back(FreeRange{start, size});
+}
+
+void Heap::AddDirtyRange(char* start, size_t size) {
+  FillGap(start, size);
+  if (size >= kMinFreeRange) dirty_ranges_.push_back(FreeRange{start, size});
 }
 
 absl::StatusOr<ObjectHeader*> Heap::AllocateSlow(Tlab& tlab, const Layout* layout,
@@ -193,13 +301,25 @@ char* Heap::TakeFreeRange(size_t min_size, size_t* size) {
   return nullptr;
 }
 
+bool Heap::ZeroDirtyRange(size_t min_size) {
+  for (size_t i = dirty_ranges_.size(); i > 0; --i) {
+    const FreeRange range = dirty_ranges_[i - 1];
+    if (range.size < min_size) continue;
+    dirty_ranges_.erase(dirty_ranges_.begin() + static_cast<ptrdiff_t>(i - 1));
+    ZeroPast(range.start, range.size);
+    allocation_zeroed_bytes_ += range.size;
+    free_ranges_.push_back(range);
+    return true;
+  }
+  return false;
+}
+
 bool Heap::RefillTlab(Tlab& tlab, size_t min_size, Limit limit) {
   RetireTlab(tlab);
   size_t size = options_.tlab_size;
-  char* memory = TakeFreeRange(min_size, &size);
-  if (memory == nullptr) memory = AllocateRange(size, limit);
+  // Zeroed memory: no memset here (gc/COLLECTOR.md, "Zeroing").
+  char* memory = AllocateRange(min_size, &size, limit);
   if (memory == nullptr) return false;
-  std::memset(memory, 0, size);
   tlab.top_ = memory;
   tlab.end_ = memory + size;
   ++tlab_refills_;
@@ -208,15 +328,22 @@ bool Heap::RefillTlab(Tlab& tlab, size_t min_size, Limit limit) {
 
 char* Heap::AllocateOutsideTlab(size_t size, Limit limit) {
   if (size > options_.chunk_size / 4) return AllocateLarge(size, limit);  // zeroed
-  char* memory = AllocateRange(size, limit);
-  if (memory != nullptr) std::memset(memory, 0, size);
-  return memory;
+  size_t taken = size;
+  return AllocateRange(size, &taken, limit);  // zeroed
 }
 
-char* Heap::AllocateRange(size_t size, Limit limit) {
-  size_t taken = size;
-  if (char* memory = TakeFreeRange(size, &taken)) return memory;
-  if (current_ == nullptr || static_cast<size_t>(current_->end - current_->top) < size) {
+char* Heap::AllocateRange(size_t min_size, size_t* size_inout, Limit limit) {
+  if (char* memory = TakeFreeRange(min_size, size_inout)) return memory;
+  const size_t size = *size_inout;
+  const bool bump_fits =
+      current_ != nullptr && static_cast<size_t>(current_->end - current_->top) >= size;
+  // The zeroer is behind: zero a dirty range here rather than grow the heap.
+  if (!bump_fits && ZeroDirtyRange(min_size)) {
+    char* memory = TakeFreeRange(min_size, size_inout);
+    KILN_DCHECK(memory != nullptr, "a zeroed dirty range does not fit");
+    return memory;
+  }
+  if (!bump_fits) {
     if (!MayCommit(options_.chunk_size, limit)) return nullptr;
     Chunk* chunk = NewChunk(options_.chunk_size, /*large=*/false);
     if (chunk == nullptr) return nullptr;
@@ -237,8 +364,7 @@ char* Heap::AllocateLarge(size_t size, Limit limit) {
   if (!MayCommit(bytes, limit)) return nullptr;
   Chunk* chunk = NewChunk(bytes, /*large=*/true);
   if (chunk == nullptr) return nullptr;
-  std::memset(chunk->start, 0, size);
-  chunk->top = chunk->end = chunk->start + size;
+  chunk->top = chunk->end = chunk->start + size;  // NewChunk zeroed it
   return chunk->start;
 }
 
@@ -248,8 +374,14 @@ bool Heap::MayCommit(size_t bytes, Limit limit) const {
 }
 
 Heap::Chunk* Heap::NewChunk(size_t bytes, bool large) {
-  void* memory = reservation_ != nullptr ? reservation_->Take(bytes) : nullptr;
-  if (memory == nullptr) memory = mi_malloc_aligned(bytes, options_.chunk_size);
+  bool zeroed = false;
+  void* memory = reservation_ != nullptr ? reservation_->Take(bytes, &zeroed) : nullptr;
+  if (memory == nullptr) {
+    // mimalloc knows whether its memory is fresh from the OS, and zeroes
+    // only what is not.
+    memory = mi_zalloc_aligned(bytes, options_.chunk_size);
+    zeroed = true;
+  }
   if (memory == nullptr) return nullptr;
   auto* chunk = new (memory) Chunk();
   chunk->large = large;
@@ -257,7 +389,14 @@ Heap::Chunk* Heap::NewChunk(size_t bytes, bool large) {
   chunk->start = static_cast<char*>(memory) + (large ? sizeof(Chunk) : ChunkOverhead());
   chunk->top = chunk->start;
   chunk->end = static_cast<char*>(memory) + bytes;
-  if (!large) std::memset(BitmapOf(chunk), 0, options_.chunk_size / 64);
+  if (!zeroed) {
+    // A chunk's worth of reused memory that was never given back to the
+    // kernel: the bitmap and every byte of object space start at zero.
+    const size_t dirty = static_cast<size_t>(chunk->end - static_cast<char*>(memory)) -
+                         sizeof(Chunk);
+    std::memset(static_cast<char*>(memory) + sizeof(Chunk), 0, dirty);
+    allocation_zeroed_bytes_ += dirty;
+  }
   chunks_.push_back(chunk);
   committed_bytes_ += bytes;
   return chunk;
@@ -338,6 +477,12 @@ HeapStats Heap::Stats() {
   stats.soft_limit_bytes = soft_limit_bytes_;
   stats.committed_bytes = committed_bytes_;
   for (const FreeRange& range : free_ranges_) stats.free_bytes += range.size;
+  for (const FreeRange& range : dirty_ranges_) stats.dirty_bytes += range.size;
+  stats.dirty_bytes += zeroer_range_bytes_;
+  stats.free_bytes += stats.dirty_bytes;
+  stats.background_zeroed_bytes = background_zeroed_bytes_;
+  stats.sweep_zeroed_bytes = sweep_zeroed_bytes_;
+  stats.allocation_zeroed_bytes = allocation_zeroed_bytes_;
   if (current_ != nullptr) stats.free_bytes += current_->end - current_->top;
   for (const Chunk* chunk : chunks_) {
     if (chunk->large) {

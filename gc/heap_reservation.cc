@@ -81,15 +81,18 @@ HeapReservation::HeapReservation(char* base, size_t size, size_t slot_bytes, boo
 
 HeapReservation::~HeapReservation() { munmap(base_, size_); }
 
-void* HeapReservation::Take(size_t bytes) {
+void* HeapReservation::Take(size_t bytes, bool* zeroed) {
   const size_t slots = (bytes + slot_bytes_ - 1) / slot_bytes_;
-  while (first_free_ < used_.size() && used_[first_free_]) ++first_free_;
+  while (first_free_ < used_.size() && used_[first_free_] == kUsed) ++first_free_;
   size_t run = 0;
   for (size_t i = first_free_; i < used_.size(); ++i) {
-    run = used_[i] ? 0 : run + 1;
+    run = used_[i] == kUsed ? 0 : run + 1;
     if (run == slots) {
       const size_t first = i + 1 - slots;
-      std::fill_n(used_.begin() + static_cast<ptrdiff_t>(first), slots, 1);
+      const auto begin = used_.begin() + static_cast<ptrdiff_t>(first);
+      *zeroed = std::all_of(begin, begin + static_cast<ptrdiff_t>(slots),
+                            [](uint8_t u) { return u == kFree; });
+      std::fill_n(begin, slots, kUsed);
       return base_ + first * slot_bytes_;
     }
   }
@@ -99,7 +102,7 @@ void* HeapReservation::Take(size_t bytes) {
 void HeapReservation::Give(void* span, size_t bytes) {
   const size_t first = SlotOf(span);
   const size_t slots = (bytes + slot_bytes_ - 1) / slot_bytes_;
-  std::fill_n(used_.begin() + static_cast<ptrdiff_t>(first), slots, 0);
+  std::fill_n(used_.begin() + static_cast<ptrdiff_t>(first), slots, kDirty);
   first_free_ = std::min(first_free_, first);
   // Release every group the span touches that is now wholly free.
   const size_t g_first = first / group_slots_;
@@ -108,10 +111,21 @@ void HeapReservation::Give(void* span, size_t bytes) {
     const size_t s = g * group_slots_;
     const size_t e = std::min(used_.size(), s + group_slots_);
     if (std::any_of(used_.begin() + static_cast<ptrdiff_t>(s),
-                    used_.begin() + static_cast<ptrdiff_t>(e), [](uint8_t u) { return u != 0; })) {
+                    used_.begin() + static_cast<ptrdiff_t>(e),
+                    [](uint8_t u) { return u == kUsed; })) {
       continue;
     }
-    madvise(base_ + s * slot_bytes_, (e - s) * slot_bytes_, MADV_DONTNEED);
+    if (std::all_of(used_.begin() + static_cast<ptrdiff_t>(s),
+                    used_.begin() + static_cast<ptrdiff_t>(e),
+                    [](uint8_t u) { return u == kFree; })) {
+      continue;  // already given back
+    }
+    // Pages given back read as zero when touched again (the kernel zeroes
+    // them, 4 KiB or 2 MiB at a time): the slots are clean.
+    if (madvise(base_ + s * slot_bytes_, (e - s) * slot_bytes_, MADV_DONTNEED) == 0) {
+      std::fill(used_.begin() + static_cast<ptrdiff_t>(s), used_.begin() + static_cast<ptrdiff_t>(e),
+                kFree);
+    }
   }
 }
 

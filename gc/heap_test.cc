@@ -2,7 +2,10 @@
 
 #include <cstring>
 #include <string>
+#include <tuple>
 #include <vector>
+
+#include "absl/time/clock.h"
 
 #include "gc/fake_binding.h"
 #include "gc/internal/heap_reservation.h"
@@ -210,20 +213,137 @@ TEST(HeapTest, WithoutHugePagesTheHeapDoesNotAskForThem) {
   EXPECT_GT(stats.reserved_bytes, 0u);
 }
 
+// Every allocation path hands out memory whose payload is zero: fresh chunks,
+// free ranges the sweep made of dead objects (zeroed by the background
+// zeroer, by the allocation when the zeroer is behind, or by the sweep),
+// retained empty chunks, reused chunk slots, medium and large objects. Each
+// object is checked byte by byte when allocated, then filled with garbage
+// (lock word included) before most of it is dropped and collected.
+class ZeroingTest : public ::testing::TestWithParam<std::tuple<HeapOptions::Zeroing, bool>> {};
+
+// CheckZeroThenDirty: the header is what Allocate was asked for, every byte
+// past it is zero; then every byte past the layout word becomes garbage.
+void CheckZeroThenDirty(ObjectHeader* object, uint32_t length, size_t size) {
+  ASSERT_EQ(object->layout, &kBytes);
+  ASSERT_EQ(object->lock_word.load(), 0u);
+  ASSERT_EQ(object->length, length);
+  ASSERT_EQ(object->Size(), size);
+  const unsigned char* payload = reinterpret_cast<unsigned char*>(object->address()) + kHeaderSize;
+  for (size_t i = 0; i < size - kHeaderSize; ++i) {
+    ASSERT_EQ(payload[i], 0) << "byte " << i << " of a " << size << "-byte object at "
+                             << static_cast<const void*>(object);
+  }
+  object->lock_word.store(0xdeadbeef);
+  std::memset(object->address() + kHeaderSize, 0xa5, size - kHeaderSize);
+}
+
+TEST_P(ZeroingTest, AllocationReturnsZeroedMemoryOnEveryPath) {
+  const auto [zeroing, hold_zeroer] = GetParam();
+  HeapOptions options = SmallHeap();
+  options.heap_limit_bytes = 8 << 20;
+  options.initial_soft_limit_bytes = 4 << 20;
+  options.zeroing = zeroing;
+  options.verify = true;
+  TestHeap heap(options);
+  heap->HoldZeroerForTesting(hold_zeroer);
+  Tlab tlab;
+  heap->AttachTlab(&tlab);
+  // Sizes for the Tlab (up to a quarter Tlab), medium objects (past it) and
+  // large objects (past a quarter chunk).
+  const uint32_t lengths[] = {0, 1, 7, 8, 16, 48, 100, 1000, 2000, 5000, 70000, 300000, 600000};
+  uint64_t seed = 1;
+  for (int round = 0; round < 12; ++round) {
+    size_t allocated = 0;
+    while (allocated < (3u << 20)) {
+      seed = seed * 6364136223846793005u + 1442695040888963407u;
+      // Mostly small, now and then medium or large.
+      const size_t pick = (seed >> 33) % 64;
+      const uint32_t length = pick < 56 ? lengths[pick % 6] : lengths[6 + pick % 7];
+      const size_t size = ObjectHeader::ArraySize(length, 0);
+      auto object = heap->Allocate(tlab, &kBytes, size, length);
+      ASSERT_TRUE(object.ok()) << object.status();
+      CheckZeroThenDirty(*object, length, size);
+      allocated += size;
+      // Some survive a round or two, so free ranges fall between live ones.
+      if ((seed >> 40) % 4 == 0) heap.vm.roots.push_back(*object);
+    }
+    // Drop most survivors, keep a few; collect; allocate at once, while the
+    // zeroer (if any) may still be at work.
+    std::vector<ObjectHeader*> keep;
+    for (size_t i = 0; i < heap.vm.roots.size(); i += 3) keep.push_back(heap.vm.roots[i]);
+    heap.vm.roots = std::move(keep);
+    heap->Collect(GcCause::kExplicit);
+  }
+  heap->DetachTlab(&tlab);
+  const HeapStats stats = heap->Stats();
+  EXPECT_GE(stats.collections, 12u);
+  if (zeroing == HeapOptions::Zeroing::kSweep) {
+    EXPECT_GT(stats.sweep_zeroed_bytes, 0u);
+    EXPECT_EQ(stats.background_zeroed_bytes, 0u);
+  } else if (hold_zeroer) {
+    EXPECT_GT(stats.allocation_zeroed_bytes, 0u);  // the allocations did it
+    EXPECT_EQ(stats.background_zeroed_bytes, 0u);
+  } else {
+    EXPECT_GT(stats.background_zeroed_bytes + stats.allocation_zeroed_bytes, 0u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Modes, ZeroingTest,
+    ::testing::Values(std::make_tuple(HeapOptions::Zeroing::kBackground, false),
+                      std::make_tuple(HeapOptions::Zeroing::kBackground, true),
+                      std::make_tuple(HeapOptions::Zeroing::kSweep, false)));
+
+// The background zeroer, left alone, zeroes all the space a collection frees,
+// and the allocations after it zero nothing.
+TEST(ZeroingTest, TheZeroerCatchesUpBetweenCollections) {
+  HeapOptions options = SmallHeap();
+  TestHeap heap(options);
+  Tlab tlab;
+  heap->AttachTlab(&tlab);
+  for (int i = 0; i < 60000; ++i) {
+    auto object = heap->Allocate(tlab, &kPair, kPair.instance_size, 0);
+    ASSERT_TRUE(object.ok());
+    std::memset((*object)->address() + kHeaderSize, 0xff, kPair.instance_size - kHeaderSize);
+    if (i % 40 == 0) heap.vm.roots.push_back(*object);  // gaps of 1248 bytes
+  }
+  heap->Collect(GcCause::kExplicit);
+  HeapStats stats = heap->Stats();
+  for (int i = 0; i < 2000 && stats.dirty_bytes > 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(5));
+    stats = heap->Stats();
+  }
+  EXPECT_EQ(stats.dirty_bytes, 0u);
+  EXPECT_GT(stats.background_zeroed_bytes, 1u << 20);
+  const size_t before = stats.allocation_zeroed_bytes;
+  for (int i = 0; i < 30000; ++i) {
+    auto object = heap->Allocate(tlab, &kPair, kPair.instance_size, 0);
+    ASSERT_TRUE(object.ok());
+    for (size_t b = kHeaderSize; b < kPair.instance_size; ++b) {
+      ASSERT_EQ((*object)->address()[b], 0);
+    }
+  }
+  EXPECT_EQ(heap->Stats().allocation_zeroed_bytes, before);
+  heap->DetachTlab(&tlab);
+}
+
 TEST(HeapReservationTest, TakesLowestFirstAndReusesWhatWasGiven) {
   auto reservation = HeapReservation::Create(16 << 20, 1 << 20, /*huge_pages=*/false);
   ASSERT_NE(reservation, nullptr);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(reservation->base()) % HeapReservation::kHugePage, 0u);
-  char* a = static_cast<char*>(reservation->Take(1 << 20));
-  char* b = static_cast<char*>(reservation->Take(3 << 20));  // three slots
-  char* c = static_cast<char*>(reservation->Take(1));
+  bool zeroed = false;
+  char* a = static_cast<char*>(reservation->Take(1 << 20, &zeroed));
+  EXPECT_TRUE(zeroed);  // never used
+  char* b = static_cast<char*>(reservation->Take(3 << 20, &zeroed));  // three slots
+  char* c = static_cast<char*>(reservation->Take(1, &zeroed));
   EXPECT_EQ(a, reservation->base());
   EXPECT_EQ(b, a + (1 << 20));
   EXPECT_EQ(c, b + (3 << 20));
   reservation->Give(b, 3 << 20);
-  EXPECT_EQ(reservation->Take(2 << 20), b);  // the hole, first fit
-  EXPECT_EQ(reservation->Take(1 << 20), b + (2 << 20));
-  EXPECT_EQ(reservation->Take(64 << 20), nullptr);  // more than reserved
+  EXPECT_EQ(reservation->Take(2 << 20, &zeroed), b);  // the hole, first fit
+  EXPECT_FALSE(zeroed);  // reused, and its 2 MiB groups were not all free
+  EXPECT_EQ(reservation->Take(1 << 20, &zeroed), b + (2 << 20));
+  EXPECT_EQ(reservation->Take(64 << 20, &zeroed), nullptr);  // more than reserved
   std::memset(c, 1, 1 << 20);
   EXPECT_TRUE(reservation->Contains(c) && !reservation->Contains(a + (16 << 20)));
 }

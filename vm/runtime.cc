@@ -68,6 +68,7 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(RuntimeOptions options)
   heap_options.stress = opts.gc_stress;
   heap_options.verify = opts.verify_heap;
   heap_options.huge_pages = opts.heap_huge_pages;
+  heap_options.zeroing = opts.heap_zeroing;
   ASSIGN_OR_RETURN(runtime->heap_, gc::Heap::Create(heap_options, runtime->gc_binding_.get()));
   ASSIGN_OR_RETURN(runtime->thread_init_,
                    runtime->classes_->FindMethod("java.lang.Thread", "<init>",

@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "absl/base/optimization.h"
@@ -58,6 +59,9 @@ struct HeapOptions {
   // reserved address space) where the kernel offers them: a fork-mode dump's
   // fork() then copies one page-table entry per 2 MiB. Off: 4 KiB pages.
   bool huge_pages = true;
+  // Who zeroes the free space a sweep leaves (gc/gc_stats.h, ZeroingMode).
+  using Zeroing = ZeroingMode;
+  Zeroing zeroing = Zeroing::kBackground;
 };
 
 class Heap {
@@ -191,6 +195,10 @@ class Heap {
     return (BitmapOf(chunk)[bit >> 6] >> (bit & 63)) & 1;
   }
 
+  // Testing: while held, the background zeroer takes no new range, so
+  // allocations find dirty ranges and zero them themselves.
+  void HoldZeroerForTesting(bool hold);
+
   // Stats: reads /proc/self/smaps for huge_page_bytes (statistics, not a
   // hot path).
   HeapStats Stats();
@@ -262,20 +270,37 @@ class Heap {
   bool RefillTlab(Tlab& tlab, size_t min_size, Limit limit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // AllocateOutsideTlab places a medium or large object directly, zeroed.
   char* AllocateOutsideTlab(size_t size, Limit limit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // TakeFreeRange carves up to *size bytes (at least min_size) from a free
-  // range and sets *size to what it took; nullptr if no range is big enough.
+  // TakeFreeRange carves up to *size bytes (at least min_size) from a zeroed
+  // free range and sets *size to what it took; nullptr if no range is big
+  // enough.
   char* TakeFreeRange(size_t min_size, size_t* size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Carves `size` bytes from a free range (first fit) or the current chunk,
-  // starting a new chunk if `limit` allows.
-  char* AllocateRange(size_t size, Limit limit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // ZeroDirtyRange: the background zeroer is behind; zero a dirty range of
+  // at least min_size bytes here and make it a zeroed one. False if none.
+  bool ZeroDirtyRange(size_t min_size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // AllocateRange carves up to *size bytes (at least min_size) of zeroed
+  // memory: from a free range, the current chunk's bump space, a dirty range
+  // zeroed here, or a new chunk if `limit` allows; sets *size.
+  char* AllocateRange(size_t min_size, size_t* size, Limit limit)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   char* AllocateLarge(size_t size, Limit limit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Chunk* NewChunk(size_t bytes, bool large) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // FreeChunk gives a chunk's memory back (to the reservation or mimalloc).
   void FreeChunk(Chunk* chunk) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool MayCommit(size_t bytes, Limit limit) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RetireTlab(Tlab& tlab) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // AddFreeRange makes [start, start + size) a filler, and a free range if
+  // it is big enough: zeroed (past the filler's header) or dirty.
   void AddFreeRange(char* start, size_t size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Sweep(CollectionStats& stats) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AddDirtyRange(char* start, size_t size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sweep: `next_soft_limit` is what the soft limit becomes; empty chunks
+  // are kept (as dirty free ranges) while the heap stays within it.
+  void Sweep(CollectionStats& stats, size_t next_soft_limit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The background zeroer (HeapOptions::Zeroing::kBackground): zeroes dirty
+  // ranges and moves them to free_ranges_. A collection pauses it first.
+  void ZeroerMain();
+  void PauseZeroer() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // ResumeZeroer: after a sweep. Returns the bytes zeroed at once (kSweep).
+  size_t ResumeZeroer() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // UsedBytes: parsable space not in a free range (objects, small fillers).
   size_t UsedBytes() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::vector<Chunk*> ChunksInAddressOrder() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -290,7 +315,26 @@ class Heap {
   std::unique_ptr<HeapReservation> reservation_ ABSL_GUARDED_BY(mu_);
   std::vector<Chunk*> chunks_ ABSL_GUARDED_BY(mu_);  // small and large
   Chunk* current_ ABSL_GUARDED_BY(mu_) = nullptr;   // the chunk being bumped
+  // Free space is zero past each range's 16-byte filler header (which the
+  // allocated object's header overwrites whole) in free_ranges_, in the
+  // current chunk's bump space and in Tlabs; dirty_ranges_ hold dead
+  // objects' bytes until the zeroer (or an allocation that cannot wait)
+  // zeroes them. See gc/COLLECTOR.md, "Zeroing".
   std::vector<FreeRange> free_ranges_ ABSL_GUARDED_BY(mu_);
+  std::vector<FreeRange> dirty_ranges_ ABSL_GUARDED_BY(mu_);
+  std::thread zeroer_ ABSL_GUARDED_BY(mu_);
+  CondVar zeroer_cv_;       // work for the zeroer, or exit
+  CondVar zeroer_idle_cv_;  // the zeroer let go of its range
+  bool zeroer_paused_ ABSL_GUARDED_BY(mu_) = false;
+  bool zeroer_exit_ ABSL_GUARDED_BY(mu_) = false;
+  bool zeroer_held_ ABSL_GUARDED_BY(mu_) = false;  // HoldZeroerForTesting
+  bool zeroer_busy_ ABSL_GUARDED_BY(mu_) = false;  // zeroing a range outside the lock
+  size_t zeroer_range_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // that range's size
+  // Read by the zeroer between pieces without the lock: stop at once.
+  std::atomic<bool> zeroer_stop_{false};
+  size_t background_zeroed_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t sweep_zeroed_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t allocation_zeroed_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   Tlab* tlabs_ ABSL_GUARDED_BY(mu_) = nullptr;
   size_t committed_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   size_t soft_limit_bytes_ ABSL_GUARDED_BY(mu_) = 0;

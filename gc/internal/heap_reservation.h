@@ -41,11 +41,14 @@ class HeapReservation {
   // Take: `bytes` rounded up to whole slots, contiguous, slot-aligned,
   // lowest address first (so that freed holes refill before fresh space is
   // touched); nullptr when no run of free slots is long enough. The memory
-  // reads as zero if never used, or as left by its last user.
-  void* Take(size_t bytes);
+  // reads as zero if never used (or given back to the kernel since), or as
+  // left by its last user: *zeroed says which (true only if every slot of
+  // the span is known zero), so the heap zeroes only memory that needs it.
+  void* Take(size_t bytes, bool* zeroed);
   // Give returns a span from Take. Memory goes back to the kernel only in
   // whole 2 MiB groups (all their slots free), so that a freed chunk never
-  // splits a huge page that its neighbour still uses.
+  // splits a huge page that its neighbour still uses; until then its slots
+  // are dirty (MADV_DONTNEED makes them read as zero again).
   void Give(void* span, size_t bytes);
 
   bool Contains(const void* p) const {
@@ -74,7 +77,9 @@ class HeapReservation {
   const bool huge_pages_;
   // The slots released together: 2 MiB, or one slot if slots are larger.
   const size_t group_slots_;
-  std::vector<uint8_t> used_;  // per slot
+  // Per slot: kFree (reads as zero), kUsed, or kDirty (free, not zero).
+  enum : uint8_t { kFree = 0, kUsed = 1, kDirty = 2 };
+  std::vector<uint8_t> used_;
   size_t first_free_ = 0;      // no free slot below this
 };
 
