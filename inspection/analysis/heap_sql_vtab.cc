@@ -119,6 +119,40 @@ class Source {
     std::call_once(distances_once_, [&] { distances_ = ComputeShortestPathTree(graph_).distance; });
     return distances_[obj] == kNoObject ? -1 : static_cast<int64_t>(distances_[obj]);
   }
+  // ObjectsOfType: the objects of `type` in id order, from an index built on
+  // first use (a counting sort: 4 bytes an object), since the graph keeps
+  // none by type.
+  absl::Span<const uint32_t> ObjectsOfType(uint32_t type) {
+    std::call_once(by_type_once_, [&] {
+      type_begin_.assign(uint64_t{graph_.type_count()} + 1, 0);
+      for (uint32_t obj = 0; obj < objects_; ++obj) ++type_begin_[graph_.type(obj) + 1];
+      for (uint32_t t = 0; t < graph_.type_count(); ++t) type_begin_[t + 1] += type_begin_[t];
+      by_type_.resize(objects_);
+      std::vector<uint32_t> next(type_begin_.begin(), type_begin_.end() - 1);
+      for (uint32_t obj = 0; obj < objects_; ++obj) by_type_[next[graph_.type(obj)]++] = obj;
+    });
+    return absl::MakeConstSpan(by_type_.data() + type_begin_[type],
+                               by_type_.data() + type_begin_[type + 1]);
+  }
+  // TypesByName: the type indices by (name, index), as ORDER BY name, id
+  // sorts them (names compare as BINARY does, bytewise).
+  const std::vector<uint32_t>& TypesByName() {
+    std::call_once(by_name_once_, [&] {
+      by_name_.resize(graph_.type_count());
+      for (uint32_t t = 0; t < graph_.type_count(); ++t) by_name_[t] = t;
+      std::stable_sort(by_name_.begin(), by_name_.end(), [&](uint32_t a, uint32_t b) {
+        return graph_.type_info(a).name < graph_.type_info(b).name;
+      });
+    });
+    return by_name_;
+  }
+  const std::vector<uint32_t>& TypesByNameDescending() {
+    std::call_once(by_name_descending_once_, [&] {
+      by_name_descending_.assign(TypesByName().rbegin(), TypesByName().rend());
+    });
+    return by_name_descending_;
+  }
+
   const std::string& Kind(uint32_t type) {
     std::call_once(kinds_once_, [&] {
       kinds_.reserve(graph_.type_count());
@@ -139,7 +173,17 @@ class Source {
   std::vector<uint32_t> distances_;
   std::once_flag kinds_once_;
   std::vector<std::string> kinds_;
+  std::once_flag by_type_once_;
+  std::vector<uint32_t> type_begin_, by_type_;
+  std::once_flag by_name_once_;
+  std::vector<uint32_t> by_name_;
+  std::once_flag by_name_descending_once_;
+  std::vector<uint32_t> by_name_descending_;
 };
+
+// idxNum bits.
+constexpr int kByName = 1;            // classes in name order
+constexpr int kByNameDescending = 2;  // and backwards
 
 struct ModuleAux {
   std::shared_ptr<Source> source;
@@ -156,8 +200,13 @@ struct Cursor {
   sqlite3_vtab_cursor base;
   Source* source;
   Table table;
-  uint64_t row = 0, end = 0;  // the rows left: ids [row, end)
-  uint32_t type = kNoType;    // objects: only this type_id (kNoType: any)
+  uint64_t lo = 0, end = 0;  // the ids the constraints leave: [lo, end)
+  uint64_t row = 0;          // the current row's id
+  uint32_t type = kNoType;   // objects: only this type_id (kNoType: any)
+  // In an order of its own (the objects of one type, classes by name), the
+  // rows are perm[pos], pos < pos_end, those outside [lo, end) skipped.
+  const uint32_t* perm = nullptr;
+  size_t pos = 0, pos_end = 0;
   // References: the owner of `row` and the ids of its references.
   uint32_t owner = 0;
   uint64_t owner_begin = 0, owner_end = 0;
@@ -192,7 +241,10 @@ char PlanLetter(Table table, int column, unsigned char op) {
 
 // OrderedBy: whether the rows, which come in id order, satisfy the ORDER BY
 // as they are: every term ascending on a column that ascends with id, up to
-// one on id itself (unique, so later terms do not matter).
+// one on id itself (unique, so later terms do not matter). (A GROUP BY
+// comes as an ORDER BY too, its direction that of the query's ORDER BY when
+// they match: SQLite then drops the ORDER BY's sort, so grouping alone is not
+// enough, whatever sqlite3_vtab_distinct says.)
 bool OrderedBy(Table table, const sqlite3_index_info* info) {
   for (int i = 0; i < info->nOrderBy; ++i) {
     const auto& term = info->aOrderBy[i];
@@ -205,12 +257,23 @@ bool OrderedBy(Table table, const sqlite3_index_info* info) {
   return info->nOrderBy > 0;
 }
 
+// ByName: classes in name order (a sort of the classes, once), forwards or
+// backwards, satisfy ORDER BY name or name, id, both ascending or both
+// descending.
+int ByName(const sqlite3_index_info* info) {
+  const auto& order = info->aOrderBy;
+  if (info->nOrderBy < 1 || info->nOrderBy > 2 || order[0].iColumn != kClassName) return 0;
+  if (info->nOrderBy == 2 && (order[1].iColumn != kClassId || order[1].desc != order[0].desc)) {
+    return 0;
+  }
+  return order[0].desc ? kByNameDescending : kByName;
+}
+
 int BestIndex(sqlite3_vtab* vtab, sqlite3_index_info* info) {
   const auto* table = reinterpret_cast<VTab*>(vtab);
   const Source& source = *table->source;
   const double rows = static_cast<double>(source.Rows(table->table));
   double visited = rows;  // rows the cursor steps over
-  double selectivity = 1;  // of those, the share it returns (type_id)
   bool unique = false;
   std::string plan;
   for (int i = 0; i < info->nConstraint; ++i) {
@@ -233,8 +296,8 @@ int BestIndex(sqlite3_vtab* vtab, sqlite3_index_info* info) {
                                         ? 1.0
                                         : std::max(1.0, rows / std::max(1u, source.objects())));
         break;
-      case 't':
-        selectivity = std::min(selectivity, 1.0 / std::max(1u, source.graph().type_count()));
+      case 't':  // the objects of one type (ObjectsOfType), an average share
+        visited = std::max(1.0, visited / std::max(1u, source.graph().type_count()));
         break;
       default:  // a range: a guess
         visited = std::max(1.0, visited / 4);
@@ -245,12 +308,16 @@ int BestIndex(sqlite3_vtab* vtab, sqlite3_index_info* info) {
     if (info->idxStr == nullptr) return SQLITE_NOMEM;
     info->needToFreeIdxStr = 1;
   }
-  // A lookup costs its binary search (references) plus the rows it visits; a
-  // scan, every row; returning a row costs about as much as visiting one.
-  info->estimatedCost = 1 + visited + visited * selectivity;
-  info->estimatedRows = static_cast<sqlite3_int64>(std::max(1.0, visited * selectivity));
+  // A lookup costs about one step (a binary search for references) plus the
+  // rows it visits; a scan, every row.
+  info->estimatedCost = 1 + visited;
+  info->estimatedRows = static_cast<sqlite3_int64>(std::max(1.0, visited));
   if (unique) info->idxFlags |= SQLITE_INDEX_SCAN_UNIQUE;
   info->orderByConsumed = OrderedBy(table->table, info);
+  if (table->table == Table::kClass && ByName(info) != 0) {
+    info->idxNum |= ByName(info);
+    info->orderByConsumed = 1;
+  }
   return SQLITE_OK;
 }
 
@@ -274,9 +341,10 @@ bool ExactInteger(sqlite3_value* value, int64_t* out) {
   }
 }
 
-// Bound: for a range, a number to narrow [row, end) by (rounded so that the
-// interval only grows); false if `value` is no number (SQLite's check decides).
-bool Bound(sqlite3_value* value, int64_t* out) {
+// Bound: for a range, a number to narrow [lo, end) by, rounded outwards
+// (down for a lower bound, up for an upper one) so that the interval only
+// grows; false if `value` is no number (SQLite's own check decides).
+bool Bound(sqlite3_value* value, bool upper, int64_t* out) {
   switch (sqlite3_value_numeric_type(value)) {
     case SQLITE_INTEGER:
       *out = sqlite3_value_int64(value);
@@ -284,7 +352,7 @@ bool Bound(sqlite3_value* value, int64_t* out) {
     case SQLITE_FLOAT: {
       const double d = sqlite3_value_double(value);
       if (std::isnan(d)) return false;
-      *out = static_cast<int64_t>(std::clamp(std::floor(d), -9.2e18, 9.2e18));
+      *out = static_cast<int64_t>(std::clamp(upper ? std::ceil(d) : std::floor(d), -9.2e18, 9.2e18));
       return true;
     }
     default:
@@ -293,13 +361,22 @@ bool Bound(sqlite3_value* value, int64_t* out) {
 }
 
 void Intersect(Cursor* cursor, uint64_t begin, uint64_t end) {
-  cursor->row = std::max(cursor->row, begin);
+  cursor->lo = std::max(cursor->lo, begin);
   cursor->end = std::min(cursor->end, end);
 }
 
 // Lower/Upper: id > v etc. as [begin, end) bounds clamped to the table.
 uint64_t Clamp(int64_t v, uint64_t rows) {
   return v < 0 ? 0 : std::min(static_cast<uint64_t>(v), rows);
+}
+
+// SkipOutside: in a cursor's own order, steps to the next row in [lo, end).
+void SkipOutside(Cursor* cursor) {
+  while (cursor->pos < cursor->pos_end &&
+         (cursor->perm[cursor->pos] < cursor->lo || cursor->perm[cursor->pos] >= cursor->end)) {
+    ++cursor->pos;
+  }
+  if (cursor->pos < cursor->pos_end) cursor->row = cursor->perm[cursor->pos];
 }
 
 // SeekOwner: cursor->owner and its range for reference `row` (< end).
@@ -312,22 +389,15 @@ void SeekOwner(Cursor* cursor) {
   cursor->owner_end = source.Begin(cursor->owner + 1);
 }
 
-// SkipOtherTypes: objects: steps `row` to the next object of the wanted type.
-void SkipOtherTypes(Cursor* cursor) {
-  if (cursor->type == kNoType) return;
-  const HeapGraph& graph = cursor->source->graph();
-  while (cursor->row < cursor->end && graph.type(static_cast<uint32_t>(cursor->row)) != cursor->type) {
-    ++cursor->row;
-  }
-}
-
-int Filter(sqlite3_vtab_cursor* base, int, const char* plan, int argc, sqlite3_value** argv) {
+int Filter(sqlite3_vtab_cursor* base, int plan_flags, const char* plan, int argc, sqlite3_value** argv) {
   auto* cursor = reinterpret_cast<Cursor*>(base);
   Source& source = *cursor->source;
   const uint64_t rows = source.Rows(cursor->table);
-  cursor->row = 0;
+  cursor->lo = 0;
   cursor->end = rows;
   cursor->type = kNoType;
+  cursor->perm = nullptr;
+  cursor->pos = cursor->pos_end = 0;
   cursor->owner_begin = cursor->owner_end = 0;
   bool none = false;  // an equality no row meets
   const int letters = plan == nullptr ? 0 : static_cast<int>(std::strlen(plan));
@@ -339,7 +409,7 @@ int Filter(sqlite3_vtab_cursor* base, int, const char* plan, int argc, sqlite3_v
         none = true;
         continue;
       }
-    } else if (!Bound(argv[a], &v)) {
+    } else if (!Bound(argv[a], /*upper=*/letter == 'l' || letter == 'L', &v)) {
       continue;
     }
     switch (letter) {
@@ -376,18 +446,33 @@ int Filter(sqlite3_vtab_cursor* base, int, const char* plan, int argc, sqlite3_v
         break;
     }
   }
-  if (none) cursor->row = cursor->end;
-  SkipOtherTypes(cursor);
+  if (none) cursor->lo = cursor->end;
+  cursor->row = cursor->lo;
+  if (cursor->table == Table::kObject && cursor->type != kNoType && !none) {
+    const absl::Span<const uint32_t> objects = source.ObjectsOfType(cursor->type);
+    cursor->perm = objects.data();
+    cursor->pos = std::lower_bound(objects.begin(), objects.end(), cursor->lo) - objects.begin();
+    cursor->pos_end = std::lower_bound(objects.begin(), objects.end(), cursor->end) - objects.begin();
+    SkipOutside(cursor);
+  } else if (cursor->table == Table::kClass && (plan_flags & (kByName | kByNameDescending)) != 0) {
+    cursor->perm = (plan_flags & kByName) != 0 ? source.TypesByName().data()
+                                               : source.TypesByNameDescending().data();
+    cursor->pos_end = none ? 0 : source.TypesByName().size();
+    SkipOutside(cursor);
+  }
   if (cursor->table == Table::kReference) SeekOwner(cursor);
   return SQLITE_OK;
 }
 
 int Next(sqlite3_vtab_cursor* base) {
   auto* cursor = reinterpret_cast<Cursor*>(base);
+  if (cursor->perm != nullptr) {
+    ++cursor->pos;
+    SkipOutside(cursor);
+    return SQLITE_OK;
+  }
   ++cursor->row;
-  if (cursor->table == Table::kObject) {
-    SkipOtherTypes(cursor);
-  } else if (cursor->table == Table::kReference && cursor->row < cursor->end &&
+  if (cursor->table == Table::kReference && cursor->row < cursor->end &&
              cursor->row >= cursor->owner_end) {
     const Source& source = *cursor->source;
     // The next owner with references (objects without any are skipped).
@@ -402,7 +487,7 @@ int Next(sqlite3_vtab_cursor* base) {
 
 int Eof(sqlite3_vtab_cursor* base) {
   const auto* cursor = reinterpret_cast<Cursor*>(base);
-  return cursor->row >= cursor->end;
+  return cursor->perm != nullptr ? cursor->pos >= cursor->pos_end : cursor->row >= cursor->end;
 }
 
 void Integer(sqlite3_context* ctx, uint64_t v) { sqlite3_result_int64(ctx, static_cast<int64_t>(v)); }
