@@ -630,59 +630,60 @@ sqlite3_module MakeModule() {
 
 const sqlite3_module kModule = MakeModule();
 
-constexpr struct {
-  const char* module;
-  const char* table;
-  Table kind;
-} kTables[] = {
-    {kClassModule, "heap_graph_class", Table::kClass},
-    {kObjectModule, "heap_graph_object", Table::kObject},
-    {kReferenceModule, "heap_graph_reference", Table::kReference},
-};
+constexpr Table kTables[] = {Table::kClass, Table::kObject, Table::kReference};
 
-absl::Status Exec(sqlite3* db, const std::string& sql) {
-  char* error = nullptr;
-  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
-    absl::Status status =
-        absl::InvalidArgumentError(absl::StrCat("SQLite: ", error != nullptr ? error : "error"));
-    sqlite3_free(error);
-    return status;
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
-
-absl::Status RegisterHeapGraphModules(sqlite3* db, const HeapGraph& graph) {
+// Register adds the three modules (kTables' order) as `names`.
+absl::Status Register(sqlite3* db, const HeapGraph& graph, const char* const(&names)[3]) {
   if (!graph.has_references()) {
     return absl::FailedPreconditionError(
         "the heap_graph_* tables need a graph built with references");
   }
   auto source = std::make_shared<Source>(graph);
-  for (const auto& table : kTables) {
-    auto* aux = new ModuleAux{source, table.kind};
+  for (int i = 0; i < 3; ++i) {
+    auto* aux = new ModuleAux{source, kTables[i]};
     // On failure SQLite calls the destructor itself.
-    if (sqlite3_create_module_v2(db, table.module, &kModule, aux,
+    if (sqlite3_create_module_v2(db, names[i], &kModule, aux,
                                  [](void* p) { delete static_cast<ModuleAux*>(p); }) != SQLITE_OK) {
       return absl::InternalError(
-          absl::StrCat("SQLite: registering ", table.module, ": ", sqlite3_errmsg(db)));
+          absl::StrCat("SQLite: registering ", names[i], ": ", sqlite3_errmsg(db)));
     }
   }
   return absl::OkStatus();
 }
 
+// Prepares: whether `sql` compiles in `db` (the statement is not run).
+bool Prepares(sqlite3* db, const std::string& sql) {
+  sqlite3_stmt* stmt = nullptr;
+  const int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr);
+  sqlite3_finalize(stmt);
+  return rc == SQLITE_OK;
+}
+
+}  // namespace
+
+absl::Status RegisterHeapGraphModules(sqlite3* db, const HeapGraph& graph) {
+  static constexpr const char* kNames[3] = {kClassModule, kObjectModule, kReferenceModule};
+  return Register(db, graph, kNames);
+}
+
 absl::Status ServeHeapGraph(const HeapGraph& graph, sqlite3* db) {
-  for (const auto& table : kTables) {
-    if (sqlite3_table_column_metadata(db, "main", table.table, nullptr, nullptr, nullptr,
-                                      nullptr, nullptr, nullptr) == SQLITE_OK) {
+  static constexpr const char* kNames[3] = {"heap_graph_class", "heap_graph_object",
+                                            "heap_graph_reference"};
+  for (const char* table : kNames) {
+    if (Prepares(db, absl::StrCat("SELECT 1 FROM main.", table))) {
       return absl::AlreadyExistsError(
-          absl::StrCat("SQLite: creating the tables: table ", table.table, " already exists"));
+          absl::StrCat("SQLite: creating the tables: table ", table, " already exists"));
     }
   }
-  RETURN_IF_ERROR(RegisterHeapGraphModules(db, graph));
-  for (const auto& table : kTables) {
-    RETURN_IF_ERROR(Exec(db, absl::StrCat("CREATE VIRTUAL TABLE main.", table.table, " USING ",
-                                          table.module)));
+  RETURN_IF_ERROR(Register(db, graph, kNames));
+  // Eponymous tables, connected now: connecting declares the schema, which a
+  // read-only authorizer set later (the viewer's) would refuse. They are
+  // not in the schema, so no schema reset disconnects them.
+  for (const char* table : kNames) {
+    if (!Prepares(db, absl::StrCat("SELECT * FROM main.", table, " LIMIT 0"))) {
+      return absl::InternalError(
+          absl::StrCat("SQLite: connecting ", table, ": ", sqlite3_errmsg(db)));
+    }
   }
   return absl::OkStatus();
 }

@@ -10,12 +10,14 @@
 //   heap_graph_class      id (=, <, <=, >, >=): the type index
 //   heap_graph_object     id (=, ranges): the object index;
 //                         reference_set_id =: the owner of that reference;
-//                         type_id =: a scan that skips other types (the graph
-//                         keeps no per-type index)
+//                         type_id =: the objects of that type, from an index
+//                         built on first use (4 bytes an object: the graph
+//                         keeps none by type)
 //   heap_graph_reference  id (=, ranges); owner_id =: the object's CSR
 //                         range; reference_set_id =: the same range
 // Rows come out in id order (references also in owner_id and
-// reference_set_id order), so such an ORDER BY costs no sort. owned_id and
+// reference_set_id order), so such an ORDER BY costs no sort; classes come
+// in name order when ORDER BY / GROUP BY name asks (the seed's query). owned_id and
 // the other columns are filtered by SQLite over a scan.
 //
 //   RETURN_IF_ERROR(ServeHeapGraph(graph, db.get()));   // graph outlives db
@@ -32,7 +34,8 @@ struct sqlite3;
 namespace kiln::analysis {
 
 // The modules' names: each is an eponymous table of that name too
-// (SELECT * FROM kiln_heap_graph_object), which ExportHeapGraph copies from.
+// (SELECT * FROM kiln_heap_graph_object), which ExportHeapGraph copies from,
+// and CREATE VIRTUAL TABLE t USING kiln_heap_graph_object works too.
 inline constexpr char kClassModule[] = "kiln_heap_graph_class";
 inline constexpr char kObjectModule[] = "kiln_heap_graph_object";
 inline constexpr char kReferenceModule[] = "kiln_heap_graph_reference";
@@ -42,9 +45,10 @@ inline constexpr char kReferenceModule[] = "kiln_heap_graph_reference";
 // (BuildOptions::references). Fails if they are registered already.
 KILN_MUST_USE absl::Status RegisterHeapGraphModules(sqlite3* db, const HeapGraph& graph);
 
-// ServeHeapGraph registers the modules and creates the virtual tables
-// heap_graph_class, heap_graph_object and heap_graph_reference over them in
-// `db`'s main schema. Fails, naming the table, if one exists already.
+// ServeHeapGraph registers the modules again as heap_graph_class,
+// heap_graph_object and heap_graph_reference, eponymous tables (not in the
+// schema: no schema reset disconnects them, and they cannot be dropped),
+// and connects them. Fails, naming the table, if one exists already.
 KILN_MUST_USE absl::Status ServeHeapGraph(const HeapGraph& graph, sqlite3* db);
 
 }  // namespace kiln::analysis

@@ -259,6 +259,7 @@ TEST_F(HeapSqlVtabTest, BadSqlGivesAClearError) {
   EXPECT_TRUE(absl::StrContains(error("delete from heap_graph_reference"), "may not be modified"));
   EXPECT_TRUE(absl::StrContains(error("update heap_graph_class set name = 'x'"),
                                 "may not be modified"));
+  EXPECT_TRUE(absl::StrContains(error("drop table heap_graph_object"), "may not be dropped"));
   EXPECT_TRUE(absl::StrContains(error("select nope from heap_graph_object"), "no such column: nope"));
   EXPECT_TRUE(absl::StrContains(error("select * from heap_graph_object where"), "incomplete input"));
   EXPECT_TRUE(absl::StrContains(error("select * form heap_graph_object"), "syntax error"));
