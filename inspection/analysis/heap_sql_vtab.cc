@@ -607,28 +607,13 @@ int Close(sqlite3_vtab_cursor* cursor) {
   return SQLITE_OK;
 }
 
-sqlite3_module MakeModule() {
-  sqlite3_module module;
-  std::memset(&module, 0, sizeof(module));
-  module.iVersion = 0;
-  // xCreate == xConnect: eponymous under the module's name, and
-  // CREATE VIRTUAL TABLE heap_graph_object USING kiln_heap_graph_object.
-  module.xCreate = Connect;
-  module.xConnect = Connect;
-  module.xBestIndex = BestIndex;
-  module.xDisconnect = Disconnect;
-  module.xDestroy = Disconnect;
-  module.xOpen = Open;
-  module.xClose = Close;
-  module.xFilter = Filter;
-  module.xNext = Next;
-  module.xEof = Eof;
-  module.xColumn = ColumnValue;
-  module.xRowid = RowId;
-  return module;
-}
-
-const sqlite3_module kModule = MakeModule();
+// Read-only (no xUpdate), no transactions. xCreate == xConnect: eponymous
+// under the module's name, and CREATE VIRTUAL TABLE t USING it works too.
+const sqlite3_module kModule = {
+    /*iVersion=*/0, /*xCreate=*/Connect, /*xConnect=*/Connect, BestIndex,
+    /*xDisconnect=*/Disconnect, /*xDestroy=*/Disconnect, Open, Close, Filter, Next, Eof,
+    ColumnValue, RowId,
+};
 
 constexpr Table kTables[] = {Table::kClass, Table::kObject, Table::kReference};
 
