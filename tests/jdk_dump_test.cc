@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "inspection/analysis/sql_equivalence_queries.h"
 #include "inspection/hprof/hprof_snapshot.h"
 #include "tests/kiln_heap_runner.h"
 #include "tests/perfetto_self_size.h"
@@ -168,6 +169,17 @@ TEST_F(JdkDumpTest, TheSeedQueryGivesPerfettosSelfSizes) {
   ASSERT_EQ(query.exit_code, 0) << query.err;
   EXPECT_EQ(QueryRows(query.out), *expected);
   EXPECT_GT(expected->size(), 100u);
+}
+
+// On a JDK dump too, `query` over the virtual tables and over the database
+// `sql` wrote answer every query alike.
+TEST_F(JdkDumpTest, QueriesOnTheDumpAndOnItsDatabaseAgree) {
+  const std::string db = Path("plain.sqlite");
+  const ToolResult sql = RunKilnHeap({"sql", Path("plain.hprof"), "-o", db});
+  ASSERT_EQ(sql.exit_code, 0) << sql.err;
+  EXPECT_GT(testing::ExpectSameAnswers(Path("plain.hprof"), db,
+                                       analysis::testing::EquivalenceQueries()),
+            60);
 }
 
 }  // namespace

@@ -60,4 +60,19 @@ std::map<std::string, uint64_t> QueryRows(const std::string& out) {
   return values;
 }
 
+int ExpectSameAnswers(const std::string& dump, const std::string& db,
+                      const std::vector<std::string>& queries) {
+  int answered = 0;
+  for (const std::string& sql : queries) {
+    SCOPED_TRACE(sql);
+    const ToolResult on_dump = RunKilnHeap({"query", dump, sql});
+    const ToolResult on_db = RunKilnHeap({"query", db, sql});
+    EXPECT_EQ(on_dump.exit_code, 0) << on_dump.err;
+    EXPECT_EQ(on_dump.exit_code, on_db.exit_code) << on_db.err;
+    EXPECT_EQ(on_dump.out, on_db.out);
+    answered += on_dump.exit_code == 0 && !absl::StrContains(on_dump.out, "(0 rows)");
+  }
+  return answered;
+}
+
 }  // namespace kiln::testing

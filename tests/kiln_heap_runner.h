@@ -32,6 +32,13 @@ std::map<std::string, HistogramCounts> HistogramRows(const std::string& out);
 // QueryRows: name -> value from a two-column `kiln-heap query` table.
 std::map<std::string, uint64_t> QueryRows(const std::string& out);
 
+// ExpectSameAnswers: each query's `kiln-heap query` output (or exit status
+// and error) is the same on `dump` (the virtual tables) and on `db`, the
+// database `kiln-heap sql` wrote from it; a gtest failure names the query.
+// Returns how many queries answered with at least one row.
+int ExpectSameAnswers(const std::string& dump, const std::string& db,
+                      const std::vector<std::string>& queries);
+
 }  // namespace kiln::testing
 
 #endif  // KILN_TESTS_KILN_HEAP_RUNNER_H_

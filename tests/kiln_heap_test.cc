@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
+#include "inspection/analysis/sql_equivalence_queries.h"
 #include "inspection/analysis/test_heap.h"
 #include "inspection/hprof/byte_sink.h"
 #include "inspection/hprof/gzip_sink.h"
@@ -178,6 +179,26 @@ TEST_F(KilnHeapTest, TheSeedQueryGivesPerfettosSelfSizes) {
   const ToolResult query = RunKilnHeap({"query", Path("known.hprof"), kSeedQuery});
   ASSERT_EQ(query.exit_code, 0) << query.err;
   EXPECT_EQ(QueryRows(query.out), *expected);
+}
+
+// `query` on a dump reads the virtual tables over its graph; on the
+// database `sql` wrote, real tables: every query answers the same.
+TEST_F(KilnHeapTest, QueriesOnTheDumpAndOnItsDatabaseAgree) {
+  const std::string db = Path("agree.sqlite");
+  const ToolResult sql = RunKilnHeap({"sql", Path("known.hprof"), "-o", db});
+  ASSERT_EQ(sql.exit_code, 0) << sql.err;
+  const std::vector<std::string> queries = analysis::testing::EquivalenceQueries();
+  EXPECT_GT(testing::ExpectSameAnswers(Path("known.hprof"), db, queries), 60);
+  // Bad SQL fails with SQLite's reason, on the dump as on the database.
+  for (const std::string& source : {Path("known.hprof"), db}) {
+    SCOPED_TRACE(source);
+    const ToolResult write = RunKilnHeap({"query", source, "delete from heap_graph_object"});
+    EXPECT_EQ(write.exit_code, 1);
+    EXPECT_TRUE(absl::StrContains(write.err, "SQLite: ")) << write.err;
+    const ToolResult bad = RunKilnHeap({"query", source, "select * from heap_graph_object whre 1"});
+    EXPECT_EQ(bad.exit_code, 1);
+    EXPECT_TRUE(absl::StrContains(bad.err, "syntax error")) << bad.err;
+  }
 }
 
 TEST_F(KilnHeapTest, TheSeedQueryOnSqlOutputReturnsTheHistogram) {

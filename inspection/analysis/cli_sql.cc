@@ -10,6 +10,7 @@
 #include "inspection/analysis/cli_load.h"
 #include "inspection/analysis/cli_table.h"
 #include "inspection/analysis/heap_sql.h"
+#include "inspection/analysis/heap_sql_vtab.h"
 #include "inspection/analysis/sql_flamegraph.h"
 
 namespace kiln::analysis {
@@ -28,7 +29,7 @@ bool IsSqliteFile(const std::string& path) {
 
 absl::Status Export(const HeapGraph& graph, SqliteDb& db, bool indexes) {
   ProgressBar writing("writing  ", ShowProgress(uint64_t{graph.object_count()} * 64));
-  writing.set_units("objects");
+  writing.set_units("rows");
   SqlExportOptions options;
   options.indexes = indexes;
   options.progress = [&](uint64_t done, uint64_t total) { writing.Update(done, total); };
@@ -66,8 +67,8 @@ absl::Status CommandQuery(const CliArgs& args, std::string* out) {
   } else {
     ASSIGN_OR_RETURN(LoadedDump dump, LoadDump(file));
     ASSIGN_OR_RETURN(db, SqliteDb::InMemory());
-    // One query: building indexes would cost more than they save.
-    RETURN_IF_ERROR(Export(*dump.graph, *db, /*indexes=*/false));
+    // The tables are virtual, over the graph: no copy (heap_sql_vtab.h).
+    RETURN_IF_ERROR(ServeHeapGraph(*dump.graph, db->get()));
     RETURN_IF_ERROR(RegisterExperimentalFlamegraph(db->get(), *dump.graph, nullptr));
     graph = std::move(dump);  // the function reads the graph while the query runs
   }

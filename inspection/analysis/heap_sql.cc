@@ -3,12 +3,13 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cctype>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
-#include "inspection/analysis/shortest_path_tree.h"
+#include "inspection/analysis/heap_sql_vtab.h"
 #include "inspection/hprof/hprof_format.h"
 #include "sqlite3.h"
 
@@ -56,34 +57,6 @@ absl::Status SqliteError(sqlite3* db, const std::string& what) {
   return absl::InternalError(absl::StrCat("SQLite: ", what, ": ",
                                           db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
 }
-
-// Statement: a prepared statement, finalized on destruction.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) : db_(db) {
-    sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  sqlite3_stmt* get() const { return stmt_; }
-  absl::Status status(const char* what) const {
-    return stmt_ != nullptr ? absl::OkStatus() : SqliteError(db_, what);
-  }
-  void Int(int column, int64_t value) { sqlite3_bind_int64(stmt_, column, value); }
-  void Text(int column, const std::string& text) {
-    sqlite3_bind_text(stmt_, column, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
-  }
-  void Null(int column) { sqlite3_bind_null(stmt_, column); }
-  // Step runs the bound statement (an insert) and resets it.
-  absl::Status Step(const char* what) {
-    const int rc = sqlite3_step(stmt_);
-    sqlite3_reset(stmt_);
-    return rc == SQLITE_DONE ? absl::OkStatus() : SqliteError(db_, what);
-  }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
 
 }  // namespace
 
@@ -224,93 +197,60 @@ std::string ClassKind(const HeapGraph& graph, uint32_t type) {
 
 namespace {
 
-absl::Status InsertClasses(const HeapGraph& graph, sqlite3* db) {
-  Statement insert(db,
-                   "INSERT INTO heap_graph_class(id, name, superclass_id, kind) "
-                   "VALUES (?, ?, ?, ?)");
-  RETURN_IF_ERROR(insert.status("preparing the heap_graph_class insert"));
-  for (uint32_t type = 0; type < graph.type_count(); ++type) {
-    const TypeInfo& info = graph.type_info(type);
-    const std::string kind = ClassKind(graph, type);
-    insert.Int(1, type);
-    insert.Text(2, info.name);
-    if (info.superclass == kNoType) {
-      insert.Null(3);
-    } else {
-      insert.Int(3, info.superclass);
-    }
-    insert.Text(4, kind);
-    RETURN_IF_ERROR(insert.Step("inserting into heap_graph_class"));
+// CopyRows: INSERT INTO `table` SELECT * FROM `module` (the virtual table),
+// in chunks of ids so that progress can be reported.
+absl::Status CopyRows(sqlite3* db, const char* table, const char* module, uint64_t rows,
+                      uint64_t* done, uint64_t total, const SqlExportOptions& options) {
+  const std::string sql = absl::StrCat("INSERT INTO ", table, " SELECT * FROM ", module,
+                                       " WHERE id >= ?1 AND id < ?2");
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+    return SqliteError(db, absl::StrCat("preparing the ", table, " copy"));
   }
-  return absl::OkStatus();
+  constexpr uint64_t kChunk = uint64_t{1} << 18;
+  absl::Status status;
+  for (uint64_t begin = 0; begin < rows && status.ok(); begin += kChunk) {
+    sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(begin));
+    sqlite3_bind_int64(stmt, 2, static_cast<int64_t>(begin + kChunk));
+    if (sqlite3_step(stmt) != SQLITE_DONE) {
+      status = SqliteError(db, absl::StrCat("inserting into ", table));
+    }
+    sqlite3_reset(stmt);
+    *done += std::min(kChunk, rows - begin);
+    if (options.progress) options.progress(*done, total);
+  }
+  sqlite3_finalize(stmt);
+  return status;
 }
 
-// InsertObjectsAndReferences: one row per object, then per reference; every
-// few thousand rows reports progress.
-absl::Status InsertObjectsAndReferences(const HeapGraph& graph, sqlite3* db,
-                                        const SqlExportOptions& options) {
-  Statement object(db,
-                   "INSERT INTO heap_graph_object(id, upid, graph_sample_ts, self_size, "
-                   "native_size, reference_set_id, reachable, type_id, root_type, "
-                   "root_distance) VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?)");
-  RETURN_IF_ERROR(object.status("preparing the heap_graph_object insert"));
-  Statement reference(db,
-                      "INSERT INTO heap_graph_reference(id, reference_set_id, owner_id, "
-                      "owned_id, field_name, field_type_name) VALUES (?, ?, ?, ?, ?, ?)");
-  RETURN_IF_ERROR(reference.status("preparing the heap_graph_reference insert"));
-  const std::vector<uint32_t> distances = ComputeShortestPathTree(graph).distance;
-  const int64_t ts = static_cast<int64_t>(graph.summary().timestamp_ms) * 1000000;
-  const uint64_t total = graph.object_count();
-  std::string field_name;
-  int64_t next_reference = 0;
-  for (uint32_t obj = 0; obj < graph.object_count(); ++obj) {
-    const absl::Span<const Reference> refs = graph.references(obj);
-    const std::optional<RootType> root = graph.root_type(obj);
-    object.Int(1, obj);
-    object.Int(2, ts);
-    object.Int(3, graph.self_size(obj));
-    object.Int(4, static_cast<int64_t>(graph.native_size(obj)));
-    if (refs.empty()) {
-      object.Null(5);
-    } else {
-      object.Int(5, next_reference);
-    }
-    object.Int(6, graph.reachable(obj) ? 1 : 0);
-    object.Int(7, graph.type(obj));
-    if (root.has_value()) {
-      sqlite3_bind_text(object.get(), 8, RootTypeName(*root), -1, SQLITE_STATIC);
-    } else {
-      object.Null(8);
-    }
-    object.Int(9, distances[obj] == kNoObject ? -1 : static_cast<int64_t>(distances[obj]));
-    RETURN_IF_ERROR(object.Step("inserting into heap_graph_object"));
-    const int64_t set = next_reference;
-    for (const Reference& ref : refs) {
-      field_name = graph.field_name(ref.field_name);
-      reference.Int(1, next_reference++);
-      reference.Int(2, set);
-      reference.Int(3, obj);
-      reference.Int(4, ref.target);
-      reference.Text(5, field_name);
-      reference.Text(6, graph.field_type_name(ref));
-      RETURN_IF_ERROR(reference.Step("inserting into heap_graph_reference"));
-    }
-    if (options.progress && (obj & 0xFFFF) == 0) options.progress(obj, total);
-  }
-  if (options.progress) options.progress(total, total);
-  return absl::OkStatus();
+// CopyTables: the rows, from the virtual tables over `graph`.
+absl::Status CopyTables(const HeapGraph& graph, sqlite3* db, const SqlExportOptions& options) {
+  uint64_t references = 0;
+  for (uint32_t obj = 0; obj < graph.object_count(); ++obj) references += graph.references(obj).size();
+  const uint64_t total = uint64_t{graph.type_count()} + graph.object_count() + references;
+  uint64_t done = 0;
+  RETURN_IF_ERROR(CopyRows(db, "heap_graph_class", kClassModule, graph.type_count(), &done,
+                           total, options));
+  RETURN_IF_ERROR(CopyRows(db, "heap_graph_object", kObjectModule, graph.object_count(), &done,
+                           total, options));
+  return CopyRows(db, "heap_graph_reference", kReferenceModule, references, &done, total,
+                  options);
 }
 
 }  // namespace
 
 absl::Status ExportHeapGraph(const HeapGraph& graph, SqliteDb& db,
                              const SqlExportOptions& options) {
-  // A scratch database: no journal, no syncing; one transaction.
-  RETURN_IF_ERROR(db.Execute("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"));
+  // In memory, the tables are the graph itself: virtual tables, no copy.
+  if (db.path() == ":memory:") return ServeHeapGraph(graph, db.get());
+  RETURN_IF_ERROR(RegisterHeapGraphModules(db.get(), graph));
+  // A scratch database: no journal, no syncing, one writer; one transaction,
+  // the indexes after the rows.
+  RETURN_IF_ERROR(db.Execute("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; "
+                             "PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-65536;"));
   RETURN_IF_ERROR(db.Execute("BEGIN"));
   absl::Status status = db.Execute(kSchema);
-  if (status.ok()) status = InsertClasses(graph, db.get());
-  if (status.ok()) status = InsertObjectsAndReferences(graph, db.get(), options);
+  if (status.ok()) status = CopyTables(graph, db.get(), options);
   if (status.ok() && options.indexes) status = db.Execute(kIndexes);
   if (!status.ok()) {
     (void)db.Execute("ROLLBACK");

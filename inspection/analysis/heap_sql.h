@@ -34,9 +34,11 @@
 // - root_distance is the distance in the shortest-path tree
 //   (shortest_path_tree.h: breadth first from the roots, never through
 //   Reference.referent); -1 for unreachable objects.
-// - One transaction, prepared statements, journal_mode=OFF and
-//   synchronous=OFF: a dump's database is a scratch artifact, rebuilt from
-//   the dump if anything goes wrong.
+// - The rows come from virtual tables over the graph (heap_sql_vtab.h). In
+//   memory they are the tables; a file gets real tables copied from them
+//   (INSERT ... SELECT, one transaction, the indexes after the rows,
+//   journal_mode=OFF and synchronous=OFF: a dump's database is a scratch
+//   artifact, rebuilt from the dump if anything goes wrong).
 #ifndef KILN_INSPECTION_ANALYSIS_HEAP_SQL_H_
 #define KILN_INSPECTION_ANALYSIS_HEAP_SQL_H_
 
@@ -106,8 +108,12 @@ struct SqlExportOptions {
   bool indexes = true;
 };
 
-// ExportHeapGraph creates the three tables in `db` and fills them from
-// `graph`, in one transaction. Fails (naming the step) if the tables exist.
+// ExportHeapGraph creates the three tables in `db` from `graph`. A database
+// file gets real tables, filled in one transaction (options apply); an
+// in-memory database (SqliteDb::InMemory) gets virtual tables that read
+// `graph` as queries run, so `graph` must outlive `db` there (options do
+// not apply: no copy, no indexes, the graph's lookups instead). Fails
+// (naming the step) if the tables exist. `graph` needs references.
 KILN_MUST_USE absl::Status ExportHeapGraph(const HeapGraph& graph, SqliteDb& db,
                                            const SqlExportOptions& options);
 
