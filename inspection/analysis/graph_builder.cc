@@ -70,7 +70,7 @@ std::string JavaTypeName(absl::string_view hprof_name) {
 }
 
 GraphBuilder::GraphBuilder(HprofReader& reader, const BuildOptions& options, HeapGraph* graph)
-    : reader_(reader), options_(options), graph_(graph) {}
+    : reader_(reader), options_(options), graph_(graph), counting_(!options.objects) {}
 
 // Progress: every 1% of the file, reports progress and, when the graph
 // will not read field values again to resolve references, evicts the bytes
@@ -79,7 +79,7 @@ void GraphBuilder::Progress(const uint8_t* at) {
   const uint64_t done = static_cast<uint64_t>(at - reader_.data().data());
   if (done < next_progress_) return;
   next_progress_ = done + std::max<uint64_t>(reader_.size() / 100, 1);
-  if (!options_.references) reader_.Evict(0, done);
+  if (!options_.references || counting_) reader_.Evict(0, done);
   if (options_.progress) options_.progress(done, reader_.size());
 }
 
@@ -93,6 +93,22 @@ uint32_t GraphBuilder::SlotOf(uint64_t class_id) {
 }
 
 void GraphBuilder::AddObject(uint64_t id, uint32_t slot, uint32_t size, uint64_t payload) {
+  if (counting_) {
+    if (slot & kPrimitiveFlag) {
+      ++primitive_counts_[slot & 0xF];
+      primitive_bytes_[slot & 0xF] += size;
+    } else if (slot & kClassObjectFlag) {
+      slots_[slot & ~kClassObjectFlag].static_bytes = size;
+    } else {
+      ++slots_[slot].count;
+      slots_[slot].payload += size;
+    }
+    return;
+  }
+  PushObject(id, slot, size, payload);
+}
+
+void GraphBuilder::PushObject(uint64_t id, uint32_t slot, uint32_t size, uint64_t payload) {
   HeapGraph& g = *graph_;
   g.ids_.push_back(id);
   g.types_of_.push_back(slot);
@@ -161,7 +177,16 @@ absl::Status GraphBuilder::OnInstance(uint64_t id, uint64_t class_id,
   Progress(values.data());
   const uint32_t slot = SlotOf(class_id);
   const uint64_t offset = static_cast<uint64_t>(values.data() - reader_.data().data());
-  if (slots_[slot].first_instance_offset == 0) slots_[slot].first_instance_offset = offset;
+  Slot& s = slots_[slot];
+  if (s.first_instance_offset == 0) {
+    s.first_instance_offset = offset;
+    s.first_instance_id = id;
+    s.first_instance_bytes = static_cast<uint32_t>(values.size());
+  } else if (counting_ && s.odd_instance_offset == 0 && values.size() != s.first_instance_bytes) {
+    s.odd_instance_id = id;
+    s.odd_instance_offset = offset;
+    s.odd_instance_bytes = static_cast<uint32_t>(values.size());
+  }
   AddObject(id, slot, static_cast<uint32_t>(values.size()), offset);
   return absl::OkStatus();
 }
@@ -177,7 +202,7 @@ absl::Status GraphBuilder::OnObjectArray(uint64_t id, uint64_t class_id,
   }
   AddObject(id, slot, static_cast<uint32_t>(elements.size() * reader_.id_size()),
             array_elements_.size());
-  array_elements_.insert(array_elements_.end(), elements.begin(), elements.end());
+  if (!counting_) array_elements_.insert(array_elements_.end(), elements.begin(), elements.end());
   return absl::OkStatus();
 }
 
@@ -406,6 +431,7 @@ absl::Status GraphBuilder::DuplicateIdError(uint64_t id) const {
 }
 
 absl::Status GraphBuilder::Build() {
+  if (counting_) return BuildCounts();
   // Room for the most objects the file could hold (the smallest object
   // record is 14 bytes): reserved address space, never touched beyond what
   // the objects fill, so the arrays never move while they grow.
@@ -431,6 +457,7 @@ absl::Status GraphBuilder::Build() {
     }
   }
   graph_->has_references_ = options_.references;
+  graph_->has_objects_ = true;
   array_elements_ = {};
   layouts_ = {};
   ComputeSizeRules();
@@ -438,6 +465,7 @@ absl::Status GraphBuilder::Build() {
   if (options_.references) ComputeReachability();
   ComputeNativeSizes();
   ResolveThreads();
+  TotalObjects();
   Summarize();
   if (options_.progress) options_.progress(reader_.size(), reader_.size());
   return absl::OkStatus();

@@ -174,6 +174,24 @@ struct BuildOptions {
   // it (HprofReader::Evict), so memory is the graph's, not the file's: what
   // `kiln-heap histogram` over all objects needs.
   bool references = true;
+  // objects: keep a row per object (the default). Off (references are
+  // then off too), the reader's pass only counts objects per type:
+  // object_count() is 0, roots() and threads() are empty, and what is left
+  // is the types, type_totals() (native sizes included, found by a second
+  // pass over the few objects they involve, when the dump has
+  // NativeAllocationRegistry's classes) and the summary's counts: what
+  // `kiln-heap histogram` over all objects needs, in memory that does not
+  // grow with the objects. The dump's objects are not checked for repeated
+  // ids (the other checks are the same).
+  bool objects = true;
+};
+
+// TypeTotals: a type's objects, the sum of their self_size and of their
+// native_size (every object, reachable or not).
+struct TypeTotals {
+  uint64_t count = 0;
+  uint64_t self_bytes = 0;
+  uint64_t native_bytes = 0;
 };
 
 class HeapGraph {
@@ -224,6 +242,8 @@ class HeapGraph {
   }
   // has_references: built with BuildOptions::references (the default).
   bool has_references() const { return has_references_; }
+  // has_objects: built with BuildOptions::objects (the default).
+  bool has_objects() const { return has_objects_; }
   // root_type: the kind of the first root record naming `obj`, if any.
   std::optional<RootType> root_type(uint32_t obj) const;
   // references: the non-null references out of `obj` whose target is in the
@@ -286,6 +306,8 @@ class HeapGraph {
   uint32_t FindType(absl::string_view name) const;
   // IsSubtype: `type` is `ancestor` or extends it.
   bool IsSubtype(uint32_t type, uint32_t ancestor) const;
+  // type_totals: the type's objects and bytes (also without objects).
+  const TypeTotals& type_totals(uint32_t type) const { return type_totals_[type]; }
 
   // --- roots, threads, summary ---
   const std::vector<Root>& roots() const { return roots_; }
@@ -321,6 +343,8 @@ class HeapGraph {
   std::vector<Reference> edges_;
   std::vector<uint64_t> reachable_;     // bitset
   bool has_references_ = false;
+  bool has_objects_ = false;
+  std::vector<TypeTotals> type_totals_;  // by type
   absl::flat_hash_map<uint32_t, uint64_t> native_sizes_;
   absl::flat_hash_map<uint32_t, RootType> root_types_;
 
