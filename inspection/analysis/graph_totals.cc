@@ -161,7 +161,8 @@ absl::Status GraphBuilder::CountNativeSizes() {
     return is_instance(raw) && involved[raw] && g.type_infos_[raw].kind == TypeKind::kInstance;
   });
   RETURN_IF_ERROR(reader_.Parse(involved_objects));
-  absl::flat_hash_set<uint64_t> kept(g.ids_.begin(), g.ids_.end()), referents;
+  absl::flat_hash_set<uint64_t> kept, referents;
+  for (uint32_t obj = 0; obj < g.object_count(); ++obj) kept.insert(g.ids_[obj]);
   for (uint32_t obj = 0; obj < g.object_count(); ++obj) {
     if (!g.IsSubtype(g.types_of_[obj], cleaner)) continue;
     const std::optional<uint64_t> referent = g.FieldValue(obj, "referent");
@@ -177,10 +178,10 @@ absl::Status GraphBuilder::CountNativeSizes() {
     g.type_totals_[g.types_of_[obj]].native_bytes += size;
   // Only the totals stay: the graph has no objects.
   g.native_sizes_.clear();
-  g.ids_ = {};
+  g.ids_.Clear();
   g.types_of_ = {};
   g.payload_bytes_ = {};
-  g.data_offsets_ = {};
+  g.data_offsets_.Clear();
   g.id_directory_ = {};
   for (TypeInfo& info : g.type_infos_) info.class_object = kNoObject;
   return absl::OkStatus();

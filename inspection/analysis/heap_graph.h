@@ -194,6 +194,33 @@ struct TypeTotals {
   uint64_t native_bytes = 0;
 };
 
+// PackedColumn: one uint64 per object, kept in 32 bits once Pack() finds
+// that every value is base + (v << shift) with v below 2^32 (object ids,
+// aligned addresses in a span of 32 GiB or less; offsets in a file under 4
+// GiB), else in 64. The graph's builder fills wide() and packs it.
+class PackedColumn {
+ public:
+  uint64_t operator[](size_t i) const {
+    return narrow_.empty() ? wide_[i] : base_ + (uint64_t{narrow_[i]} << shift_);
+  }
+  size_t size() const { return narrow_.empty() ? wide_.size() : narrow_.size(); }
+  bool empty() const { return size() == 0; }
+  std::vector<uint64_t>& wide() { return wide_; }
+  // Pack: to 32 bits where every value fits (then wide() is empty).
+  void Pack();
+  void Clear() {
+    wide_ = {};
+    narrow_ = {};
+  }
+  size_t bytes_per_value() const { return narrow_.empty() ? 8 : 4; }
+
+ private:
+  std::vector<uint64_t> wide_;
+  std::vector<uint32_t> narrow_;
+  uint64_t base_ = 0;
+  int shift_ = 0;
+};
+
 class HeapGraph {
  public:
   // Build parses `reader` (which must outlive the graph: field values are
@@ -326,14 +353,14 @@ class HeapGraph {
   uint32_t id_size_ = 8;
 
   // Per object, index order = ascending id.
-  std::vector<uint64_t> ids_;
+  PackedColumn ids_;
   std::vector<uint32_t> types_of_;
   // payload_bytes_: the bytes the object's record carries: field values,
   // array elements (ids count id_size), static values.
   std::vector<uint32_t> payload_bytes_;
   // data_offsets_: instances: offset of the field values in data_;
   // primitive arrays: offset of the elements; others 0.
-  std::vector<uint64_t> data_offsets_;
+  PackedColumn data_offsets_;
   // FindObject's directory: bucket b = (id - min_id_) >> id_shift_ holds
   // the indices [id_directory_[b], id_directory_[b + 1]).
   std::vector<uint32_t> id_directory_;
