@@ -17,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "inspection/analysis/sql_equivalence_queries.h"
 #include "inspection/hprof/hprof_snapshot.h"
+#include "tests/heap_equivalence.h"
 #include "tests/kiln_heap_runner.h"
 #include "tests/perfetto_self_size.h"
 
@@ -87,6 +88,13 @@ TEST_F(JdkDumpTest, InstanceCountsAreWhatTheProgramMade) {
 // not a contradiction. The counts are the program's. (CheckReferences is for
 // Kiln's own dumps: HotSpot's may refer to objects they leave out, which
 // kiln-heap counts as dangling.)
+// Histograms, flamegraph and dominators row by row against the plain
+// reference computation (tests/heap_equivalence.h).
+TEST_F(JdkDumpTest, WholeGraphAnswersMatchTheReferenceComputation) {
+  testing::ExpectSameAsReference(Path("plain.hprof"));
+  testing::ExpectSameAsReference(Path("compressed.hprof.gz"));
+}
+
 TEST_F(JdkDumpTest, TheValidatingReaderReadsThem) {
   for (const char* file : {"plain.hprof", "compressed.hprof.gz"}) {
     SCOPED_TRACE(file);

@@ -18,6 +18,7 @@
 #include "inspection/analysis/test_heap.h"
 #include "inspection/hprof/byte_sink.h"
 #include "inspection/hprof/gzip_sink.h"
+#include "tests/heap_equivalence.h"
 #include "tests/kiln_heap_runner.h"
 #include "tests/perfetto_self_size.h"
 
@@ -85,6 +86,13 @@ TEST_F(KilnHeapTest, HistogramHasTheHandComputedNumbers) {
   ASSERT_EQ(native_rows.size(), 2u) << native.out;  // the top row and the total
   EXPECT_EQ(native_rows[0].back(), "test.Item");
   EXPECT_TRUE(absl::StrContains(native.out, " not shown)")) << native.out;
+}
+
+// Histograms, flamegraph and dominators row by row against the plain
+// reference computation (tests/heap_equivalence.h), plain and gzip.
+TEST_F(KilnHeapTest, WholeGraphAnswersMatchTheReferenceComputation) {
+  testing::ExpectSameAsReference(Path("known.hprof"));
+  testing::ExpectSameAsReference(Path("known.hprof.gz"));
 }
 
 TEST_F(KilnHeapTest, GzipDumpsReadTheSame) {

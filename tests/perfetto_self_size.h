@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -29,6 +30,28 @@ namespace kiln::testing {
 // java.lang.Object[], java.lang.Class<app.Main>) -> the sum of self_size of
 // its reachable objects, for the plain HPROF file at `path`.
 absl::StatusOr<std::map<std::string, uint64_t>> PerfettoSeedQuery(const std::string& path);
+
+
+// ReferenceAnalyses (tests only): kiln-heap's whole-graph answers worked out
+// the plain way, from the records with maps keyed by id and no HeapGraph,
+// so that a change in how HeapGraph stores the graph cannot change what the
+// tool prints unnoticed (tests/heap_equivalence.h compares them):
+//   histogram, reachable_histogram  "count self_bytes native_bytes name"
+//       per class (sorted), as `kiln-heap histogram [--reachable]` rows;
+//   flamegraph  folded path -> self bytes (nodes with bytes), as
+//       `kiln-heap flamegraph` prints them: a breadth-first tree from the
+//       roots in file order, each object's first referrer its parent;
+//   retained    reachable object id -> retained bytes (the dominator tree,
+//       iterated to its fixed point; unique, so any algorithm agrees).
+// Native sizes and edges follow README.md (NativeAllocationRegistry's
+// Cleaners; java.lang.ref.Reference.referent not followed).
+struct ReferenceAnalyses {
+  std::vector<std::string> histogram, reachable_histogram;
+  std::map<std::string, uint64_t> flamegraph;
+  std::map<uint64_t, uint64_t> retained;
+  uint64_t total_retained = 0;
+};
+absl::StatusOr<ReferenceAnalyses> ComputeReferenceAnalyses(const std::string& path);
 
 }  // namespace kiln::testing
 

@@ -54,6 +54,7 @@ absl::StatusOr<LoadedDump> LoadDump(const std::string& path, bool references) {
   ProgressBar reading("reading  ", show);
   BuildOptions options;
   options.references = references;
+  options.objects = references;  // without references, counts per type only
   options.progress = [&](uint64_t done, uint64_t total) { reading.Update(done, total); };
   absl::StatusOr<std::unique_ptr<HeapGraph>> graph = HeapGraph::Build(*dump.reader, options);
   if (!graph.ok()) {

@@ -52,7 +52,9 @@ struct LoadedDump {
 };
 
 // LoadDump opens and builds `path` (with references unless `references` is
-// false: BuildOptions::references). Errors are the reader's or the graph's,
+// false: then BuildOptions::references and BuildOptions::objects are off,
+// and the graph has the types and their totals only, enough for a histogram
+// over all objects). Errors are the reader's or the graph's,
 // naming the file and the offset for malformed files.
 KILN_MUST_USE absl::StatusOr<LoadedDump> LoadDump(const std::string& path, bool references = true);
 

@@ -1,4 +1,4 @@
-// Dominators: Lengauer-Tarjan over the reachable graph, in DFS-number
+// Dominators: Semi-NCA over the reachable graph, in DFS-number
 // space. Vertex 1 is the virtual super-root, 0 means "none". Every step that
 // a textbook writes recursively (the DFS, path compression) uses an explicit
 // stack: heap graphs have paths millions of objects long.
@@ -15,35 +15,38 @@ class LengauerTarjan {
  public:
   LengauerTarjan(const HeapGraph& graph, uint32_t skip_field) : g_(graph), skip_(skip_field) {}
 
-  // Run: idom per DFS number (idom_[v] for v >= 2; vertex_[v] its object).
+  // Compute: idom per DFS number (idom_[v] for v >= 2; vertex_[v] its
+  // object), by Semi-NCA: semidominators as Lengauer-Tarjan computes them
+  // (Eval with path compression), then each idom as the nearest ancestor
+  // of the parent at or above the semidominator. Every array but vertex_
+  // and idom_ is freed on the way, so the caller's result arrays are
+  // allocated once the scratch is gone.
   void Compute() {
     Number();
     Predecessors();
+    number_ = {};
     const uint32_t n = count_;
     semi_.resize(n + 1);
     label_.resize(n + 1);
     ancestor_.assign(n + 1, 0);
-    idom_.assign(n + 1, 0);
-    std::vector<uint32_t> bucket_head(n + 1, 0), bucket_next(n + 1, 0);
     for (uint32_t v = 1; v <= n; ++v) semi_[v] = label_[v] = v;
     for (uint32_t w = n; w >= 2; --w) {
       for (uint32_t p = pred_begin_[w]; p < pred_begin_[w + 1]; ++p) {
         const uint32_t u = Eval(preds_[p]);
         if (semi_[u] < semi_[w]) semi_[w] = semi_[u];
       }
-      bucket_next[w] = bucket_head[semi_[w]];
-      bucket_head[semi_[w]] = w;
-      const uint32_t p = parent_[w];
-      ancestor_[w] = p;
-      for (uint32_t v = bucket_head[p]; v != 0; v = bucket_next[v]) {
-        const uint32_t u = Eval(v);
-        idom_[v] = semi_[u] < semi_[v] ? u : p;
-      }
-      bucket_head[p] = 0;
+      ancestor_[w] = parent_[w];
     }
+    preds_ = {};
+    pred_begin_ = {};
+    label_ = {};
+    ancestor_ = {};
+    compress_stack_ = {};
+    idom_ = std::move(parent_);  // idom_[w] starts at the DFS parent
     for (uint32_t w = 2; w <= n; ++w) {
-      if (idom_[w] != semi_[w]) idom_[w] = idom_[idom_[w]];
+      while (idom_[w] > semi_[w]) idom_[w] = idom_[idom_[w]];
     }
+    semi_ = {};
   }
 
   uint32_t count() const { return count_; }
@@ -55,6 +58,9 @@ class LengauerTarjan {
   void Number() {
     const uint32_t n = g_.object_count();
     number_.assign(n, 0);
+    // Reserved, never moved: only the pages the reachable objects fill are touched.
+    vertex_.reserve(uint64_t{n} + 2);
+    parent_.reserve(uint64_t{n} + 2);
     vertex_.assign(2, kNoObject);  // [0] unused, [1] the super-root
     parent_.assign(2, 0);
     count_ = 1;

@@ -70,16 +70,17 @@ std::string JavaTypeName(absl::string_view hprof_name) {
 }
 
 GraphBuilder::GraphBuilder(HprofReader& reader, const BuildOptions& options, HeapGraph* graph)
-    : reader_(reader), options_(options), graph_(graph) {}
+    : reader_(reader), options_(options), graph_(graph), counting_(!options.objects) {}
 
-// Progress: every 1% of the file, reports progress and, when the graph
-// will not read field values again to resolve references, evicts the bytes
-// parsed so far (a mapped file's pages leave the resident set).
+// Progress: every 1% of the file, reports progress and evicts the bytes
+// parsed so far (a mapped file's pages leave the resident set; what is read
+// again, the instances' field values when references are resolved, comes
+// back from the page cache, and leaves again behind ResolveReferences).
 void GraphBuilder::Progress(const uint8_t* at) {
   const uint64_t done = static_cast<uint64_t>(at - reader_.data().data());
   if (done < next_progress_) return;
   next_progress_ = done + std::max<uint64_t>(reader_.size() / 100, 1);
-  if (!options_.references) reader_.Evict(0, done);
+  reader_.Evict(0, done);
   if (options_.progress) options_.progress(done, reader_.size());
 }
 
@@ -93,11 +94,27 @@ uint32_t GraphBuilder::SlotOf(uint64_t class_id) {
 }
 
 void GraphBuilder::AddObject(uint64_t id, uint32_t slot, uint32_t size, uint64_t payload) {
+  if (counting_) {
+    if (slot & kPrimitiveFlag) {
+      ++primitive_counts_[slot & 0xF];
+      primitive_bytes_[slot & 0xF] += size;
+    } else if (slot & kClassObjectFlag) {
+      slots_[slot & ~kClassObjectFlag].static_bytes = size;
+    } else {
+      ++slots_[slot].count;
+      slots_[slot].payload += size;
+    }
+    return;
+  }
+  PushObject(id, slot, size, payload);
+}
+
+void GraphBuilder::PushObject(uint64_t id, uint32_t slot, uint32_t size, uint64_t payload) {
   HeapGraph& g = *graph_;
-  g.ids_.push_back(id);
+  g.ids_.wide().push_back(id);
   g.types_of_.push_back(slot);
   g.payload_bytes_.push_back(size);
-  g.data_offsets_.push_back(payload);
+  g.data_offsets_.wide().push_back(payload);
 }
 
 absl::Status GraphBuilder::OnString(uint64_t id, absl::string_view text) {
@@ -161,7 +178,16 @@ absl::Status GraphBuilder::OnInstance(uint64_t id, uint64_t class_id,
   Progress(values.data());
   const uint32_t slot = SlotOf(class_id);
   const uint64_t offset = static_cast<uint64_t>(values.data() - reader_.data().data());
-  if (slots_[slot].first_instance_offset == 0) slots_[slot].first_instance_offset = offset;
+  Slot& s = slots_[slot];
+  if (s.first_instance_offset == 0) {
+    s.first_instance_offset = offset;
+    s.first_instance_id = id;
+    s.first_instance_bytes = static_cast<uint32_t>(values.size());
+  } else if (counting_ && s.odd_instance_offset == 0 && values.size() != s.first_instance_bytes) {
+    s.odd_instance_id = id;
+    s.odd_instance_offset = offset;
+    s.odd_instance_bytes = static_cast<uint32_t>(values.size());
+  }
   AddObject(id, slot, static_cast<uint32_t>(values.size()), offset);
   return absl::OkStatus();
 }
@@ -177,7 +203,7 @@ absl::Status GraphBuilder::OnObjectArray(uint64_t id, uint64_t class_id,
   }
   AddObject(id, slot, static_cast<uint32_t>(elements.size() * reader_.id_size()),
             array_elements_.size());
-  array_elements_.insert(array_elements_.end(), elements.begin(), elements.end());
+  if (!counting_) array_elements_.insert(array_elements_.end(), elements.begin(), elements.end());
   return absl::OkStatus();
 }
 
@@ -314,28 +340,29 @@ uint32_t GraphBuilder::TypeOf(uint32_t raw) const {
 // in address order) and fills the per-object arrays and the id directory.
 absl::Status GraphBuilder::OrderObjects() {
   HeapGraph& g = *graph_;
-  const size_t n = g.ids_.size();
+  std::vector<uint64_t>& ids = g.ids_.wide();
+  const size_t n = ids.size();
   if (n >= kArrayIndexBit) {
     return absl::ResourceExhaustedError(
         absl::StrCat("heap dump holds ", n, " objects; at most 2^31 supported"));
   }
-  if (!std::is_sorted(g.ids_.begin(), g.ids_.end())) {
+  if (!std::is_sorted(ids.begin(), ids.end())) {
     std::vector<uint32_t> order(n);
     std::iota(order.begin(), order.end(), 0);
     std::sort(order.begin(), order.end(),
-              [&](uint32_t a, uint32_t b) { return g.ids_[a] < g.ids_[b]; });
+              [&](uint32_t a, uint32_t b) { return ids[a] < ids[b]; });
     const auto permute = [&](auto& values) {
       std::remove_reference_t<decltype(values)> sorted(n);
       for (size_t i = 0; i < n; ++i) sorted[i] = values[order[i]];
       values = std::move(sorted);
     };
-    permute(g.ids_);
+    permute(ids);
     permute(g.types_of_);
     permute(g.payload_bytes_);
-    permute(g.data_offsets_);
+    permute(g.data_offsets_.wide());
   }
   for (size_t i = 1; i < n; ++i) {
-    if (g.ids_[i] == g.ids_[i - 1]) return DuplicateIdError(g.ids_[i]);
+    if (ids[i] == ids[i - 1]) return DuplicateIdError(ids[i]);
   }
   for (size_t i = 0; i < n; ++i) {
     const uint32_t raw = g.types_of_[i];
@@ -345,17 +372,18 @@ absl::Status GraphBuilder::OrderObjects() {
     }
   }
   // Directory: about two objects per bucket.
-  g.min_id_ = n == 0 ? 0 : g.ids_.front();
-  const uint64_t span = n == 0 ? 0 : g.ids_.back() - g.min_id_;
+  g.min_id_ = n == 0 ? 0 : ids.front();
+  const uint64_t span = n == 0 ? 0 : ids.back() - g.min_id_;
   g.id_shift_ = 0;
   while (g.id_shift_ < 63 && (span >> g.id_shift_) > n / 2 + 1) ++g.id_shift_;
   const uint64_t buckets = n == 0 ? 0 : (span >> g.id_shift_) + 1;
   g.id_directory_.assign(buckets + 1, 0);
   size_t at = 0;
   for (uint64_t b = 0; b <= buckets; ++b) {
-    while (at < n && ((g.ids_[at] - g.min_id_) >> g.id_shift_) < b) ++at;
+    while (at < n && ((ids[at] - g.min_id_) >> g.id_shift_) < b) ++at;
     g.id_directory_[b] = static_cast<uint32_t>(at);
   }
+  g.ids_.Pack();  // 32 bits per id where they fit
   return absl::OkStatus();
 }
 
@@ -406,14 +434,15 @@ absl::Status GraphBuilder::DuplicateIdError(uint64_t id) const {
 }
 
 absl::Status GraphBuilder::Build() {
+  if (counting_) return BuildCounts();
   // Room for the most objects the file could hold (the smallest object
   // record is 14 bytes): reserved address space, never touched beyond what
   // the objects fill, so the arrays never move while they grow.
   const size_t most = reader_.size() / 14 + 1;
-  graph_->ids_.reserve(most);
+  graph_->ids_.wide().reserve(most);
   graph_->types_of_.reserve(most);
   graph_->payload_bytes_.reserve(most);
-  graph_->data_offsets_.reserve(most);
+  graph_->data_offsets_.wide().reserve(most);
   RETURN_IF_ERROR(reader_.Parse(*this));
   graph_->data_ = reader_.data();
   graph_->id_size_ = reader_.id_size();
@@ -426,11 +455,13 @@ absl::Status GraphBuilder::Build() {
   } else {
     for (uint32_t i = 0; i < graph_->object_count(); ++i) {
       if (graph_->type_info(graph_->types_of_[i]).kind == TypeKind::kObjectArray) {
-        graph_->data_offsets_[i] = 0;  // an index into array_elements_, about to go
+        graph_->data_offsets_.wide()[i] = 0;  // an index into array_elements_, about to go
       }
     }
   }
+  graph_->data_offsets_.Pack();  // 32 bits per offset in a file under 4 GiB
   graph_->has_references_ = options_.references;
+  graph_->has_objects_ = true;
   array_elements_ = {};
   layouts_ = {};
   ComputeSizeRules();
@@ -438,7 +469,11 @@ absl::Status GraphBuilder::Build() {
   if (options_.references) ComputeReachability();
   ComputeNativeSizes();
   ResolveThreads();
+  TotalObjects();
   Summarize();
+  // The graph reads the dump's bytes again only for field values, on
+  // demand: none stays resident.
+  reader_.Evict(0, reader_.size());
   if (options_.progress) options_.progress(reader_.size(), reader_.size());
   return absl::OkStatus();
 }

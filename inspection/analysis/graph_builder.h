@@ -74,6 +74,14 @@ class GraphBuilder : public HprofVisitor {
     uint64_t first_object_array = 0;
     uint64_t first_object_array_offset = 0;
     bool has_object_arrays = false;
+    // Counting (BuildOptions::objects off): this class's instances or
+    // object arrays, and the bytes their records carry; the first instance
+    // (id and field bytes) and the first whose field bytes differ from it,
+    // for CheckCounts.
+    uint64_t count = 0, payload = 0;
+    uint64_t static_bytes = 0;  // of its class object (when dumped)
+    uint64_t first_instance_id = 0, odd_instance_id = 0, odd_instance_offset = 0;
+    uint32_t first_instance_bytes = 0, odd_instance_bytes = 0;
     std::vector<HprofFieldInfo> fields;
     std::vector<HprofStaticInfo> statics;
   };
@@ -98,7 +106,12 @@ class GraphBuilder : public HprofVisitor {
     uint32_t bytes = 0;
   };
 
+  class Picker;  // graph_totals.cc
+  friend class Picker;
+
   void Progress(const uint8_t* at);
+  // PushObject: the object's row in the graph's per-object columns.
+  void PushObject(uint64_t id, uint32_t raw, uint32_t size, uint64_t payload);
   uint32_t SlotOf(uint64_t class_id);
   void AddObject(uint64_t id, uint32_t slot, uint32_t size, uint64_t payload);
   uint32_t FieldBytes(uint8_t type) const;
@@ -112,6 +125,11 @@ class GraphBuilder : public HprofVisitor {
   KILN_MUST_USE absl::Status DuplicateIdError(uint64_t id) const;
   KILN_MUST_USE absl::StatusOr<uint64_t> CheckSizes();
   KILN_MUST_USE absl::Status ResolveReferences(uint64_t bound);
+  // graph_totals.cc: counting mode, and the per-type totals of both modes.
+  KILN_MUST_USE absl::Status BuildCounts();
+  KILN_MUST_USE absl::Status CheckCounts() const;
+  KILN_MUST_USE absl::Status CountNativeSizes();
+  void TotalObjects();
   // graph_facts.cc
   void ComputeSizeRules();
   void ResolveRoots();
@@ -144,6 +162,10 @@ class GraphBuilder : public HprofVisitor {
   std::vector<uint32_t> class_slot_;          // by type: the slot of a class object's class
   std::vector<Layout> layouts_;               // by type (instance types)
   uint64_t dangling_ = 0;
+  // Counting mode: no per-object rows during the first pass, only counts
+  // (Slot::count, primitive_counts_); primitive arrays by element type.
+  const bool counting_;
+  std::array<uint64_t, 16> primitive_counts_{}, primitive_bytes_{};
 };
 
 }  // namespace kiln::analysis

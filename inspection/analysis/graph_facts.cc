@@ -181,24 +181,27 @@ void GraphBuilder::Summarize() {
     }
     s.records[name] += sub_record_counts_[tag];
   }
-  s.objects = g.object_count();
   s.references = g.edges_.size();
   s.dangling_references = dangling_;
-  const bool reachability = g.has_references();
-  for (uint32_t obj = 0; obj < g.object_count(); ++obj) {
-    switch (g.type_info(g.type(obj)).kind) {
-      case TypeKind::kInstance: ++s.instances; break;
-      case TypeKind::kObjectArray: ++s.object_arrays; break;
-      case TypeKind::kPrimitiveArray: ++s.primitive_arrays; break;
-      case TypeKind::kClassObject: ++s.classes; break;
+  for (uint32_t t = 0; t < g.type_count(); ++t) {
+    const TypeTotals& totals = g.type_totals_[t];
+    switch (g.type_info(t).kind) {
+      case TypeKind::kInstance: s.instances += totals.count; break;
+      case TypeKind::kObjectArray: s.object_arrays += totals.count; break;
+      case TypeKind::kPrimitiveArray: s.primitive_arrays += totals.count; break;
+      case TypeKind::kClassObject: s.classes += totals.count; break;
     }
-    s.shallow_bytes += g.self_size(obj);
-    if (reachability && g.reachable(obj)) {
+    s.objects += totals.count;
+    s.shallow_bytes += totals.self_bytes;
+    s.native_bytes += totals.native_bytes;
+  }
+  if (g.has_references()) {
+    for (uint32_t obj = 0; obj < g.object_count(); ++obj) {
+      if (!g.reachable(obj)) continue;
       ++s.reachable_objects;
       s.reachable_bytes += g.self_size(obj);
     }
   }
-  for (const auto& [obj, size] : g.native_sizes_) s.native_bytes += size;
   for (const Root& root : g.roots_) ++s.roots_by_type[RootTypeName(root.type)];
 }
 

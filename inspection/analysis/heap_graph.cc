@@ -32,15 +32,38 @@ absl::StatusOr<std::unique_ptr<HeapGraph>> HeapGraph::Load(const std::string& pa
   return graph;
 }
 
+void PackedColumn::Pack() {
+  if (wide_.empty()) return;
+  const auto [min, max] = std::minmax_element(wide_.begin(), wide_.end());
+  uint64_t bits = 0;
+  for (const uint64_t v : wide_) bits |= v - *min;
+  const int shift = bits == 0 ? 0 : __builtin_ctzll(bits);
+  if (((*max - *min) >> shift) > ~uint32_t{0}) return;
+  base_ = *min;
+  shift_ = shift;
+  narrow_.resize(wide_.size());
+  for (size_t i = 0; i < wide_.size(); ++i) {
+    narrow_[i] = static_cast<uint32_t>((wide_[i] - base_) >> shift_);
+  }
+  wide_ = {};
+}
+
 uint32_t HeapGraph::FindObject(uint64_t id) const {
   if (ids_.empty() || id < min_id_) return kNoObject;
   const uint64_t bucket = (id - min_id_) >> id_shift_;
   if (bucket + 1 >= id_directory_.size()) return kNoObject;
-  const auto begin = ids_.begin() + id_directory_[bucket];
-  const auto end = ids_.begin() + id_directory_[bucket + 1];
-  const auto it = std::lower_bound(begin, end, id);
-  if (it == end || *it != id) return kNoObject;
-  return static_cast<uint32_t>(it - ids_.begin());
+  // Binary search of [begin, end) in the bucket.
+  uint32_t begin = id_directory_[bucket], end = id_directory_[bucket + 1];
+  while (begin < end) {
+    const uint32_t mid = begin + (end - begin) / 2;
+    if (ids_[mid] < id) {
+      begin = mid + 1;
+    } else {
+      end = mid;
+    }
+  }
+  if (begin == id_directory_[bucket + 1] || ids_[begin] != id) return kNoObject;
+  return begin;
 }
 
 uint64_t HeapGraph::native_size(uint32_t obj) const {

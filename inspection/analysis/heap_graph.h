@@ -174,6 +174,51 @@ struct BuildOptions {
   // it (HprofReader::Evict), so memory is the graph's, not the file's: what
   // `kiln-heap histogram` over all objects needs.
   bool references = true;
+  // objects: keep a row per object (the default). Off (references are
+  // then off too), the reader's pass only counts objects per type:
+  // object_count() is 0, roots() and threads() are empty, and what is left
+  // is the types, type_totals() (native sizes included, found by a second
+  // pass over the few objects they involve, when the dump has
+  // NativeAllocationRegistry's classes) and the summary's counts: what
+  // `kiln-heap histogram` over all objects needs, in memory that does not
+  // grow with the objects. The dump's objects are not checked for repeated
+  // ids (the other checks are the same).
+  bool objects = true;
+};
+
+// TypeTotals: a type's objects, the sum of their self_size and of their
+// native_size (every object, reachable or not).
+struct TypeTotals {
+  uint64_t count = 0;
+  uint64_t self_bytes = 0;
+  uint64_t native_bytes = 0;
+};
+
+// PackedColumn: one uint64 per object, kept in 32 bits once Pack() finds
+// that every value is base + (v << shift) with v below 2^32 (object ids,
+// aligned addresses in a span of 32 GiB or less; offsets in a file under 4
+// GiB), else in 64. The graph's builder fills wide() and packs it.
+class PackedColumn {
+ public:
+  uint64_t operator[](size_t i) const {
+    return narrow_.empty() ? wide_[i] : base_ + (uint64_t{narrow_[i]} << shift_);
+  }
+  size_t size() const { return narrow_.empty() ? wide_.size() : narrow_.size(); }
+  bool empty() const { return size() == 0; }
+  std::vector<uint64_t>& wide() { return wide_; }
+  // Pack: to 32 bits where every value fits (then wide() is empty).
+  void Pack();
+  void Clear() {
+    wide_ = {};
+    narrow_ = {};
+  }
+  size_t bytes_per_value() const { return narrow_.empty() ? 8 : 4; }
+
+ private:
+  std::vector<uint64_t> wide_;
+  std::vector<uint32_t> narrow_;
+  uint64_t base_ = 0;
+  int shift_ = 0;
 };
 
 class HeapGraph {
@@ -224,6 +269,8 @@ class HeapGraph {
   }
   // has_references: built with BuildOptions::references (the default).
   bool has_references() const { return has_references_; }
+  // has_objects: built with BuildOptions::objects (the default).
+  bool has_objects() const { return has_objects_; }
   // root_type: the kind of the first root record naming `obj`, if any.
   std::optional<RootType> root_type(uint32_t obj) const;
   // references: the non-null references out of `obj` whose target is in the
@@ -286,6 +333,8 @@ class HeapGraph {
   uint32_t FindType(absl::string_view name) const;
   // IsSubtype: `type` is `ancestor` or extends it.
   bool IsSubtype(uint32_t type, uint32_t ancestor) const;
+  // type_totals: the type's objects and bytes (also without objects).
+  const TypeTotals& type_totals(uint32_t type) const { return type_totals_[type]; }
 
   // --- roots, threads, summary ---
   const std::vector<Root>& roots() const { return roots_; }
@@ -304,14 +353,14 @@ class HeapGraph {
   uint32_t id_size_ = 8;
 
   // Per object, index order = ascending id.
-  std::vector<uint64_t> ids_;
+  PackedColumn ids_;
   std::vector<uint32_t> types_of_;
   // payload_bytes_: the bytes the object's record carries: field values,
   // array elements (ids count id_size), static values.
   std::vector<uint32_t> payload_bytes_;
   // data_offsets_: instances: offset of the field values in data_;
   // primitive arrays: offset of the elements; others 0.
-  std::vector<uint64_t> data_offsets_;
+  PackedColumn data_offsets_;
   // FindObject's directory: bucket b = (id - min_id_) >> id_shift_ holds
   // the indices [id_directory_[b], id_directory_[b + 1]).
   std::vector<uint32_t> id_directory_;
@@ -321,6 +370,8 @@ class HeapGraph {
   std::vector<Reference> edges_;
   std::vector<uint64_t> reachable_;     // bitset
   bool has_references_ = false;
+  bool has_objects_ = false;
+  std::vector<TypeTotals> type_totals_;  // by type
   absl::flat_hash_map<uint32_t, uint64_t> native_sizes_;
   absl::flat_hash_map<uint32_t, RootType> root_types_;
 

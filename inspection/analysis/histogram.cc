@@ -11,16 +11,26 @@ std::vector<HistogramRow> Histogram(const HeapGraph& graph, const HistogramOptio
   KILN_CHECK(!options.reachable_only || graph.has_references(),
              "a reachable-only histogram needs a graph built with references");
   std::vector<HistogramRow> by_type(graph.type_count());
-  for (uint32_t t = 0; t < graph.type_count(); ++t) by_type[t].type = t;
-  for (uint32_t obj = 0; obj < graph.object_count(); ++obj) {
-    if (options.reachable_only && !graph.reachable(obj)) continue;
-    HistogramRow& row = by_type[graph.type(obj)];
-    ++row.count;
-    row.self_bytes += graph.self_size(obj);
+  for (uint32_t t = 0; t < graph.type_count(); ++t) {
+    by_type[t].type = t;
+    if (options.reachable_only) continue;
+    // Every object: the graph's totals (a graph built without objects has
+    // only those).
+    const TypeTotals& totals = graph.type_totals(t);
+    by_type[t].count = totals.count;
+    by_type[t].self_bytes = totals.self_bytes;
+    by_type[t].native_bytes = totals.native_bytes;
   }
-  for (const auto& [obj, size] : graph.native_sizes()) {
-    if (options.reachable_only && !graph.reachable(obj)) continue;
-    by_type[graph.type(obj)].native_bytes += size;
+  if (options.reachable_only) {
+    for (uint32_t obj = 0; obj < graph.object_count(); ++obj) {
+      if (!graph.reachable(obj)) continue;
+      HistogramRow& row = by_type[graph.type(obj)];
+      ++row.count;
+      row.self_bytes += graph.self_size(obj);
+    }
+    for (const auto& [obj, size] : graph.native_sizes()) {
+      if (graph.reachable(obj)) by_type[graph.type(obj)].native_bytes += size;
+    }
   }
   std::vector<HistogramRow> rows;
   for (const HistogramRow& row : by_type) {

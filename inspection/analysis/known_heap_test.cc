@@ -128,6 +128,49 @@ TEST(KnownHeapTest, WithoutReferencesHistogramAndNativeSizesAreTheSame) {
   }
 }
 
+// Built without objects (kiln-heap histogram over all objects: counts per
+// type in the reader's pass), one file gives the same histogram, native
+// bytes included, and the same summary counts as the whole graph.
+TEST(KnownHeapTest, WithoutObjectsTheTotalsAreTheWholeGraphs) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const std::string path = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/counted.hprof");
+  ASSERT_TRUE(testing::DumpKnownHeap(path, {}).ok());
+  absl::StatusOr<std::unique_ptr<HeapGraph>> full = HeapGraph::Load(path, {});
+  ASSERT_TRUE(full.ok()) << full.status();
+  BuildOptions options;
+  options.references = false;
+  options.objects = false;
+  absl::StatusOr<std::unique_ptr<HeapGraph>> counted = HeapGraph::Load(path, options);
+  ASSERT_TRUE(counted.ok()) << counted.status();
+  const HeapGraph& graph = **counted;
+  EXPECT_FALSE(graph.has_objects());
+  EXPECT_TRUE((*full)->has_objects());
+  EXPECT_EQ(graph.object_count(), 0u);
+  const Summary& a = graph.summary();
+  const Summary& b = (*full)->summary();
+  EXPECT_EQ(a.objects, b.objects);
+  EXPECT_EQ(a.instances, b.instances);
+  EXPECT_EQ(a.object_arrays, b.object_arrays);
+  EXPECT_EQ(a.primitive_arrays, b.primitive_arrays);
+  EXPECT_EQ(a.classes, b.classes);
+  EXPECT_EQ(a.shallow_bytes, b.shallow_bytes);
+  EXPECT_EQ(a.native_bytes, uint64_t{kNativeBytes});
+  EXPECT_EQ(a.records, b.records);
+  for (const HistogramOrder order :
+       {HistogramOrder::kSelf, HistogramOrder::kNative, HistogramOrder::kCount}) {
+    const std::vector<HistogramRow> rows = Histogram(graph, {.order = order});
+    const std::vector<HistogramRow> full_rows = Histogram(**full, {.order = order});
+    ASSERT_EQ(rows.size(), full_rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      SCOPED_TRACE(graph.type_info(rows[i].type).name);
+      EXPECT_EQ(graph.type_info(rows[i].type).name, (*full)->type_info(full_rows[i].type).name);
+      EXPECT_EQ(rows[i].count, full_rows[i].count);
+      EXPECT_EQ(rows[i].self_bytes, full_rows[i].self_bytes);
+      EXPECT_EQ(rows[i].native_bytes, full_rows[i].native_bytes);
+    }
+  }
+}
+
 TEST(KnownHeapTest, LiveDumpHoldsOnlyReachableItems) {
   std::unique_ptr<HeapGraph> graph = LoadKnownHeap(/*live=*/true, "live.hprof");
   ASSERT_NE(graph, nullptr);

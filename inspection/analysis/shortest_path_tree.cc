@@ -11,6 +11,7 @@ ShortestPathTree ComputeShortestPathTree(const HeapGraph& graph) {
   ShortestPathTree tree;
   tree.parent.assign(n, kNoObject);
   tree.distance.assign(n, kNoObject);
+  tree.order.reserve(n);  // address space: only the reachable objects' pages are touched
   const uint32_t skip =
       graph.FindFieldName("java.lang.ref.Reference.referent").value_or(kNoObject);
   for (const Root& root : graph.roots()) {
