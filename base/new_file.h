@@ -23,12 +23,13 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "base/must_use.h"
 
 namespace kiln {
 
 class NewFile {
  public:
-  static absl::StatusOr<std::unique_ptr<NewFile>> Create(const std::string& path,
+  KILN_MUST_USE static absl::StatusOr<std::unique_ptr<NewFile>> Create(const std::string& path,
                                                          absl::string_view what);
   ~NewFile();
   NewFile(const NewFile&) = delete;
@@ -40,13 +41,13 @@ class NewFile {
 
   // Commit: closes the file and renames it to path(). After a failure the
   // temporary is removed.
-  absl::Status Commit();
+  KILN_MUST_USE absl::Status Commit();
 
  private:
   NewFile(std::string path, std::string temporary, std::string what, int fd)
       : path_(std::move(path)), temporary_(std::move(temporary)), what_(std::move(what)),
         fd_(fd) {}
-  absl::Status Error(int error, absl::string_view step, absl::string_view path) const;
+  KILN_MUST_USE absl::Status Error(int error, absl::string_view step, absl::string_view path) const;
   void Discard();
 
   const std::string path_;
@@ -58,7 +59,7 @@ class NewFile {
 
 // ErrnoError: "<what>: <step> <path>: <strerror(error)>", with the code errno
 // maps to.
-absl::Status ErrnoError(int error, absl::string_view what, absl::string_view step,
+KILN_MUST_USE absl::Status ErrnoError(int error, absl::string_view what, absl::string_view step,
                         absl::string_view path);
 
 }  // namespace kiln

@@ -23,13 +23,14 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "base/must_use.h"
 
 namespace kiln::testing {
 
 // PerfettoSeedQuery: class name (Perfetto's spelling: int[],
 // java.lang.Object[], java.lang.Class<app.Main>) -> the sum of self_size of
 // its reachable objects, for the plain HPROF file at `path`.
-absl::StatusOr<std::map<std::string, uint64_t>> PerfettoSeedQuery(const std::string& path);
+KILN_MUST_USE absl::StatusOr<std::map<std::string, uint64_t>> PerfettoSeedQuery(const std::string& path);
 
 
 // ReferenceAnalyses (tests only): kiln-heap's whole-graph answers worked out
@@ -51,7 +52,7 @@ struct ReferenceAnalyses {
   std::map<uint64_t, uint64_t> retained;
   uint64_t total_retained = 0;
 };
-absl::StatusOr<ReferenceAnalyses> ComputeReferenceAnalyses(const std::string& path);
+KILN_MUST_USE absl::StatusOr<ReferenceAnalyses> ComputeReferenceAnalyses(const std::string& path);
 
 }  // namespace kiln::testing
 

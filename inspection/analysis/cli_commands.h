@@ -26,8 +26,8 @@ KILN_MUST_USE absl::Status CommandSql(const CliArgs& args, std::string* out);
 KILN_MUST_USE absl::Status CommandQuery(const CliArgs& args, std::string* out);
 
 // cli_serve.cc (the cli_viewer library)
-absl::Status CommandServe(const CliArgs& args, std::string* out);
-absl::Status CommandDiff(const CliArgs& args, std::string* out);
+KILN_MUST_USE absl::Status CommandServe(const CliArgs& args, std::string* out);
+KILN_MUST_USE absl::Status CommandDiff(const CliArgs& args, std::string* out);
 
 }  // namespace kiln::analysis
 

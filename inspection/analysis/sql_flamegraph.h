@@ -24,6 +24,7 @@
 #define KILN_INSPECTION_ANALYSIS_SQL_FLAMEGRAPH_H_
 
 #include "absl/status/status.h"
+#include "base/must_use.h"
 #include "inspection/analysis/flamegraph.h"
 #include "inspection/analysis/heap_graph.h"
 
@@ -34,7 +35,7 @@ namespace kiln::analysis {
 // RegisterExperimentalFlamegraph: adds the function to `db`. `graph` (and
 // `flame`, when given: a flamegraph already built from `graph`) must outlive
 // the connection; without `flame` it is built on the first query.
-absl::Status RegisterExperimentalFlamegraph(sqlite3* db, const HeapGraph& graph,
+KILN_MUST_USE absl::Status RegisterExperimentalFlamegraph(sqlite3* db, const HeapGraph& graph,
                                             const Flamegraph* flame);
 
 // GraphSampleTs: heap_graph_object.graph_sample_ts of `graph`'s objects

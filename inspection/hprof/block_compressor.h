@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "base/must_use.h"
 
 namespace kiln {
 
@@ -38,7 +39,7 @@ class BlockCompressor {
   // Create: a compressor at `level` (1..9; ISA-L has levels 0..3 and takes
   // min(level, 3)). InvalidArgument for a bad level, Internal if the
   // library's state cannot be set up.
-  static absl::StatusOr<std::unique_ptr<BlockCompressor>> Create(Deflater deflater, int level);
+  KILN_MUST_USE static absl::StatusOr<std::unique_ptr<BlockCompressor>> Create(Deflater deflater, int level);
   virtual ~BlockCompressor() = default;
 
   // Bound: room enough in `out` for any block of `in_bytes`, with the
@@ -48,7 +49,7 @@ class BlockCompressor {
   // Compress writes `in` as one gzip member into `out` (Bound(in.size())
   // bytes at least), with `comment` (may be empty: no FCOMMENT) in its
   // header, and returns the member's size.
-  absl::StatusOr<size_t> Compress(absl::Span<const uint8_t> in, absl::string_view comment,
+  KILN_MUST_USE absl::StatusOr<size_t> Compress(absl::Span<const uint8_t> in, absl::string_view comment,
                                   absl::Span<uint8_t> out);
 
  protected:

@@ -136,7 +136,7 @@ std::optional<HprofBadChain> FindBadSuperclassChain(absl::Span<const uint32_t> s
 
 // SuperclassChainError: the DataLoss error for `bad`, naming the CLASS_DUMP
 // at `offset` of class `class_id` called `name` ("" if the file names none).
-absl::Status SuperclassChainError(const HprofBadChain& bad, uint64_t offset, uint64_t class_id,
+KILN_MUST_USE absl::Status SuperclassChainError(const HprofBadChain& bad, uint64_t offset, uint64_t class_id,
                                   absl::string_view name);
 
 class HprofReader {

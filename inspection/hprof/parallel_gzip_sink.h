@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "base/must_use.h"
 #include "base/mutex.h"
 #include "inspection/hprof/block_compressor.h"
 #include "inspection/hprof/byte_sink.h"
@@ -42,18 +43,18 @@ class ParallelGzipSink : public ByteSink {
 
   // Create: InvalidArgument for a bad level, Internal if a compressor
   // cannot be set up.
-  static absl::StatusOr<std::unique_ptr<ParallelGzipSink>> Create(ByteSink* out,
+  KILN_MUST_USE static absl::StatusOr<std::unique_ptr<ParallelGzipSink>> Create(ByteSink* out,
                                                                   const Options& options);
   ~ParallelGzipSink() override;
   ParallelGzipSink(const ParallelGzipSink&) = delete;
   ParallelGzipSink& operator=(const ParallelGzipSink&) = delete;
 
-  absl::Status Write(absl::Span<const uint8_t> bytes) override;
+  KILN_MUST_USE absl::Status Write(absl::Span<const uint8_t> bytes) override;
   // bytes_written: the uncompressed bytes accepted.
   uint64_t bytes_written() const override { return accepted_; }
   // Finish compresses the last, partial block, waits until every member is
   // written and stops the workers; returns the first error. Call once.
-  absl::Status Finish();
+  KILN_MUST_USE absl::Status Finish();
 
  private:
   enum class SlotState { kFree, kQueued, kCompressing, kDone };
@@ -70,9 +71,9 @@ class ParallelGzipSink : public ByteSink {
   void Run(BlockCompressor* compressor);
   // WaitForFillSlot: the slot the producer fills next is free (its member
   // written), or the first error.
-  absl::Status WaitForFillSlot();
+  KILN_MUST_USE absl::Status WaitForFillSlot();
   // Submit: the producer's slot is full (or the last); a worker may take it.
-  absl::Status Submit();
+  KILN_MUST_USE absl::Status Submit();
   // WriteReady writes done members in order while none else is writing.
   // Called with mu_ held; releases it while writing.
   void WriteReady() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

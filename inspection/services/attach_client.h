@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "base/must_use.h"
 
 namespace kiln::attach {
 
@@ -34,7 +35,7 @@ std::vector<Target> ListTargets();
 // Connect: a socket connected to `pid`'s listener. The errors name the pid
 // and the socket: none there, not a socket, owned by another user, a stale
 // socket of a process that is gone, nobody listening.
-absl::StatusOr<int> Connect(pid_t pid);
+KILN_MUST_USE absl::StatusOr<int> Connect(pid_t pid);
 
 struct Handlers {
   // Each kText and kData payload as it arrives; an error ends the call.

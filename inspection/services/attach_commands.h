@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "base/must_use.h"
 #include "inspection/services/attach_protocol.h"
 #include "inspection/internal/dump_environment.h"
 #include "vm/runtime.h"
@@ -29,14 +30,14 @@ struct CommandContext {
 // error naming what was wrong (an unknown command, bad arguments, a failed
 // dump). GC.heap_dump with FILENAME "-" is the listener's (it streams);
 // here it is InvalidArgument. Dumps and thread dumps run on the VM thread.
-absl::StatusOr<std::string> RunCommand(Runtime& runtime, const Request& request,
+KILN_MUST_USE absl::StatusOr<std::string> RunCommand(Runtime& runtime, const Request& request,
                                        const CommandContext& context);
 
 // ClassHistogram: GC.class_histogram's table, in jmap -histo's layout:
 // objects reachable from the roots (`live`, found by marking, without
 // collecting) or every object on the heap, by class, most bytes first.
 // java.lang.Class counts the class mirrors (a dump's CLASS_DUMP records).
-absl::StatusOr<std::string> ClassHistogram(Runtime& runtime, bool live);
+KILN_MUST_USE absl::StatusOr<std::string> ClassHistogram(Runtime& runtime, bool live);
 
 }  // namespace kiln::attach
 

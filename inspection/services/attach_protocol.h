@@ -21,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "base/must_use.h"
 
 namespace kiln::attach {
 
@@ -48,12 +49,12 @@ struct Request {
 // EncodeRequest: the request line for `command` and `arguments` (joined with
 // single spaces). InvalidArgument for a newline or control character, an
 // empty command, or a line over the limit.
-absl::StatusOr<std::string> EncodeRequest(absl::string_view command,
+KILN_MUST_USE absl::StatusOr<std::string> EncodeRequest(absl::string_view command,
                                           const std::vector<std::string>& arguments);
 
 // ParseRequest parses one request line (the bytes before '\n', which must
 // not be included). InvalidArgument names what is wrong.
-absl::StatusOr<Request> ParseRequest(absl::string_view line);
+KILN_MUST_USE absl::StatusOr<Request> ParseRequest(absl::string_view line);
 
 // Frame: header and payload, ready to send.
 std::string Frame(FrameType type, absl::string_view payload);
@@ -67,9 +68,9 @@ struct FrameHead {
   FrameType type;
   uint32_t size;
 };
-absl::StatusOr<FrameHead> ParseFrameHeader(const uint8_t header[kFrameHeaderBytes]);
+KILN_MUST_USE absl::StatusOr<FrameHead> ParseFrameHeader(const uint8_t header[kFrameHeaderBytes]);
 // EndStatus: the status a kEnd payload carries.
-absl::Status EndStatus(absl::string_view payload);
+KILN_MUST_USE absl::Status EndStatus(absl::string_view payload);
 
 // The arguments of the commands that take some.
 struct HeapDumpRequest {
@@ -80,9 +81,9 @@ struct HeapDumpRequest {
 };
 // ParseHeapDumpArguments: "[-all] [-gz=N] [-fork] FILENAME|-". The options
 // come first; the rest of the line is the file name, spaces and all.
-absl::StatusOr<HeapDumpRequest> ParseHeapDumpArguments(absl::string_view arguments);
+KILN_MUST_USE absl::StatusOr<HeapDumpRequest> ParseHeapDumpArguments(absl::string_view arguments);
 // ParseHistogramArguments: "" (live objects) or "-all" (every object).
-absl::StatusOr<bool> ParseHistogramArguments(absl::string_view arguments);
+KILN_MUST_USE absl::StatusOr<bool> ParseHistogramArguments(absl::string_view arguments);
 
 }  // namespace kiln::attach
 

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "base/must_use.h"
 #include "inspection/analysis/viewer/viewer_api.h"
 
 namespace httplib {
@@ -28,9 +29,9 @@ class ViewerServer {
   ~ViewerServer();
 
   // Bind: listens on `address`:`port` (0 picks a free port); the port bound.
-  absl::StatusOr<int> Bind(const std::string& address, int port);
+  KILN_MUST_USE absl::StatusOr<int> Bind(const std::string& address, int port);
   // Run: serves until Stop().
-  absl::Status Run();
+  KILN_MUST_USE absl::Status Run();
   // Stop: ends Run, if it is listening (Running); else does nothing.
   void Stop();
   bool Running() const;
@@ -42,7 +43,7 @@ class ViewerServer {
 
 // ServeUntilSignal: Bind, print `banner` with the port (a printf format with
 // one %d) on stdout, then serve until SIGINT or SIGTERM.
-absl::Status ServeUntilSignal(ViewerApi& api, const std::string& address, int port,
+KILN_MUST_USE absl::Status ServeUntilSignal(ViewerApi& api, const std::string& address, int port,
                               const std::string& banner_prefix);
 
 }  // namespace kiln::analysis

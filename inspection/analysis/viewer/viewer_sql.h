@@ -19,6 +19,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "base/must_use.h"
 #include "inspection/analysis/heap_graph.h"
 #include "inspection/analysis/heap_sql.h"
 
@@ -38,10 +39,10 @@ class ViewerSql {
 
   // Run: one read-only statement. InvalidArgument for SQL errors, refused
   // statements and statements stopped by the time limit.
-  absl::StatusOr<SqlAnswer> Run(const std::string& sql);
+  KILN_MUST_USE absl::StatusOr<SqlAnswer> Run(const std::string& sql);
 
  private:
-  absl::Status Open();
+  KILN_MUST_USE absl::Status Open();
 
   const HeapGraph& graph_;
   std::mutex mutex_;
