@@ -161,14 +161,14 @@ absl::Status WriteToFd(Runtime& runtime, int fd, const std::string& what,
   return status.ok() ? closed : status;
 }
 
-// WriteDumpFile writes the dump under a temporary name beside `path` and
-// renames it into place, never replacing an existing file (base/new_file.h).
+// WriteDumpFile writes the dump to a new file that gets its name, `path`,
+// only when complete, never replacing an existing file (base/new_file.h).
 absl::Status WriteDumpFile(Runtime& runtime, const std::string& path,
                            const HeapDumpOptions& options, HeapDumpStats* stats) {
   const absl::Time start = absl::Now();
   ASSIGN_OR_RETURN(std::unique_ptr<NewFile> file, NewFile::Create(path, "heap dump"));
   HeapDumpStats written;
-  RETURN_IF_ERROR(WriteToFd(runtime, file->fd(), file->temporary_path(), options, &written));
+  RETURN_IF_ERROR(WriteToFd(runtime, file->fd(), file->writing_name(), options, &written));
   RETURN_IF_ERROR(file->Commit());
   if (stats != nullptr) *stats = written;
   std::fprintf(stderr, "Heap dump file created [%llu bytes in %.3f secs]\n",

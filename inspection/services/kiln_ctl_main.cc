@@ -91,7 +91,7 @@ int Stream(pid_t pid, const std::vector<std::string>& arguments, const std::stri
     }
     file = *std::move(created);
     fd = file->fd();
-    what = file->temporary_path();
+    what = file->writing_name();
   } else if (isatty(STDOUT_FILENO)) {
     return Usage("GC.heap_dump - writes a binary dump to stdout, which is a terminal; "
                  "redirect it or use -o PATH");
