@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "inspection/hprof/hprof_snapshot.h"
 #include "inspection/services/attach_client.h"
@@ -190,6 +191,48 @@ TEST_F(AttachTest, NoListenerNoSocketAndUsageErrors) {
   EXPECT_EQ(nobody.exit_code, 1);
   EXPECT_TRUE(absl::StrContains(nobody.err, "no Kiln process")) << nobody.err;
   EXPECT_TRUE(Ctl({"-l"}).out.empty());
+}
+
+// A target that cannot answer (stopped here, wedged in the field) holds
+// kiln-ctl only as long as -t says; once it runs again it answers as before.
+TEST_F(AttachTest, ASilentTargetTimesOutAndRecovers) {
+  Subprocess svm({testing::SampleBinary("svm_heap_dump"), "--runs=600", "--sleep_ms=100"}, cwd_);
+  ASSERT_TRUE(svm.WaitForOutput("Thread started, it will run for 600 seconds")) << svm.output();
+  const std::string pid = absl::StrCat(svm.pid());
+  EXPECT_EQ(Ctl({"-t", "soon", pid, "VM.version"}).exit_code, 2);
+  EXPECT_EQ(Ctl({"-t"}).exit_code, 2);
+  ASSERT_TRUE(svm.Signal(SIGSTOP));
+  const ToolResult silent = Ctl({"-t", "1", pid, "VM.version"});
+  ASSERT_TRUE(svm.Signal(SIGCONT));
+  EXPECT_EQ(silent.exit_code, 1) << silent.out << silent.err;
+  EXPECT_TRUE(absl::StrContains(silent.err, absl::StrCat("pid ", pid, " (", SocketOf(svm.pid()),
+                                                         "): no answer for 1s")))
+      << silent.err;
+  EXPECT_TRUE(absl::StrContains(silent.err, "-t SECONDS waits longer")) << silent.err;
+  const ToolResult again = Ctl({"-t", "0", pid, "VM.version"});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_TRUE(absl::StrContains(again.out, "Kiln")) << again.out;
+  ASSERT_TRUE(svm.Signal(SIGKILL));
+}
+
+// The client library's own limit, on a socket that accepts connections
+// and never answers.
+TEST_F(AttachTest, TheClientGivesUpOnSilence) {
+  const std::string socket = SocketOf(getpid());
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un address = {};
+  address.sun_family = AF_UNIX;
+  std::strcpy(address.sun_path, socket.c_str());
+  ASSERT_EQ(bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(listen(fd, 4), 0);
+  attach::CallOptions options;
+  options.idle_timeout = absl::Milliseconds(200);
+  attach::CallResult result = attach::Call(getpid(), "VM.version", {}, {}, options);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(result.transport)) << result.transport;
+  EXPECT_TRUE(absl::StrContains(result.transport.message(), "no answer for 200ms"))
+      << result.transport;
+  close(fd);
+  unlink(socket.c_str());
 }
 
 // RawExchange sends `request` on a new connection, closes the sending side,

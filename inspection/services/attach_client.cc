@@ -1,6 +1,7 @@
 #include "inspection/services/attach_client.h"
 
 #include <dirent.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -28,10 +30,23 @@ absl::Status Error(absl::StatusCode code, pid_t pid, const std::string& socket,
   return absl::Status(code, absl::StrCat("pid ", pid, " (", socket, "): ", what));
 }
 
-// ReadFull reads exactly `size` bytes; false at EOF or an error (errno 0 at
-// EOF).
-bool ReadFull(int fd, char* out, size_t size) {
+// ReadFull reads exactly `size` bytes, waiting at most `idle` for each
+// piece; false at EOF (errno 0), when the wait runs out (ETIMEDOUT) or on an
+// error.
+bool ReadFull(int fd, char* out, size_t size, absl::Duration idle) {
+  const int timeout_ms =
+      idle == absl::InfiniteDuration()
+          ? -1
+          : static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(idle), INT32_MAX));
   while (size > 0) {
+    struct pollfd ready = {.fd = fd, .events = POLLIN, .revents = 0};
+    const int polled = poll(&ready, 1, timeout_ms);
+    if (polled < 0 && errno == EINTR) continue;
+    if (polled < 0) return false;
+    if (polled == 0) {
+      errno = ETIMEDOUT;
+      return false;
+    }
     const ssize_t n = read(fd, out, size);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
@@ -123,7 +138,7 @@ std::vector<Target> ListTargets() {
 }
 
 CallResult Call(pid_t pid, absl::string_view command, const std::vector<std::string>& arguments,
-                const Handlers& handlers) {
+                const Handlers& handlers, const CallOptions& options) {
   CallResult result;
   absl::StatusOr<std::string> request = EncodeRequest(command, arguments);
   if (!request.ok()) {
@@ -139,6 +154,15 @@ CallResult Call(pid_t pid, absl::string_view command, const std::vector<std::str
   auto broken = [&](absl::string_view what) {
     return Error(absl::StatusCode::kDataLoss, pid, socket_path, what);
   };
+  // Why a read failed: the end of the stream (`at_end`), silence, or errno.
+  auto unread = [&](absl::string_view at_end) {
+    if (errno == ETIMEDOUT) {
+      return Error(absl::StatusCode::kDeadlineExceeded, pid, socket_path,
+                   absl::StrCat("no answer for ", absl::FormatDuration(options.idle_timeout),
+                                " (is the process stopped or wedged?)"));
+    }
+    return broken(errno == 0 ? at_end : std::strerror(errno));
+  };
   if (!WriteFull(*fd, *request)) {
     result.transport = broken(absl::StrCat("sending the request: ", std::strerror(errno)));
     close(*fd);
@@ -147,9 +171,8 @@ CallResult Call(pid_t pid, absl::string_view command, const std::vector<std::str
   std::unique_ptr<char[]> payload(new char[kMaxFrameBytes]);
   for (;;) {
     uint8_t header[kFrameHeaderBytes];
-    if (!ReadFull(*fd, reinterpret_cast<char*>(header), sizeof(header))) {
-      result.transport = broken(errno == 0 ? "the target closed the connection before the end"
-                                           : std::strerror(errno));
+    if (!ReadFull(*fd, reinterpret_cast<char*>(header), sizeof(header), options.idle_timeout)) {
+      result.transport = unread("the target closed the connection before the end");
       break;
     }
     absl::StatusOr<FrameHead> head = ParseFrameHeader(header);
@@ -157,9 +180,8 @@ CallResult Call(pid_t pid, absl::string_view command, const std::vector<std::str
       result.transport = broken(head.status().message());
       break;
     }
-    if (!ReadFull(*fd, payload.get(), head->size)) {
-      result.transport = broken(errno == 0 ? "the target closed the connection in a frame"
-                                           : std::strerror(errno));
+    if (!ReadFull(*fd, payload.get(), head->size, options.idle_timeout)) {
+      result.transport = unread("the target closed the connection in a frame");
       break;
     }
     const absl::string_view bytes(payload.get(), head->size);

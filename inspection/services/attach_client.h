@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "base/must_use.h"
 
 namespace kiln::attach {
@@ -51,10 +52,18 @@ struct CallResult {
   absl::Status target;
 };
 
+struct CallOptions {
+  // How long the target may stay silent before the call gives up
+  // (DeadlineExceeded): a stopped or wedged target would otherwise hold the
+  // caller forever. A file dump sends nothing until it is written, so this
+  // bounds a whole GC.heap_dump to a file. Infinite: wait as long as it takes.
+  absl::Duration idle_timeout = absl::InfiniteDuration();
+};
+
 // Call sends `command` with `arguments` to `pid` and hands the answer's
 // frames to `handlers` until the end frame.
 CallResult Call(pid_t pid, absl::string_view command, const std::vector<std::string>& arguments,
-                const Handlers& handlers);
+                const Handlers& handlers, const CallOptions& options = {});
 
 }  // namespace kiln::attach
 

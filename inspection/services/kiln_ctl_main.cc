@@ -5,6 +5,7 @@
 //   kiln-ctl <pid | part of the command line> <command> [arguments]
 //   kiln-ctl <pid> GC.heap_dump -  > app.hprof   the dump streamed to stdout
 //   kiln-ctl -o app.hprof <pid> GC.heap_dump     ... to a new file, on this side
+//   kiln-ctl -t 30 <pid> Thread.print            give up after 30 s of silence
 //
 // Prints "<pid>:" and the answer, as jcmd does (to each process the command
 // line matches, for commands other than a streamed dump). Exit status: 0 on
@@ -21,6 +22,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 #include "base/new_file.h"
 #include "inspection/services/attach_client.h"
 #include "inspection/services/attach_protocol.h"
@@ -31,11 +33,13 @@ using kiln::attach::Target;
 
 constexpr char kUsage[] =
     "usage: kiln-ctl -l\n"
-    "       kiln-ctl [-o PATH] <pid | part of the command line> <command> [arguments]\n"
+    "       kiln-ctl [-o PATH] [-t SECONDS] <pid | part of the command line> <command> [args]\n"
     "\n"
     "  -l         list the Kiln processes you may attach to (pid, command line)\n"
     "  -o PATH    GC.heap_dump: stream the dump and write it to PATH here (a new file,\n"
     "             mode 0600, complete or absent); without -o, FILENAME - streams it to stdout\n"
+    "  -t SECONDS give up when the target says nothing for SECONDS (default 300; a dump to\n"
+    "             a file answers only when written); 0 waits forever\n"
     "  <command>  help, VM.version, VM.command_line, VM.system_properties, VM.uptime,\n"
     "             VM.info, Thread.print, GC.run, GC.heap_info, GC.class_histogram [-all],\n"
     "             GC.heap_dump [-all] [-gz=N] [-fork] FILENAME|-\n"
@@ -66,7 +70,10 @@ absl::Status WriteTo(int fd, const std::string& what, absl::string_view bytes) {
 // Report: the exit status for a call's result, with its message on stderr.
 int Report(const kiln::attach::CallResult& result, pid_t pid) {
   if (!result.transport.ok()) {
-    std::fprintf(stderr, "kiln-ctl: %s\n", std::string(result.transport.message()).c_str());
+    std::fprintf(stderr, "kiln-ctl: %s%s\n", std::string(result.transport.message()).c_str(),
+                 absl::IsDeadlineExceeded(result.transport)
+                     ? "; -t SECONDS waits longer, -t 0 waits forever"
+                     : "");
     return 1;
   }
   if (!result.target.ok()) {
@@ -78,7 +85,8 @@ int Report(const kiln::attach::CallResult& result, pid_t pid) {
   return 0;
 }
 
-int Stream(pid_t pid, const std::vector<std::string>& arguments, const std::string& out_path) {
+int Stream(pid_t pid, const std::vector<std::string>& arguments, const std::string& out_path,
+           const kiln::attach::CallOptions& options) {
   std::unique_ptr<kiln::NewFile> file;
   int fd = STDOUT_FILENO;
   std::string what = "stdout";
@@ -106,7 +114,7 @@ int Stream(pid_t pid, const std::vector<std::string>& arguments, const std::stri
     return WriteTo(fd, what, data);
   };
   const kiln::attach::CallResult result =
-      kiln::attach::Call(pid, "GC.heap_dump", arguments, handlers);
+      kiln::attach::Call(pid, "GC.heap_dump", arguments, handlers, options);
   int status = Report(result, pid);
   if (status == 0 && file != nullptr) {
     absl::Status committed = file->Commit();
@@ -123,12 +131,13 @@ int Stream(pid_t pid, const std::vector<std::string>& arguments, const std::stri
   return status;  // an uncommitted file is removed
 }
 
-int Command(pid_t pid, const std::string& command, const std::vector<std::string>& arguments) {
+int Command(pid_t pid, const std::string& command, const std::vector<std::string>& arguments,
+            const kiln::attach::CallOptions& options) {
   std::printf("%d:\n", pid);
   std::fflush(stdout);
   kiln::attach::Handlers handlers;
   handlers.text = [](absl::string_view text) { return WriteTo(STDOUT_FILENO, "stdout", text); };
-  return Report(kiln::attach::Call(pid, command, arguments, handlers), pid);
+  return Report(kiln::attach::Call(pid, command, arguments, handlers, options), pid);
 }
 
 }  // namespace
@@ -136,6 +145,8 @@ int Command(pid_t pid, const std::string& command, const std::vector<std::string
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string out_path;
+  kiln::attach::CallOptions options;
+  options.idle_timeout = absl::Seconds(300);
   size_t i = 0;
   for (; i < args.size() && absl::StartsWith(args[i], "-"); ++i) {
     if (args[i] == "-h" || args[i] == "--help") {
@@ -152,6 +163,15 @@ int main(int argc, char** argv) {
     if (args[i] == "-o") {
       if (i + 1 == args.size()) return Usage("-o needs a PATH");
       out_path = args[++i];
+      continue;
+    }
+    if (args[i] == "-t") {
+      int seconds;
+      if (i + 1 == args.size() || !absl::SimpleAtoi(args[i + 1], &seconds) || seconds < 0) {
+        return Usage("-t needs SECONDS, a whole number, 0 for no limit");
+      }
+      ++i;
+      options.idle_timeout = seconds == 0 ? absl::InfiniteDuration() : absl::Seconds(seconds);
       continue;
     }
     return Usage(absl::StrCat("unknown option ", args[i]));
@@ -192,9 +212,9 @@ int main(int argc, char** argv) {
       return Usage(absl::StrCat("\"", selector, "\" matches ", pids.size(),
                                 " processes; a streamed dump needs one pid"));
     }
-    return Stream(pids[0], arguments, out_path);
+    return Stream(pids[0], arguments, out_path, options);
   }
   int status = 0;
-  for (pid_t target : pids) status = std::max(status, Command(target, command, arguments));
+  for (pid_t target : pids) status = std::max(status, Command(target, command, arguments, options));
   return status;
 }
