@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "inspection/analysis/memory_trace.h"
 #include "inspection/analysis/system_properties.h"
 #include "inspection/hprof/hprof_format.h"
 
@@ -38,9 +39,11 @@ std::unique_ptr<HeapView> HeapView::Create(LoadedDump dump, HeapViewOptions opti
   view->paths_ = ComputeShortestPathTree(graph);
   view->dominators_ = ComputeDominators(graph, {});
   view->flamegraph_ = BuildFlamegraph(graph, view->paths_);
+  TraceMemory("viewer: flamegraph");
   view->compressed_references_ =
       graph.id_size() == 8 && SystemProperties(graph).value_or(PropertyMap{}).count("java.vm.compressedOopsMode") != 0;
   view->BuildIndexes();
+  TraceMemory("viewer: indexes");
   return view;
 }
 
