@@ -36,7 +36,7 @@ class LengauerTarjan {
     TraceMemory("dominators: numbered");
     Predecessors();
     TraceMemory("dominators: predecessors");
-    number_ = {};
+    ReleaseStorage(number_);
     const uint32_t n = count_;
     semi_ = PageArray<uint32_t>(uint64_t{n} + 1);
     label_ = PageArray<uint32_t>(uint64_t{n} + 1);
@@ -59,7 +59,7 @@ class LengauerTarjan {
     pred_begin_.Reset();
     label_.Reset();
     ancestor_.Reset();
-    compress_stack_ = {};
+    ReleaseStorage(compress_stack_);
     idom_ = std::move(parent_);  // idom_[w] starts at the DFS parent
     for (uint32_t w = 2; w <= n; ++w) {
       while (idom_[w] > semi_[w]) idom_[w] = idom_[idom_[w]];
@@ -70,6 +70,8 @@ class LengauerTarjan {
   uint32_t count() const { return count_; }
   uint32_t object(uint32_t v) const { return vertex_[v]; }
   uint32_t idom(uint32_t v) const { return idom_[v]; }
+  // ReleaseIdoms: idom() may not be called after.
+  void ReleaseIdoms() { ReleaseStorage(idom_); }
 
  private:
   // Number: iterative DFS from the super-root (1) over roots, then edges.
@@ -167,22 +169,28 @@ DominatorTree ComputeDominators(const HeapGraph& graph, const DominatorOptions& 
       graph.FindFieldName("java.lang.ref.Reference.referent").value_or(kNoObject);
   LengauerTarjan lt(graph, skip);
   lt.Compute();
+  TraceMemory("dominators: computed");
   DominatorTree tree;
   tree.idom.assign(graph.object_count(), kNoObject);
+  for (uint32_t v = 2; v <= lt.count(); ++v) {
+    tree.idom[lt.object(v)] = lt.idom(v) == 1 ? kSuperRoot : lt.object(lt.idom(v));
+  }
+  lt.ReleaseIdoms();  // the sums below read tree.idom, before retained is allocated
+  TraceMemory("dominators: idoms");
   tree.retained.assign(graph.object_count(), 0);
   for (uint32_t v = 2; v <= lt.count(); ++v) {
     const uint32_t obj = lt.object(v);
-    tree.idom[obj] = lt.idom(v) == 1 ? kSuperRoot : lt.object(lt.idom(v));
     tree.retained[obj] = graph.self_size(obj) + (options.include_native ? graph.native_size(obj) : 0);
   }
   TraceMemory("dominators: result");
   // An idom precedes its children in DFS order: sum from the last vertex up.
   for (uint32_t v = lt.count(); v >= 2; --v) {
     const uint32_t obj = lt.object(v);
-    if (lt.idom(v) == 1) {
+    const uint32_t idom = tree.idom[obj];
+    if (idom == kSuperRoot) {
       tree.total_retained += tree.retained[obj];
     } else {
-      tree.retained[lt.object(lt.idom(v))] += tree.retained[obj];
+      tree.retained[idom] += tree.retained[obj];
     }
   }
   return tree;

@@ -17,6 +17,7 @@
 #include "base/check.h"
 #include "base/status_macros.h"
 #include "inspection/analysis/memory_trace.h"
+#include "inspection/analysis/page_array.h"
 #include "inspection/hprof/hprof_format.h"
 
 namespace kiln::analysis {
@@ -471,7 +472,7 @@ absl::Status GraphBuilder::Build() {
   }
   graph_->has_references_ = options_.references;
   graph_->has_objects_ = true;
-  layouts_ = {};
+  ReleaseStorage(layouts_);
   ComputeSizeRules();
   ResolveRoots();
   if (options_.references) ComputeReachability();

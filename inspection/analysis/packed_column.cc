@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "inspection/analysis/page_array.h"
 
 namespace kiln::analysis {
 namespace {
@@ -56,7 +57,7 @@ bool PackedColumn::Refit(uint64_t v) {
 void PackedColumn::Widen() {
   wide_.reserve(std::max(narrow_.capacity(), narrow_.size() + 1));
   for (size_t i = 0; i < narrow_.size(); ++i) wide_.push_back((*this)[i]);
-  narrow_ = {};
+  ReleaseStorage(narrow_);
   wide_mode_ = true;
 }
 
@@ -86,8 +87,8 @@ void PackedColumn::Permute(const std::vector<uint32_t>& order) {
 }
 
 void PackedColumn::Clear() {
-  wide_ = {};
-  narrow_ = {};
+  ReleaseStorage(wide_);
+  ReleaseStorage(narrow_);
   wide_mode_ = started_ = false;
   base_ = max_ = 0;
   shift_ = 0;

@@ -9,6 +9,8 @@
 //   PageArray<uint32_t> semi(n + 1);   // all zero, nothing resident
 //   semi[w] = s;                       // this page becomes resident
 //   preds.Release(begin, preds.size());  // pages wholly inside leave
+//
+// ReleaseStorage(v) frees a std::vector's storage (`v = {}` keeps it).
 #ifndef KILN_INSPECTION_ANALYSIS_PAGE_ARRAY_H_
 #define KILN_INSPECTION_ANALYSIS_PAGE_ARRAY_H_
 
@@ -84,6 +86,14 @@ class PageArray {
   size_t size_ = 0;
   size_t bytes_ = 0;
 };
+
+// ReleaseStorage: empties a container and hands its storage back. (`v = {}`
+// does not: for a std::vector it is assignment from an empty
+// initializer_list, which keeps the capacity, and so the pages.)
+template <typename Container>
+void ReleaseStorage(Container& c) {
+  Container().swap(c);
+}
 
 }  // namespace kiln::analysis
 
