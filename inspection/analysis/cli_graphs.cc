@@ -55,18 +55,26 @@ absl::Status CommandDominators(const CliArgs& args, std::string* out) {
   ASSIGN_OR_RETURN(const uint64_t top, args.GetCount("top", 10));
   ASSIGN_OR_RETURN(LoadedDump dump, LoadDump(args.positional.at("FILE")));
   const HeapGraph& graph = *dump.graph;
-  const DominatorTree dom = ComputeDominators(graph, {});
+  // The dominator tree goes (all but the top retainers' sizes) before the
+  // shortest-path tree is built: the two are never resident together.
+  std::vector<uint32_t> retainers;
+  std::vector<uint64_t> retained;
+  uint64_t total_retained = 0;
+  {
+    const DominatorTree dom = ComputeDominators(graph, {});
+    retainers = TopRetainers(graph, dom, top);
+    for (const uint32_t obj : retainers) retained.push_back(dom.retained[obj]);
+    total_retained = dom.total_retained;
+  }
   const ShortestPathTree paths = ComputeShortestPathTree(graph);
-  const std::vector<uint32_t> retainers = TopRetainers(graph, dom, top);
   absl::StrAppend(out, "Biggest retainers in ", dump.path, ": retained bytes are what would be\n",
                   "freed with the object (MAT's retained heap; shallow bytes, no native).\n",
-                  "All reachable objects retain ", dom.total_retained, " bytes.\n\n");
+                  "All reachable objects retain ", total_retained, " bytes.\n\n");
   TextTable table({"rank", "retained_bytes", "share", "self_bytes", "object"});
   for (size_t i = 0; i < retainers.size(); ++i) {
     const uint32_t obj = retainers[i];
-    const double share =
-        dom.total_retained == 0 ? 0.0 : 100.0 * dom.retained[obj] / dom.total_retained;
-    table.AddRow({absl::StrCat(i + 1), absl::StrCat(dom.retained[obj]),
+    const double share = total_retained == 0 ? 0.0 : 100.0 * retained[i] / total_retained;
+    table.AddRow({absl::StrCat(i + 1), absl::StrCat(retained[i]),
                   absl::StrFormat("%.1f%%", share), absl::StrCat(graph.self_size(obj)),
                   ObjectLabel(graph, obj)});
   }

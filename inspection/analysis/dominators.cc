@@ -7,6 +7,8 @@
 #include <algorithm>
 
 #include "base/check.h"
+#include "inspection/analysis/memory_trace.h"
+#include "inspection/analysis/page_array.h"
 
 namespace kiln::analysis {
 namespace {
@@ -21,37 +23,55 @@ class LengauerTarjan {
   // of the parent at or above the semidominator. Every array but vertex_
   // and idom_ is freed on the way, so the caller's result arrays are
   // allocated once the scratch is gone.
+  //
+  // Memory: vertices are processed from the last DFS number down, and only
+  // processed vertices have a semidominator, label or ancestor of their own
+  // (an unprocessed one's are itself, itself and none), so those three are
+  // PageArrays read as "itself" while zero, resident only from the top down;
+  // the predecessor lists are read from the top down too, and handed back
+  // behind the loop. The two trade places, so the loop's peak is about
+  // three arrays, not five.
   void Compute() {
     Number();
+    TraceMemory("dominators: numbered");
     Predecessors();
-    number_ = {};
+    TraceMemory("dominators: predecessors");
+    ReleaseStorage(number_);
     const uint32_t n = count_;
-    semi_.resize(n + 1);
-    label_.resize(n + 1);
-    ancestor_.assign(n + 1, 0);
-    for (uint32_t v = 1; v <= n; ++v) semi_[v] = label_[v] = v;
+    semi_ = PageArray<uint32_t>(uint64_t{n} + 1);
+    label_ = PageArray<uint32_t>(uint64_t{n} + 1);
+    ancestor_ = PageArray<uint32_t>(uint64_t{n} + 1);
+    constexpr uint32_t kReleaseEvery = 1 << 16;
     for (uint32_t w = n; w >= 2; --w) {
+      uint32_t semi = w;
       for (uint32_t p = pred_begin_[w]; p < pred_begin_[w + 1]; ++p) {
-        const uint32_t u = Eval(preds_[p]);
-        if (semi_[u] < semi_[w]) semi_[w] = semi_[u];
+        semi = std::min(semi, Semi(Eval(preds_[p])));
       }
+      semi_[w] = semi;
       ancestor_[w] = parent_[w];
+      if (w % kReleaseEvery == 0) {  // w's predecessors and above are read
+        preds_.Release(pred_begin_[w], preds_.size());
+        pred_begin_.Release(uint64_t{w} + 1, pred_begin_.size());
+      }
     }
-    preds_ = {};
-    pred_begin_ = {};
-    label_ = {};
-    ancestor_ = {};
-    compress_stack_ = {};
+    TraceMemory("dominators: semidominators");
+    preds_.Reset();
+    pred_begin_.Reset();
+    label_.Reset();
+    ancestor_.Reset();
+    ReleaseStorage(compress_stack_);
     idom_ = std::move(parent_);  // idom_[w] starts at the DFS parent
     for (uint32_t w = 2; w <= n; ++w) {
       while (idom_[w] > semi_[w]) idom_[w] = idom_[idom_[w]];
     }
-    semi_ = {};
+    semi_.Reset();
   }
 
   uint32_t count() const { return count_; }
   uint32_t object(uint32_t v) const { return vertex_[v]; }
   uint32_t idom(uint32_t v) const { return idom_[v]; }
+  // ReleaseIdoms: idom() may not be called after.
+  void ReleaseIdoms() { ReleaseStorage(idom_); }
 
  private:
   // Number: iterative DFS from the super-root (1) over roots, then edges.
@@ -89,9 +109,12 @@ class LengauerTarjan {
   }
 
   // Predecessors: CSR of incoming edges in DFS numbers (roots from 1).
+  // Counted into pred_begin_[w], summed to the end of w's list, and filled
+  // backwards, so that pred_begin_[w] ends at its start with no second
+  // cursor array (a predecessor list's order does not matter).
   void Predecessors() {
     const uint32_t n = count_;
-    pred_begin_.assign(n + 2, 0);
+    pred_begin_ = PageArray<uint32_t>(uint64_t{n} + 2);
     const auto for_each_edge = [&](auto&& f) {
       for (const Root& root : g_.roots()) f(1, number_[root.object]);
       for (uint32_t v = 2; v <= n; ++v) {
@@ -100,17 +123,21 @@ class LengauerTarjan {
         }
       }
     };
-    for_each_edge([&](uint32_t, uint32_t w) { ++pred_begin_[w + 1]; });
-    for (uint32_t v = 1; v <= n + 1; ++v) pred_begin_[v] += pred_begin_[v - 1];
-    preds_.resize(pred_begin_[n + 1]);
-    std::vector<uint32_t> fill(pred_begin_.begin(), pred_begin_.end() - 1);
-    for_each_edge([&](uint32_t v, uint32_t w) { preds_[fill[w]++] = v; });
+    for_each_edge([&](uint32_t, uint32_t w) { ++pred_begin_[w]; });
+    for (uint32_t v = 1; v <= n; ++v) pred_begin_[v] += pred_begin_[v - 1];
+    pred_begin_[uint64_t{n} + 1] = pred_begin_[n];
+    preds_ = PageArray<uint32_t>(pred_begin_[n]);
+    for_each_edge([&](uint32_t v, uint32_t w) { preds_[--pred_begin_[w]] = v; });
   }
+
+  // Semi, Label: a vertex's own number while unset (zero).
+  uint32_t Semi(uint32_t v) const { return semi_[v] != 0 ? semi_[v] : v; }
+  uint32_t Label(uint32_t v) const { return label_[v] != 0 ? label_[v] : v; }
 
   uint32_t Eval(uint32_t v) {
     if (ancestor_[v] == 0) return v;
     Compress(v);
-    return label_[v];
+    return Label(v);
   }
 
   void Compress(uint32_t v) {
@@ -122,7 +149,7 @@ class LengauerTarjan {
       const uint32_t u = compress_stack_.back();
       compress_stack_.pop_back();
       const uint32_t a = ancestor_[u];
-      if (semi_[label_[a]] < semi_[label_[u]]) label_[u] = label_[a];
+      if (Semi(Label(a)) < Semi(Label(u))) label_[u] = Label(a);
       ancestor_[u] = ancestor_[a];
     }
   }
@@ -131,8 +158,8 @@ class LengauerTarjan {
   const uint32_t skip_;
   uint32_t count_ = 0;
   std::vector<uint32_t> number_;  // object -> DFS number (0: unreachable)
-  std::vector<uint32_t> vertex_, parent_, pred_begin_, preds_;
-  std::vector<uint32_t> semi_, label_, ancestor_, idom_, compress_stack_;
+  std::vector<uint32_t> vertex_, parent_, idom_, compress_stack_;
+  PageArray<uint32_t> pred_begin_, preds_, semi_, label_, ancestor_;
 };
 
 }  // namespace
@@ -142,21 +169,28 @@ DominatorTree ComputeDominators(const HeapGraph& graph, const DominatorOptions& 
       graph.FindFieldName("java.lang.ref.Reference.referent").value_or(kNoObject);
   LengauerTarjan lt(graph, skip);
   lt.Compute();
+  TraceMemory("dominators: computed");
   DominatorTree tree;
   tree.idom.assign(graph.object_count(), kNoObject);
+  for (uint32_t v = 2; v <= lt.count(); ++v) {
+    tree.idom[lt.object(v)] = lt.idom(v) == 1 ? kSuperRoot : lt.object(lt.idom(v));
+  }
+  lt.ReleaseIdoms();  // the sums below read tree.idom, before retained is allocated
+  TraceMemory("dominators: idoms");
   tree.retained.assign(graph.object_count(), 0);
   for (uint32_t v = 2; v <= lt.count(); ++v) {
     const uint32_t obj = lt.object(v);
-    tree.idom[obj] = lt.idom(v) == 1 ? kSuperRoot : lt.object(lt.idom(v));
     tree.retained[obj] = graph.self_size(obj) + (options.include_native ? graph.native_size(obj) : 0);
   }
+  TraceMemory("dominators: result");
   // An idom precedes its children in DFS order: sum from the last vertex up.
   for (uint32_t v = lt.count(); v >= 2; --v) {
     const uint32_t obj = lt.object(v);
-    if (lt.idom(v) == 1) {
+    const uint32_t idom = tree.idom[obj];
+    if (idom == kSuperRoot) {
       tree.total_retained += tree.retained[obj];
     } else {
-      tree.retained[lt.object(lt.idom(v))] += tree.retained[obj];
+      tree.retained[idom] += tree.retained[obj];
     }
   }
   return tree;

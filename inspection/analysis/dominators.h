@@ -7,9 +7,12 @@
 // Semi-NCA (Lengauer-Tarjan's semidominators, the "simple" version with
 // path compression, then each idom as the nearest ancestor of the DFS
 // parent at or above the semidominator), iterative throughout, on flat
-// uint32 arrays: 4 bytes per object, 24 per reachable object and 4 per
-// edge while it runs; its scratch is freed before the result (12 bytes per
-// object) is allocated.
+// uint32 arrays. Its peak is while the predecessor lists are built: 4
+// bytes per object (DFS numbers), 12 per reachable object (vertex, parent,
+// list starts) and 4 per reachable edge. The semidominators, labels and
+// ancestors (12 bytes per reachable object) become resident as the
+// predecessor lists are handed back (page_array.h), and all scratch but
+// the idoms is freed before the result (12 bytes per object) is allocated.
 //
 //   DominatorTree dom = ComputeDominators(graph, {});
 //   for (uint32_t obj : TopRetainers(graph, dom, 10)) ... dom.retained[obj]

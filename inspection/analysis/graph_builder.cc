@@ -16,6 +16,8 @@
 #include "absl/strings/str_replace.h"
 #include "base/check.h"
 #include "base/status_macros.h"
+#include "inspection/analysis/memory_trace.h"
+#include "inspection/analysis/page_array.h"
 #include "inspection/hprof/hprof_format.h"
 
 namespace kiln::analysis {
@@ -111,10 +113,10 @@ void GraphBuilder::AddObject(uint64_t id, uint32_t slot, uint32_t size, uint64_t
 
 void GraphBuilder::PushObject(uint64_t id, uint32_t slot, uint32_t size, uint64_t payload) {
   HeapGraph& g = *graph_;
-  g.ids_.wide().push_back(id);
+  g.ids_.Append(id);
   g.types_of_.push_back(slot);
   g.payload_bytes_.push_back(size);
-  g.data_offsets_.wide().push_back(payload);
+  g.data_offsets_.Append(payload);
 }
 
 absl::Status GraphBuilder::OnString(uint64_t id, absl::string_view text) {
@@ -201,9 +203,11 @@ absl::Status GraphBuilder::OnObjectArray(uint64_t id, uint64_t class_id,
     slots_[slot].first_object_array = id;
     slots_[slot].first_object_array_offset = reader_.record_offset();
   }
-  AddObject(id, slot, static_cast<uint32_t>(elements.size() * reader_.id_size()),
-            array_elements_.size());
-  if (!counting_) array_elements_.insert(array_elements_.end(), elements.begin(), elements.end());
+  // The elements are read again from the file when references are resolved:
+  // after the tag, the array's id, stack serial, length and class id.
+  const uint64_t offset = reader_.record_offset() + 1 + 4 + 4 + 2 * uint64_t{reader_.id_size()};
+  Progress(reader_.data().data() + offset);
+  AddObject(id, slot, static_cast<uint32_t>(elements.size() * reader_.id_size()), offset);
   return absl::OkStatus();
 }
 
@@ -340,13 +344,15 @@ uint32_t GraphBuilder::TypeOf(uint32_t raw) const {
 // in address order) and fills the per-object arrays and the id directory.
 absl::Status GraphBuilder::OrderObjects() {
   HeapGraph& g = *graph_;
-  std::vector<uint64_t>& ids = g.ids_.wide();
+  const PackedColumn& ids = g.ids_;
   const size_t n = ids.size();
   if (n >= kArrayIndexBit) {
     return absl::ResourceExhaustedError(
         absl::StrCat("heap dump holds ", n, " objects; at most 2^31 supported"));
   }
-  if (!std::is_sorted(ids.begin(), ids.end())) {
+  bool sorted = true;
+  for (size_t i = 1; i < n && sorted; ++i) sorted = ids[i - 1] <= ids[i];
+  if (!sorted) {
     std::vector<uint32_t> order(n);
     std::iota(order.begin(), order.end(), 0);
     std::sort(order.begin(), order.end(),
@@ -356,10 +362,10 @@ absl::Status GraphBuilder::OrderObjects() {
       for (size_t i = 0; i < n; ++i) sorted[i] = values[order[i]];
       values = std::move(sorted);
     };
-    permute(ids);
+    g.ids_.Permute(order);
     permute(g.types_of_);
     permute(g.payload_bytes_);
-    permute(g.data_offsets_.wide());
+    g.data_offsets_.Permute(order);
   }
   for (size_t i = 1; i < n; ++i) {
     if (ids[i] == ids[i - 1]) return DuplicateIdError(ids[i]);
@@ -372,8 +378,8 @@ absl::Status GraphBuilder::OrderObjects() {
     }
   }
   // Directory: about two objects per bucket.
-  g.min_id_ = n == 0 ? 0 : ids.front();
-  const uint64_t span = n == 0 ? 0 : ids.back() - g.min_id_;
+  g.min_id_ = n == 0 ? 0 : ids[0];
+  const uint64_t span = n == 0 ? 0 : ids[n - 1] - g.min_id_;
   g.id_shift_ = 0;
   while (g.id_shift_ < 63 && (span >> g.id_shift_) > n / 2 + 1) ++g.id_shift_;
   const uint64_t buckets = n == 0 ? 0 : (span >> g.id_shift_) + 1;
@@ -383,7 +389,6 @@ absl::Status GraphBuilder::OrderObjects() {
     while (at < n && ((ids[at] - g.min_id_) >> g.id_shift_) < b) ++at;
     g.id_directory_[b] = static_cast<uint32_t>(at);
   }
-  g.ids_.Pack();  // 32 bits per id where they fit
   return absl::OkStatus();
 }
 
@@ -438,32 +443,36 @@ absl::Status GraphBuilder::Build() {
   // Room for the most objects the file could hold (the smallest object
   // record is 14 bytes): reserved address space, never touched beyond what
   // the objects fill, so the arrays never move while they grow.
+  // Ids and data offsets are 4 bytes each from the start where they fit
+  // (PackedColumn); offsets are encoded from 0, so that they can be cleared.
   const size_t most = reader_.size() / 14 + 1;
-  graph_->ids_.wide().reserve(most);
+  graph_->ids_.Reserve(most);
   graph_->types_of_.reserve(most);
   graph_->payload_bytes_.reserve(most);
-  graph_->data_offsets_.wide().reserve(most);
+  graph_->data_offsets_.Reserve(most);
+  graph_->data_offsets_.Start(0, 0);
   RETURN_IF_ERROR(reader_.Parse(*this));
+  TraceMemory("graph: parsed");
   graph_->data_ = reader_.data();
   graph_->id_size_ = reader_.id_size();
   RETURN_IF_ERROR(MakeTypes());
   RETURN_IF_ERROR(OrderObjects());
+  TraceMemory("graph: objects ordered");
   MakeLayouts();
   ASSIGN_OR_RETURN(const uint64_t bound, CheckSizes());
   if (options_.references) {
     RETURN_IF_ERROR(ResolveReferences(bound));
+    TraceMemory("graph: references resolved");
   } else {
     for (uint32_t i = 0; i < graph_->object_count(); ++i) {
       if (graph_->type_info(graph_->types_of_[i]).kind == TypeKind::kObjectArray) {
-        graph_->data_offsets_.wide()[i] = 0;  // an index into array_elements_, about to go
+        graph_->data_offsets_.Set(i, 0);  // object arrays keep none
       }
     }
   }
-  graph_->data_offsets_.Pack();  // 32 bits per offset in a file under 4 GiB
   graph_->has_references_ = options_.references;
   graph_->has_objects_ = true;
-  array_elements_ = {};
-  layouts_ = {};
+  ReleaseStorage(layouts_);
   ComputeSizeRules();
   ResolveRoots();
   if (options_.references) ComputeReachability();
@@ -474,6 +483,7 @@ absl::Status GraphBuilder::Build() {
   // The graph reads the dump's bytes again only for field values, on
   // demand: none stays resident.
   reader_.Evict(0, reader_.size());
+  TraceMemory("graph: built");
   if (options_.progress) options_.progress(reader_.size(), reader_.size());
   return absl::OkStatus();
 }

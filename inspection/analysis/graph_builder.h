@@ -52,8 +52,8 @@ class GraphBuilder : public HprofVisitor {
   // During the parse an object's type (HeapGraph::types_of_) holds a class
   // slot (instances, object arrays), kPrimitiveFlag | the element type, or
   // kClassObjectFlag | the class's slot; OrderObjects turns it into a type.
-  // data_offsets_ holds, for object arrays, the first element's index in
-  // array_elements_ until ResolveReferences is done with it.
+  // data_offsets_ holds, for object arrays, the offset of the elements in
+  // the file until ResolveReferences has read them (then 0).
   static constexpr uint32_t kPrimitiveFlag = uint32_t{1} << 31;
   // A reference's field_name with this bit set is an array index.
   static constexpr uint32_t kArrayIndexBit = uint32_t{1} << 31;
@@ -150,7 +150,6 @@ class GraphBuilder : public HprofVisitor {
   absl::flat_hash_map<uint64_t, RawFrame> frames_;
   absl::flat_hash_map<uint32_t, RawTrace> traces_;
   std::vector<RawRoot> roots_;
-  std::vector<uint64_t> array_elements_;
   // Record counts: top-level by tag, heap sub-records by tag.
   std::array<uint64_t, 256> record_counts_{};
   std::array<uint64_t, 256> sub_record_counts_{};

@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_set.h"
 
 #include "inspection/analysis/graph_builder.h"
+#include "inspection/analysis/page_array.h"
 #include "inspection/hprof/hprof_format.h"
 
 namespace kiln::analysis {
@@ -55,16 +56,21 @@ void GraphBuilder::ComputeReachability() {
   g.reachable_.assign((uint64_t{n} + 63) / 64, 0);
   const std::optional<uint32_t> referent = g.FindFieldName("java.lang.ref.Reference.referent");
   const uint32_t skip = referent.value_or(kNoObject);
-  std::vector<uint32_t> queue;
+  // The queue holds each object once: a PageArray resident only between
+  // its head and tail (the pages behind the head are handed back).
+  PageArray<uint32_t> queue(n);
+  size_t tail = 0;
   const auto visit = [&](uint32_t obj) {
     uint64_t& word = g.reachable_[obj >> 6];
     const uint64_t bit = uint64_t{1} << (obj & 63);
     if (word & bit) return;
     word |= bit;
-    queue.push_back(obj);
+    queue[tail++] = obj;
   };
   for (const Root& root : g.roots_) visit(root.object);
-  for (size_t head = 0; head < queue.size(); ++head) {
+  constexpr size_t kReleaseEvery = size_t{1} << 16;
+  for (size_t head = 0; head < tail; ++head) {
+    if (head % kReleaseEvery == 0) queue.Release(0, head);
     for (const Reference& ref : g.references(queue[head])) {
       if (ref.field_name != skip) visit(ref.target);
     }

@@ -103,26 +103,30 @@ absl::Status GraphBuilder::ResolveReferences(uint64_t bound) {
   // the bytes behind the furthest read leave the resident set every 1%.
   const uint64_t step = std::max<uint64_t>(g.data_.size() / 100, 1);
   uint64_t furthest = 0, evicted = 0;
+  const auto bytes_at = [&](uint64_t offset) {
+    furthest = std::max(furthest, offset);
+    if (furthest >= evicted + step) {
+      reader_.Evict(0, furthest);
+      evicted = furthest;
+    }
+    return g.data_.data() + offset;
+  };
   for (uint32_t i = 0; i < n; ++i) {
     g.edge_begin_[i] = static_cast<uint32_t>(g.edges_.size());
     const uint32_t type = g.types_of_[i];
     const TypeInfo& t = g.type_infos_[type];
     if (t.kind == TypeKind::kInstance) {
-      const uint64_t offset = g.data_offsets_[i];
-      furthest = std::max(furthest, offset);
-      if (furthest >= evicted + step) {
-        reader_.Evict(0, furthest);
-        evicted = furthest;
-      }
-      const uint8_t* values = g.data_.data() + offset;
+      const uint8_t* values = bytes_at(g.data_offsets_[i]);
       for (const auto& [offset, field] : layouts_[type].refs) {
         add(LoadId(values + offset, id_size), field);
       }
     } else if (t.kind == TypeKind::kObjectArray) {
-      const uint64_t first = g.data_offsets_[i];
-      g.data_offsets_.wide()[i] = 0;
+      const uint8_t* elements = bytes_at(g.data_offsets_[i]);
+      g.data_offsets_.Set(i, 0);  // object arrays keep none
       const uint32_t length = g.payload_bytes_[i] / id_size;
-      for (uint32_t k = 0; k < length; ++k) add(array_elements_[first + k], kArrayIndexBit | k);
+      for (uint32_t k = 0; k < length; ++k) {
+        add(LoadId(elements + uint64_t{k} * id_size, id_size), kArrayIndexBit | k);
+      }
     } else if (t.kind == TypeKind::kClassObject) {
       const uint32_t slot = class_slot_[type];
       const TypeInfo& cls = g.type_infos_[slot];

@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
 #include "inspection/analysis/graph_builder.h"
+#include "inspection/analysis/page_array.h"
 
 namespace kiln::analysis {
 
@@ -179,10 +180,10 @@ absl::Status GraphBuilder::CountNativeSizes() {
   // Only the totals stay: the graph has no objects.
   g.native_sizes_.clear();
   g.ids_.Clear();
-  g.types_of_ = {};
-  g.payload_bytes_ = {};
+  ReleaseStorage(g.types_of_);
+  ReleaseStorage(g.payload_bytes_);
   g.data_offsets_.Clear();
-  g.id_directory_ = {};
+  ReleaseStorage(g.id_directory_);
   for (TypeInfo& info : g.type_infos_) info.class_object = kNoObject;
   return absl::OkStatus();
 }

@@ -32,22 +32,6 @@ absl::StatusOr<std::unique_ptr<HeapGraph>> HeapGraph::Load(const std::string& pa
   return graph;
 }
 
-void PackedColumn::Pack() {
-  if (wide_.empty()) return;
-  const auto [min, max] = std::minmax_element(wide_.begin(), wide_.end());
-  uint64_t bits = 0;
-  for (const uint64_t v : wide_) bits |= v - *min;
-  const int shift = bits == 0 ? 0 : __builtin_ctzll(bits);
-  if (((*max - *min) >> shift) > ~uint32_t{0}) return;
-  base_ = *min;
-  shift_ = shift;
-  narrow_.resize(wide_.size());
-  for (size_t i = 0; i < wide_.size(); ++i) {
-    narrow_[i] = static_cast<uint32_t>((wide_[i] - base_) >> shift_);
-  }
-  wide_ = {};
-}
-
 uint32_t HeapGraph::FindObject(uint64_t id) const {
   if (ids_.empty() || id < min_id_) return kNoObject;
   const uint64_t bucket = (id - min_id_) >> id_shift_;

@@ -35,6 +35,7 @@
 #include "absl/types/span.h"
 #include "base/check.h"
 #include "base/must_use.h"
+#include "inspection/analysis/packed_column.h"
 #include "inspection/hprof/hprof_format.h"
 #include "inspection/hprof/hprof_reader.h"
 
@@ -192,33 +193,6 @@ struct TypeTotals {
   uint64_t count = 0;
   uint64_t self_bytes = 0;
   uint64_t native_bytes = 0;
-};
-
-// PackedColumn: one uint64 per object, kept in 32 bits once Pack() finds
-// that every value is base + (v << shift) with v below 2^32 (object ids,
-// aligned addresses in a span of 32 GiB or less; offsets in a file under 4
-// GiB), else in 64. The graph's builder fills wide() and packs it.
-class PackedColumn {
- public:
-  uint64_t operator[](size_t i) const {
-    return narrow_.empty() ? wide_[i] : base_ + (uint64_t{narrow_[i]} << shift_);
-  }
-  size_t size() const { return narrow_.empty() ? wide_.size() : narrow_.size(); }
-  bool empty() const { return size() == 0; }
-  std::vector<uint64_t>& wide() { return wide_; }
-  // Pack: to 32 bits where every value fits (then wide() is empty).
-  void Pack();
-  void Clear() {
-    wide_ = {};
-    narrow_ = {};
-  }
-  size_t bytes_per_value() const { return narrow_.empty() ? 8 : 4; }
-
- private:
-  std::vector<uint64_t> wide_;
-  std::vector<uint32_t> narrow_;
-  uint64_t base_ = 0;
-  int shift_ = 0;
 };
 
 class HeapGraph {

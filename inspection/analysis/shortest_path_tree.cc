@@ -4,6 +4,8 @@
 
 #include <optional>
 
+#include "inspection/analysis/memory_trace.h"
+
 namespace kiln::analysis {
 
 ShortestPathTree ComputeShortestPathTree(const HeapGraph& graph) {
@@ -28,6 +30,7 @@ ShortestPathTree ComputeShortestPathTree(const HeapGraph& graph) {
       tree.order.push_back(ref.target);
     }
   }
+  TraceMemory("shortest-path tree");
   return tree;
 }
 

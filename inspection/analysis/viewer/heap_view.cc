@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "inspection/analysis/memory_trace.h"
+#include "inspection/analysis/page_array.h"
 #include "inspection/analysis/system_properties.h"
 #include "inspection/hprof/hprof_format.h"
 
@@ -11,20 +13,23 @@ namespace {
 
 uint64_t Align8(uint64_t n) { return (n + 7) & ~uint64_t{7}; }
 
-// CountingSort: `keys` bucketed into CSR arrays `begin` (buckets + 1 entries)
-// and `items`, items in ascending order within a bucket; keys >= buckets are
-// left out.
-void CountingSort(const std::vector<uint32_t>& keys, uint32_t buckets,
-                  std::vector<uint32_t>* begin, std::vector<uint32_t>* items) {
-  begin->assign(buckets + 1, 0);
-  for (uint32_t key : keys) {
-    if (key < buckets) ++(*begin)[key + 1];
+// CountingSort: objects 0..n-1 bucketed by key(obj) into CSR arrays `begin`
+// (buckets + 1 entries) and `items`, items in ascending order within a
+// bucket; keys >= buckets are left out. Counted into begin[key], summed to
+// each bucket's end and filled from the last object down, so that begin
+// ends at each bucket's start with no cursor array beside it.
+template <typename Key>
+void CountingSort(uint32_t n, const Key& key, uint32_t buckets, std::vector<uint32_t>* begin,
+                  std::vector<uint32_t>* items) {
+  begin->assign(uint64_t{buckets} + 1, 0);
+  for (uint32_t i = 0; i < n; ++i) {
+    if (const uint32_t k = key(i); k < buckets) ++(*begin)[k];
   }
-  for (uint32_t b = 0; b < buckets; ++b) (*begin)[b + 1] += (*begin)[b];
+  for (uint32_t b = 1; b < buckets; ++b) (*begin)[b] += (*begin)[b - 1];
+  if (buckets > 0) (*begin)[buckets] = (*begin)[buckets - 1];
   items->resize((*begin)[buckets]);
-  std::vector<uint32_t> next(begin->begin(), begin->end() - 1);
-  for (uint32_t i = 0; i < keys.size(); ++i) {
-    if (keys[i] < buckets) (*items)[next[keys[i]]++] = i;
+  for (uint32_t i = n; i-- > 0;) {
+    if (const uint32_t k = key(i); k < buckets) (*items)[--(*begin)[k]] = i;
   }
 }
 
@@ -35,37 +40,41 @@ std::unique_ptr<HeapView> HeapView::Create(LoadedDump dump, HeapViewOptions opti
   view->dump_ = std::move(dump);
   view->options_ = std::move(options);
   const HeapGraph& graph = *view->dump_.graph;
-  view->paths_ = ComputeShortestPathTree(graph);
+  // Dominators first: their scratch is gone before the shortest-path tree
+  // is allocated; the tree's BFS order is read by the flamegraph only.
   view->dominators_ = ComputeDominators(graph, {});
+  view->paths_ = ComputeShortestPathTree(graph);
   view->flamegraph_ = BuildFlamegraph(graph, view->paths_);
+  ReleaseStorage(view->paths_.order);
+  TraceMemory("viewer: flamegraph");
   view->compressed_references_ =
       graph.id_size() == 8 && SystemProperties(graph).value_or(PropertyMap{}).count("java.vm.compressedOopsMode") != 0;
   view->BuildIndexes();
+  TraceMemory("viewer: indexes");
   return view;
 }
 
 void HeapView::BuildIndexes() {
   const HeapGraph& graph = this->graph();
   const uint32_t n = graph.object_count();
-  // Referrers: the references, transposed (sources ascend within a target).
-  referrer_begin_.assign(n + 1, 0);
+  // Referrers: the references, transposed (sources ascend within a target;
+  // one source's references to it in field order).
+  referrer_begin_.assign(uint64_t{n} + 1, 0);
   for (uint32_t obj = 0; obj < n; ++obj) {
-    for (const Reference& ref : graph.references(obj)) ++referrer_begin_[ref.target + 1];
+    for (const Reference& ref : graph.references(obj)) ++referrer_begin_[ref.target];
   }
-  for (uint32_t i = 0; i < n; ++i) referrer_begin_[i + 1] += referrer_begin_[i];
+  for (uint32_t i = 1; i < n; ++i) referrer_begin_[i] += referrer_begin_[i - 1];
+  if (n > 0) referrer_begin_[n] = referrer_begin_[n - 1];
   referrers_.resize(referrer_begin_[n]);
-  {
-    std::vector<uint32_t> next(referrer_begin_.begin(), referrer_begin_.end() - 1);
-    for (uint32_t obj = 0; obj < n; ++obj) {
-      for (const Reference& ref : graph.references(obj)) referrers_[next[ref.target]++] = obj;
-    }
+  for (uint32_t obj = n; obj-- > 0;) {
+    const absl::Span<const Reference> refs = graph.references(obj);
+    for (size_t k = refs.size(); k-- > 0;) referrers_[--referrer_begin_[refs[k].target]] = obj;
   }
   // Dominator-tree children; the super-root is bucket n.
-  std::vector<uint32_t> keys(dominators_.idom);
-  for (uint32_t& key : keys) {
-    if (key == kSuperRoot) key = n;
-  }
-  CountingSort(keys, n + 1, &dominated_begin_, &dominated_);
+  const std::vector<uint32_t>& idom = dominators_.idom;
+  CountingSort(
+      n, [&](uint32_t obj) { return idom[obj] == kSuperRoot ? n : idom[obj]; }, n + 1,
+      &dominated_begin_, &dominated_);
   const auto by_retained = [&](uint32_t a, uint32_t b) {
     if (retained(a) != retained(b)) return retained(a) > retained(b);
     return a < b;
@@ -75,9 +84,9 @@ void HeapView::BuildIndexes() {
               by_retained);
   }
   // Instances per type.
-  keys.resize(n);
-  for (uint32_t obj = 0; obj < n; ++obj) keys[obj] = graph.type(obj);
-  CountingSort(keys, graph.type_count(), &type_begin_, &by_type_);
+  CountingSort(
+      n, [&](uint32_t obj) { return graph.type(obj); }, graph.type_count(), &type_begin_,
+      &by_type_);
   for (uint32_t t = 0; t < graph.type_count(); ++t) {
     std::sort(by_type_.begin() + type_begin_[t], by_type_.begin() + type_begin_[t + 1],
               by_retained);

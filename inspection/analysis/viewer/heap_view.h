@@ -51,6 +51,8 @@ class HeapView {
   const HeapGraph& graph() const { return *dump_.graph; }
   const std::string& path() const { return dump_.path; }
   const HeapViewOptions& options() const { return options_; }
+  // paths: parent and distance (order is empty: only the flamegraph, built
+  // from it first, reads it).
   const ShortestPathTree& paths() const { return paths_; }
   const DominatorTree& dominators() const { return dominators_; }
   const Flamegraph& flamegraph() const { return flamegraph_; }
