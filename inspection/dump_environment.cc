@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
