@@ -8,23 +8,29 @@
 //   bazel run -c opt //benchmarks:fork_mutator_benchmark -- --n=4000000 --huge_pages=true
 //
 // Builds the heap shape, then runs two managed threads: an allocator
-// (Nodes, dropped at once: no collection runs, the heap's first threshold
-// is its limit) and a writer that stores into the `left` field of 64 Ki
+// (Nodes, dropped at once: collected when the heap reaches its 3 GiB limit) and a writer that stores into the `left` field of 64 Ki
 // tree Nodes spread over the whole tree, in address order, over and over
 // (the value it read: only the write matters). It takes --repeat fork-mode
-// full dumps with --gap between them, and prints per phase ("before": the
-// --gap before each dump; "during": from the dump's request until it
-// returned):
+// full dumps with --gap between them. Per dump ("before": the --gap before
+// it; "during": from the dump's request until it returned) it prints
 //
-//   mutators n=<N> huge_pages=<bool> phase=<before|during> alloc_per_us=<objects/µs>
-//       writes_per_us=<writes/µs> max_write_gap_ms=<longest time between two writes>
+//   rep n=<N> huge_pages=<bool> r=<i> alloc_before=<objects/us>
+//       alloc_during=<objects/us> writes_before=<writes/us> writes_during=<writes/us>
+//       stall_before_ms=<longest gap between two writes> stall_during_ms=<same>
+//       seconds=<dump> pause_ms=<dump's pause> thp_split_pmd=<splits meanwhile>
 //
-// (medians over the dumps of the per-dump rate, and the longest gap of all),
-// then a `dump` line with the medians of the dump's seconds and pause, and
-// the heap's bytes in huge pages before the first dump and after the last.
+// (the longest stall is the max over that phase of that repetition), then
+// one `median` line of the same fields, each the median over the
+// repetitions, and a `heap` line with the heap's bytes in huge pages
+// before the first dump and after the last. Many short repetitions and
+// their medians, not one long run, so that the other engineers' load on a
+// shared machine moves single repetitions but not the medians much; run
+// the two page sizes as alternating processes to compare them.
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <fstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -38,8 +44,8 @@
 
 ABSL_FLAG(int64_t, n, 4000000, "the shape's N");
 ABSL_FLAG(bool, huge_pages, true, "back the heap with transparent huge pages where offered");
-ABSL_FLAG(int, repeat, 3, "fork-mode dumps");
-ABSL_FLAG(double, gap, 0.5, "seconds between dumps (the 'before' phase)");
+ABSL_FLAG(int, repeat, 15, "fork-mode dumps");
+ABSL_FLAG(double, gap, 0.3, "seconds between dumps (the 'before' phase)");
 ABSL_FLAG(std::string, dir, "/tmp", "where the dumps go (deleted once written)");
 
 namespace kiln::bench {
@@ -63,11 +69,34 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// ThpSplitPmd: /proc/vmstat's thp_split_pmd (huge-page mappings split by
+// the kernel, system-wide); 0 if it cannot be read.
+uint64_t ThpSplitPmd() {
+  std::ifstream vmstat("/proc/vmstat");
+  std::string key;
+  uint64_t value = 0;
+  while (vmstat >> key >> value) {
+    if (key == "thp_split_pmd") return value;
+  }
+  return 0;
+}
+
+// One repetition's figures, in the order the lines print them.
+struct Rep {
+  double alloc[2], writes[2], stall_ms[2];  // [before, during]
+  double seconds, pause_ms, splits;
+};
+
 int Main() {
   const int64_t n = absl::GetFlag(FLAGS_n);
   RuntimeOptions options;
-  options.heap_limit_bytes = size_t{16} << 30;
-  options.initial_heap_bytes = options.heap_limit_bytes;  // no collection at all
+  // The allocator's garbage must be collected: at some 240 MB/s a 16 GiB
+  // heap that never collects filled this 23 GiB machine within a minute of
+  // slow dumps (the kernel's OOM killer ended the run). With the first
+  // collection at 3 GiB there are a few collections per run, in either
+  // phase; the `heap` line counts them.
+  options.heap_limit_bytes = size_t{3} << 30;
+  options.initial_heap_bytes = options.heap_limit_bytes;
   options.classes = HeapShapeClasses();
   options.heap_huge_pages = absl::GetFlag(FLAGS_huge_pages);
   std::unique_ptr<Runtime> runtime = *Runtime::Create(std::move(options));
@@ -90,7 +119,7 @@ int Main() {
   }
   // Nodes 16 levels down: pre-order allocation spreads them over the tree's
   // whole address range. Raw pointers are safe here: the heap does not move
-  // and no collection runs.
+  // and the tree stays reachable from its static root through every collection.
   std::vector<Object*> targets{root.Get()};
   for (int depth = 0; depth < 16; ++depth) {
     std::vector<Object*> next;
@@ -139,15 +168,31 @@ int Main() {
     }
   });
 
-  std::vector<double> rate[2][2];  // [phase][alloc, writes]
-  std::vector<double> seconds, pauses;
+  const bool huge = absl::GetFlag(FLAGS_huge_pages);
+  const double gap_us = absl::GetFlag(FLAGS_gap) * 1e6;
+  auto print = [&](const char* kind, const std::string& r, const Rep& x) {
+    std::printf(
+        "%s n=%lld huge_pages=%s%s alloc_before=%.2f alloc_during=%.2f writes_before=%.2f "
+        "writes_during=%.2f stall_before_ms=%.3f stall_during_ms=%.3f seconds=%.3f "
+        "pause_ms=%.2f thp_split_pmd=%.0f\n",
+        kind, static_cast<long long>(n), huge ? "true" : "false", r.c_str(), x.alloc[0],
+        x.alloc[1], x.writes[0], x.writes[1], x.stall_ms[0], x.stall_ms[1], x.seconds,
+        x.pause_ms, x.splits);
+    std::fflush(stdout);
+  };
+  std::vector<Rep> reps;
   for (int r = 0; r < absl::GetFlag(FLAGS_repeat); ++r) {
+    Rep rep;
+    // Each phase's longest stall is this repetition's: reset as it starts
+    // (the writer only raises the counter of the phase it is in).
+    phases[0].max_gap_ns.store(0);
     const uint64_t a0 = phases[0].allocations.load(), w0 = phases[0].writes.load();
     absl::SleepFor(absl::Seconds(absl::GetFlag(FLAGS_gap)));
-    const double gap_us = absl::GetFlag(FLAGS_gap) * 1e6;
-    rate[0][0].push_back((phases[0].allocations.load() - a0) / gap_us);
-    rate[0][1].push_back((phases[0].writes.load() - w0) / gap_us);
+    rep.alloc[0] = (phases[0].allocations.load() - a0) / gap_us;
+    rep.writes[0] = (phases[0].writes.load() - w0) / gap_us;
+    phases[1].max_gap_ns.store(0);
     const uint64_t a1 = phases[1].allocations.load(), w1 = phases[1].writes.load();
+    const uint64_t splits = ThpSplitPmd();
     HeapDumpOptions dump;
     dump.path = absl::StrCat(absl::GetFlag(FLAGS_dir), "/fork_mutator-", getpid(), "-", r, ".hprof");
     dump.live = false;
@@ -158,32 +203,45 @@ int Main() {
     absl::StatusOr<std::string> path = VMRuntime::DumpHeap(*runtime, dump, &stats);
     phase.store(0);
     const double us = absl::ToDoubleMicroseconds(absl::Now() - start);
+    rep.stall_ms[0] = phases[0].max_gap_ns.load() / 1e6;
+    rep.stall_ms[1] = phases[1].max_gap_ns.load() / 1e6;
+    rep.splits = static_cast<double>(ThpSplitPmd() - splits);
     if (!path.ok()) {
       std::fprintf(stderr, "%s\n", path.status().ToString().c_str());
       return 1;
     }
     unlink(path->c_str());
-    rate[1][0].push_back((phases[1].allocations.load() - a1) / us);
-    rate[1][1].push_back((phases[1].writes.load() - w1) / us);
-    seconds.push_back(us / 1e6);
-    pauses.push_back(absl::ToDoubleMilliseconds(stats.pause));
+    rep.alloc[1] = (phases[1].allocations.load() - a1) / us;
+    rep.writes[1] = (phases[1].writes.load() - w1) / us;
+    rep.seconds = us / 1e6;
+    rep.pause_ms = absl::ToDoubleMilliseconds(stats.pause);
+    reps.push_back(rep);
+    print("rep", absl::StrCat(" r=", r), rep);
   }
   stop.store(true);
   allocator.join();
   writer.join();
-  const bool huge = absl::GetFlag(FLAGS_huge_pages);
+  auto median = [&](auto field) {
+    std::vector<double> v;
+    for (const Rep& x : reps) v.push_back(field(x));
+    return Median(v);
+  };
+  Rep m;
   for (int p = 0; p < 2; ++p) {
-    std::printf(
-        "mutators n=%lld huge_pages=%s phase=%s alloc_per_us=%.2f writes_per_us=%.2f "
-        "max_write_gap_ms=%.3f\n",
-        static_cast<long long>(n), huge ? "true" : "false", p == 0 ? "before" : "during",
-        Median(rate[p][0]), Median(rate[p][1]), phases[p].max_gap_ns.load() / 1e6);
+    m.alloc[p] = median([p](const Rep& x) { return x.alloc[p]; });
+    m.writes[p] = median([p](const Rep& x) { return x.writes[p]; });
+    m.stall_ms[p] = median([p](const Rep& x) { return x.stall_ms[p]; });
   }
-  std::printf(
-      "dump n=%lld huge_pages=%s seconds=%.3f pause_ms=%.2f huge_page_bytes_before=%zu "
-      "huge_page_bytes_after=%zu targets=%zu\n",
-      static_cast<long long>(n), huge ? "true" : "false", Median(seconds), Median(pauses),
-      huge_before, runtime->heap_stats().huge_page_bytes, targets.size());
+  m.seconds = median([](const Rep& x) { return x.seconds; });
+  m.pause_ms = median([](const Rep& x) { return x.pause_ms; });
+  m.splits = median([](const Rep& x) { return x.splits; });
+  print("median", "", m);
+  const gc::HeapStats after = runtime->heap_stats();
+  std::printf("heap n=%lld huge_pages=%s huge_page_bytes_before=%zu huge_page_bytes_after=%zu "
+              "targets=%zu collections=%llu\n",
+              static_cast<long long>(n), huge ? "true" : "false", huge_before,
+              after.huge_page_bytes, targets.size(),
+              static_cast<unsigned long long>(after.collections));
   return 0;
 }
 

@@ -12,6 +12,25 @@
 //   dump n=<N> live=<bool> mode=<stw|fork> seconds=<wall> pause_seconds=<stw>
 //        bytes=<file size> objects=<instance+array records>
 //        ttsp_ms=<time to safepoint> prologue_ms=<prologue> fork_ms=<fork()>
+//        cpu_ms=<this process's CPU time> child_cpu_ms=<the fork child's>
+//
+// The CPU times (getrusage, RUSAGE_SELF and RUSAGE_CHILDREN, over the
+// dump) move far less with the machine's load than the wall times: a
+// fork-mode dump's child_cpu_ms is the walk's cost, a stop-the-world
+// dump's cpu_ms the walk's and the write(2)s' together.
+//
+// With --floor, each repetition also writes as many bytes as its first dump
+// into the same --dir the way `dd bs=1M` does (write(2) of 1 MiB blocks of
+// zeros into a new file, closed, then deleted) and prints
+//
+//   floor n=<N> seconds=<wall> bytes=<bytes>
+//
+// and, at the end, `floor_median n=<N> seconds=<median>`: the page-cache copy
+// a dump of that size cannot beat, measured between the dumps so that load
+// hits both alike.
+//
+// --mode=walk takes stop-the-world dumps into a sink that discards the
+// bytes (no file, no write(2)): the walk's own cost.
 //
 // A `heap ...` line first says whether the heap asked for transparent huge
 // pages (--huge_pages) and how many of its bytes the kernel backs with them.
@@ -28,6 +47,8 @@
 // renamed); pause_seconds the stop-the-world part of it. No collection runs
 // before the dumps (the heap limit and the first collection's threshold are
 // far above the shape), so full dumps hold the garbage tree.
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,9 +73,12 @@ ABSL_FLAG(int64_t, n, 1000000, "the shape's N");
 ABSL_FLAG(int, repeat, 3, "dumps per mode");
 ABSL_FLAG(bool, live, false, "live dumps (reachable objects only) instead of full ones");
 ABSL_FLAG(int, gz, 0, "gzip level, 0 (plain) to 9");
-ABSL_FLAG(std::string, mode, "stw", "stw, fork, or both: stw,fork");
+ABSL_FLAG(std::string, mode, "stw",
+          "stw, fork, walk (stop-the-world into a sink that discards: no file), or a list: stw,fork");
 ABSL_FLAG(std::string, dir, "/tmp", "where the dumps go (each is deleted once measured)");
 ABSL_FLAG(bool, huge_pages, true, "back the heap with transparent huge pages where offered");
+ABSL_FLAG(bool, floor, false,
+          "after each repetition, time writing as many bytes as its first dump, as dd bs=1M");
 ABSL_FLAG(std::string, out, "", "write one dump here and keep it (needs --repeat=1, one mode)");
 
 namespace kiln::bench {
@@ -64,6 +88,7 @@ struct Sample {
   double seconds = 0;
   double pause_seconds = 0;
   double ttsp_ms = 0, prologue_ms = 0, fork_ms = 0;
+  double cpu_ms = 0, child_cpu_ms = 0;
   uint64_t bytes = 0;
   uint64_t objects = 0;
   int64_t rss_added = 0;
@@ -79,15 +104,72 @@ int64_t ProcStatusBytes(const std::string& key) {
   return -1;
 }
 
+// DiscardingSink counts the bytes and drops them: a walk without write(2)s.
+class DiscardingSink : public ByteSink {
+ public:
+  absl::Status Write(absl::Span<const uint8_t> bytes) override {
+    bytes_ += bytes.size();
+    return absl::OkStatus();
+  }
+  uint64_t bytes_written() const override { return bytes_; }
+
+ private:
+  uint64_t bytes_ = 0;
+};
+
+// DiscardedDump: a stop-the-world dump into `sink`, as DumpHeap's result.
+absl::StatusOr<std::string> DiscardedDump(Runtime& runtime, ByteSink& sink,
+                                          const HeapDumpOptions& options, HeapDumpStats* stats) {
+  absl::Status status = VMRuntime::DumpHeapTo(runtime, sink, options, stats);
+  if (!status.ok()) return status;
+  return std::string("(discarded)");
+}
+
+// CpuMs: user and system CPU time of `who` (RUSAGE_SELF, RUSAGE_CHILDREN).
+double CpuMs(int who) {
+  struct rusage usage;
+  getrusage(who, &usage);
+  auto ms = [](const timeval& t) { return t.tv_sec * 1e3 + t.tv_usec / 1e3; };
+  return ms(usage.ru_utime) + ms(usage.ru_stime);
+}
+
 void ResetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 
 std::string Line(const char* kind, int64_t n, bool live, const std::string& mode,
                  const Sample& s) {
   return absl::StrFormat(
       "%s n=%d live=%s mode=%s seconds=%.4f pause_seconds=%.4f bytes=%d objects=%d "
-      "ttsp_ms=%.3f prologue_ms=%.3f fork_ms=%.3f",
+      "ttsp_ms=%.3f prologue_ms=%.3f fork_ms=%.3f cpu_ms=%.1f child_cpu_ms=%.1f",
       kind, n, live ? "true" : "false", mode, s.seconds, s.pause_seconds, s.bytes, s.objects,
-      s.ttsp_ms, s.prologue_ms, s.fork_ms);
+      s.ttsp_ms, s.prologue_ms, s.fork_ms, s.cpu_ms, s.child_cpu_ms);
+}
+
+// FloorSeconds: the wall time of writing `bytes` zeros to a new file `path`
+// in 1 MiB write(2)s (dd bs=1M's pattern), the file closed; then deleted.
+// Negative if a step failed (reported on stderr).
+double FloorSeconds(const std::string& path, uint64_t bytes) {
+  static const std::vector<char> block(size_t{1} << 20, 0);
+  const absl::Time start = absl::Now();
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    std::perror(("heap_shape: floor: creating " + path).c_str());
+    return -1;
+  }
+  for (uint64_t done = 0; done < bytes;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(block.size(), bytes - done));
+    const ssize_t w = write(fd, block.data(), n);
+    if (w < 0) {
+      std::perror(("heap_shape: floor: writing " + path).c_str());
+      close(fd);
+      unlink(path.c_str());
+      return -1;
+    }
+    done += static_cast<uint64_t>(w);
+  }
+  close(fd);
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  unlink(path.c_str());
+  return seconds;
 }
 
 template <typename T>
@@ -104,8 +186,8 @@ int Main() {
   const bool live = absl::GetFlag(FLAGS_live);
   std::vector<std::string> modes = absl::StrSplit(absl::GetFlag(FLAGS_mode), ',');
   for (const std::string& mode : modes) {
-    if (mode != "stw" && mode != "fork") {
-      std::fprintf(stderr, "heap_shape: --mode takes stw, fork or stw,fork, not '%s'\n",
+    if (mode != "stw" && mode != "fork" && mode != "walk") {
+      std::fprintf(stderr, "heap_shape: --mode takes stw, fork or walk, or a list, not '%s'\n",
                    mode.c_str());
       return 2;
     }
@@ -147,6 +229,7 @@ int Main() {
               static_cast<unsigned long long>(heap_stats.huge_page_bytes));
 
   std::vector<std::vector<Sample>> samples(modes.size());
+  std::vector<double> floors;
   for (int r = 0; r < repeat; ++r) {
     for (size_t m = 0; m < modes.size(); ++m) {
       HeapDumpOptions dump;
@@ -163,9 +246,15 @@ int Main() {
       ResetPeakRss();
       const int64_t rss_before = ProcStatusBytes("VmRSS:");
       HeapDumpStats stats;
+      const double cpu_before = CpuMs(RUSAGE_SELF), child_before = CpuMs(RUSAGE_CHILDREN);
       const absl::Time start = absl::Now();
-      absl::StatusOr<std::string> path = VMRuntime::DumpHeap(**runtime, dump, &stats);
+      DiscardingSink discard;
+      absl::StatusOr<std::string> path =
+          modes[m] != "walk" ? VMRuntime::DumpHeap(**runtime, dump, &stats)
+                             : DiscardedDump(**runtime, discard, dump, &stats);
       const absl::Duration wall = absl::Now() - start;
+      const double cpu_ms = CpuMs(RUSAGE_SELF) - cpu_before;
+      const double child_cpu_ms = CpuMs(RUSAGE_CHILDREN) - child_before;
       if (!path.ok()) {
         std::fprintf(stderr, "heap_shape: %s\n", path.status().ToString().c_str());
         return 1;
@@ -174,15 +263,30 @@ int Main() {
       s.seconds = absl::ToDoubleSeconds(wall);
       s.pause_seconds = absl::ToDoubleSeconds(stats.pause);
       struct stat st;
-      s.bytes = stat(path->c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+      s.bytes = modes[m] == "walk"                   ? discard.bytes_written()
+                : stat(path->c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size)
+                                                : 0;
       s.objects = stats.objects;
       s.ttsp_ms = absl::ToDoubleMilliseconds(stats.time_to_safepoint);
       s.prologue_ms = absl::ToDoubleMilliseconds(stats.prologue);
       s.fork_ms = absl::ToDoubleMilliseconds(stats.fork);
+      s.cpu_ms = cpu_ms;
+      s.child_cpu_ms = child_cpu_ms;
       s.rss_added = ProcStatusBytes("VmHWM:") - rss_before;
-      if (out.empty()) unlink(path->c_str());
+      if (out.empty() && modes[m] != "walk") unlink(path->c_str());
       samples[m].push_back(s);
       std::printf("%s\n", Line("dump", n, live, modes[m], s).c_str());
+      std::fflush(stdout);
+    }
+    if (absl::GetFlag(FLAGS_floor)) {
+      const uint64_t bytes = samples[0].back().bytes;
+      const double seconds = FloorSeconds(
+          absl::StrCat(absl::GetFlag(FLAGS_dir), "/heap_shape-", getpid(), "-", r, "-floor"),
+          bytes);
+      if (seconds < 0) return 1;
+      floors.push_back(seconds);
+      std::printf("floor n=%lld seconds=%.4f bytes=%llu\n", static_cast<long long>(n), seconds,
+                  static_cast<unsigned long long>(bytes));
       std::fflush(stdout);
     }
   }
@@ -195,7 +299,14 @@ int Main() {
     median.ttsp_ms = Median(samples[m], &Sample::ttsp_ms);
     median.prologue_ms = Median(samples[m], &Sample::prologue_ms);
     median.fork_ms = Median(samples[m], &Sample::fork_ms);
+    median.cpu_ms = Median(samples[m], &Sample::cpu_ms);
+    median.child_cpu_ms = Median(samples[m], &Sample::child_cpu_ms);
     std::printf("%s\n", Line("median", n, live, modes[m], median).c_str());
+  }
+  if (!floors.empty()) {
+    std::sort(floors.begin(), floors.end());
+    std::printf("floor_median n=%lld seconds=%.4f\n", static_cast<long long>(n),
+                floors[floors.size() / 2]);
   }
   for (size_t m = 0; m < modes.size(); ++m) {
     int64_t most = 0;

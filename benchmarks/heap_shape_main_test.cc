@@ -39,7 +39,7 @@ std::vector<Line> Lines(const std::string& out, bool live) {
       "(dump|median) n=", kN, " live=", live ? "true" : "false",
       " mode=(stw|fork) seconds=[0-9]+\\.[0-9]{4} pause_seconds=[0-9]+\\.[0-9]{4}"
       " bytes=([0-9]+) objects=([0-9]+)"
-      " ttsp_ms=[0-9.]+ prologue_ms=[0-9.]+ fork_ms=[0-9.]+"));
+      " ttsp_ms=[0-9.]+ prologue_ms=[0-9.]+ fork_ms=[0-9.]+ cpu_ms=[0-9.]+ child_cpu_ms=[0-9.]+"));
   const std::regex heap(absl::StrCat("heap n=", kN,
                                      " huge_pages=(true|false) committed_bytes=[0-9]+"
                                      " huge_page_bytes=[0-9]+"));
@@ -52,7 +52,7 @@ std::vector<Line> Lines(const std::string& out, bool live) {
       EXPECT_TRUE(absl::SimpleAtoi(match[3].str(), &line.bytes));
       EXPECT_TRUE(absl::SimpleAtoi(match[4].str(), &line.objects));
       lines.push_back(line);
-    } else if (!std::regex_match(s, heap)) {
+    } else if (!std::regex_match(s, heap) && s.rfind("floor", 0) != 0) {
       EXPECT_EQ(s.rfind("rss ", 0), 0u) << "unexpected line: " << s;
     }
   }
@@ -78,6 +78,34 @@ TEST(HeapShapeMainTest, OneLinePerDumpAMedianPerModeAndNoFileLeft) {
                        {"dump fork", 2}, {"dump stw", 2}, {"median fork", 1}, {"median stw", 1}}));
   // A full dump holds the live and the garbage Nodes at least.
   EXPECT_GT(lines[0].objects, static_cast<uint64_t>(kN + kN / 4));
+  EXPECT_TRUE(ListDir(dir).empty());
+}
+
+// --floor: per repetition, a write of the dump's byte count into --dir (the
+// dd floor, in the same run), and its median; its file is deleted too.
+TEST(HeapShapeMainTest, FloorWritesTheDumpsBytesOncePerRepetition) {
+  const std::string dir = MakeTempDir("heap-shape-floor");
+  const ToolResult run = RunCommand({RunfilePath("benchmarks/heap_shape"),
+                                     absl::StrCat("--n=", kN), "--repeat=3", "--mode=stw,fork",
+                                     "--floor", absl::StrCat("--dir=", dir)});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::vector<Line> dumps = Lines(run.out, /*live=*/false);
+  ASSERT_FALSE(dumps.empty()) << run.out;
+  const std::regex floor(absl::StrCat("floor n=", kN, " seconds=[0-9]+\\.[0-9]{4} bytes=([0-9]+)"));
+  const std::regex median(absl::StrCat("floor_median n=", kN, " seconds=[0-9]+\\.[0-9]{4}"));
+  int floors = 0, medians = 0;
+  for (absl::string_view text : absl::StrSplit(run.out, '\n', absl::SkipEmpty())) {
+    const std::string s(text);
+    std::smatch match;
+    if (std::regex_match(s, match, floor)) {
+      ++floors;
+      EXPECT_EQ(match[1].str(), absl::StrCat(dumps[0].bytes));
+    } else if (std::regex_match(s, median)) {
+      ++medians;
+    }
+  }
+  EXPECT_EQ(floors, 3) << run.out;
+  EXPECT_EQ(medians, 1) << run.out;
   EXPECT_TRUE(ListDir(dir).empty());
 }
 

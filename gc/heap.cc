@@ -470,6 +470,11 @@ uint64_t Heap::collections() {
   return collections_;
 }
 
+size_t Heap::committed_bytes() {
+  MutexLock lock(&mu_);
+  return committed_bytes_;
+}
+
 HeapStats Heap::Stats() {
   MutexLock lock(&mu_);
   HeapStats stats;

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <string>
 #include <map>
 #include <set>
 
@@ -140,6 +142,17 @@ TEST_F(DumpEnvironmentTest, EveryKindOfDumpCarriesTheProcesssProperties) {
         EXPECT_GT(committed, 0u);
         EXPECT_GT(anonymous, 0u);
         EXPECT_EQ(rss, anonymous + file);
+        // The kernel's counters (statm) agree with its page-table walk
+        // (smaps_rollup, read here after the dump) to within what the test
+        // itself touched meanwhile.
+        std::ifstream rollup("/proc/self/smaps_rollup");
+        uint64_t rollup_rss = 0;
+        for (std::string line; std::getline(rollup, line);) {
+          if (line.rfind("Rss:", 0) == 0) rollup_rss = std::stoull(line.substr(4)) * 1024;
+        }
+        ASSERT_GT(rollup_rss, 0u);
+        EXPECT_GT(rss, rollup_rss / 2);
+        EXPECT_LT(rss, rollup_rss * 2);
 
         // jhat's readers look for java.lang.ClassLoader; VisualVM decodes
         // UTF-16 strings with StringUTF16's shifts (Kiln's: little-endian).

@@ -77,20 +77,28 @@ HeapObjectWriter::HeapObjectWriter(const StoppedWorld& world, bool live, HprofWr
       plan.element_size = static_cast<uint8_t>(FieldTypeSize(cls->component_type()));
     } else {
       plan.kind = Kind::kInstance;
-      plan.first_step = static_cast<uint32_t>(steps_.size());
+      plan.object_size = cls->instance_size;
+      plan.first_run = static_cast<uint32_t>(runs_.size());
       for (const Class* c = cls; c != nullptr; c = c->super()) {
         for (const Field& field : c->fields()) {
           const bool ref = field.type() == FieldType::kObject;
           const bool referent = ref && cls->reference_kind != gc::ReferenceKind::kNone &&
                                 field.offset() == cls->referent_offset;
-          const uint8_t size = referent ? kReferent
-                               : ref    ? 0
-                                        : static_cast<uint8_t>(FieldTypeSize(field.type()));
-          steps_.push_back({field.offset(), size});
-          plan.values_size += ref ? kIdBytes : size;
+          const uint8_t width = referent ? kReferent
+                                : ref    ? static_cast<uint8_t>(kIdBytes)
+                                         : static_cast<uint8_t>(FieldTypeSize(field.type()));
+          plan.values_size += referent ? kIdBytes : width;
+          Run* last = runs_.size() > plan.first_run ? &runs_.back() : nullptr;
+          if (last != nullptr && width != kReferent && last->width == width &&
+              last->count < UINT16_MAX &&
+              field.offset() == last->offset + uint32_t{last->count} * width) {
+            ++last->count;
+          } else {
+            runs_.push_back({field.offset(), 1, width});
+          }
         }
       }
-      plan.num_steps = static_cast<uint32_t>(steps_.size()) - plan.first_step;
+      plan.num_runs = static_cast<uint32_t>(runs_.size()) - plan.first_run;
     }
   }
 }
@@ -107,41 +115,60 @@ template <bool kLive>
 void HeapObjectWriter::Walk() {
   for (const gc::Heap::Range& range : ranges_) {
     if (!w_.ok()) return;
-    auto write = [&](const gc::ObjectHeader* object) {
-      const Plan& plan = plans_[Class::From(object)->id()];
-      switch (plan.kind) {
-        case Kind::kSkip:
-          return;
-        case Kind::kInstance:
-          WriteInstance(object, plan);
-          break;
-        case Kind::kObjectArray:
-          WriteObjectArray(object, plan);
-          break;
-        case Kind::kPrimitiveArray:
-          WritePrimitiveArray(object, plan);
-          break;
-      }
-      Counted();
-    };
     // A live dump finds the marked objects through the bitmap: the garbage
     // is never read.
     if constexpr (kLive) {
-      heap_.ForEachMarkedObjectIn(range, write);
+      heap_.ForEachMarkedObjectIn(range, [this](const gc::ObjectHeader* object) {
+        Write(object, plans_[Class::From(object)->id()]);
+      });
     } else {
-      gc::Heap::ForEachObjectIn(range, write);
+      WalkRange(range);
     }
   }
 }
 
-void HeapObjectWriter::Counted() {
-  if (++objects_ == stop_after_objects_) raise(SIGSTOP);
+// The fillers' kinds are the last two: one compare tells them.
+static_assert(gc::LayoutKind::kFiller > gc::LayoutKind::kObjectArray &&
+              gc::LayoutKind::kFillerWord > gc::LayoutKind::kObjectArray);
+
+void HeapObjectWriter::WalkRange(const gc::Heap::Range& range) {
+  for (const char* p = range.start; p < range.end;) {
+    const auto* object = reinterpret_cast<const gc::ObjectHeader*>(p);
+    if (object->layout->kind > gc::LayoutKind::kObjectArray) {  // a filler
+      p += object->Size();
+      continue;
+    }
+    const Plan& plan = plans_[Class::From(object)->id()];
+    if (plan.kind == Kind::kInstance) {  // most objects: no jump table
+      WriteInstance(object, plan);
+      p += plan.object_size;
+      Counted();
+      continue;
+    }
+    p += object->Size();
+    Write(object, plan);
+  }
 }
 
-uint64_t HeapObjectWriter::RefId(const void* slot) {
-  uint64_t target;
-  std::memcpy(&target, slot, sizeof(target));
-  return target;
+void HeapObjectWriter::Write(const gc::ObjectHeader* object, const Plan& plan) {
+  switch (plan.kind) {
+    case Kind::kSkip:
+      return;
+    case Kind::kInstance:
+      WriteInstance(object, plan);
+      break;
+    case Kind::kObjectArray:
+      WriteObjectArray(object, plan);
+      break;
+    case Kind::kPrimitiveArray:
+      WritePrimitiveArray(object, plan);
+      break;
+  }
+  Counted();
+}
+
+void HeapObjectWriter::Counted() {
+  if (++objects_ == stop_after_objects_) raise(SIGSTOP);
 }
 
 uint64_t HeapObjectWriter::ReferentId(const void* slot) const {
@@ -158,30 +185,29 @@ uint8_t* HeapObjectWriter::FillInstance(uint8_t* p, const gc::ObjectHeader* obje
   p = HprofWriter::StoreU8(p, plan.class_id);
   p = HprofWriter::StoreU4(p, plan.values_size);
   const char* base = reinterpret_cast<const char*>(object);
-  const Step* step = steps_.data() + plan.first_step;
-  for (uint32_t i = 0; i < plan.num_steps; ++i, ++step) {
-    const char* field = base + step->offset;
-    switch (step->size) {
-      case 0:
-        p = HprofWriter::StoreU8(p, RefId(field));
+  const Run* run = runs_.data() + plan.first_run;
+  for (uint32_t i = 0; i < plan.num_runs; ++i, ++run) {
+    const char* field = base + run->offset;
+    const size_t count = run->count;
+    switch (run->width) {
+      case 8:
+        SwapEach<uint64_t>(p, field, count);
+        p += 8 * count;
+        break;
+      case 4:
+        SwapEach<uint32_t>(p, field, count);
+        p += 4 * count;
+        break;
+      case 2:
+        SwapEach<uint16_t>(p, field, count);
+        p += 2 * count;
+        break;
+      case 1:
+        std::memcpy(p, field, count);
+        p += count;
         break;
       case kReferent:
         p = HprofWriter::StoreU8(p, ReferentId(field));
-        break;
-      case 1:
-        p = HprofWriter::StoreU1(p, static_cast<uint8_t>(*field));
-        break;
-      case 2:
-        SwapEach<uint16_t>(p, field, 1);
-        p += 2;
-        break;
-      case 4:
-        SwapEach<uint32_t>(p, field, 1);
-        p += 4;
-        break;
-      case 8:
-        SwapEach<uint64_t>(p, field, 1);
-        p += 8;
         break;
     }
   }
@@ -215,9 +241,7 @@ void HeapObjectWriter::WriteObjectArray(const gc::ObjectHeader* object, const Pl
   if (uint8_t* p = w_.ReserveSubRecord(hprof::kObjectArrayDump, size)) {
     p = StoreArrayHead(p, object);
     p = HprofWriter::StoreU8(p, plan.class_id);
-    for (uint32_t i = 0; i < length; ++i) {
-      p = HprofWriter::StoreU8(p, RefId(elements + size_t{i} * kIdBytes));
-    }
+    SwapEach<uint64_t>(p, elements, length);  // ids are the references' values
     return;
   }
   StreamObjectArray(object, plan);
@@ -233,12 +257,9 @@ void HeapObjectWriter::StreamObjectArray(const gc::ObjectHeader* object, const P
   w_.Id(plan.class_id);
   uint8_t chunk[kChunkBytes];
   for (uint32_t i = 0; i < length;) {
-    uint8_t* p = chunk;
     const uint32_t n = std::min<uint32_t>(length - i, kChunkBytes / kIdBytes);
-    for (uint32_t j = 0; j < n; ++j) {
-      p = HprofWriter::StoreU8(p, RefId(elements + size_t{i + j} * kIdBytes));
-    }
-    w_.Bytes(chunk, static_cast<size_t>(p - chunk));
+    SwapEach<uint64_t>(chunk, elements + size_t{i} * kIdBytes, n);
+    w_.Bytes(chunk, size_t{n} * kIdBytes);
     i += n;
   }
 }

@@ -200,8 +200,12 @@ class Heap {
   void HoldZeroerForTesting(bool hold);
 
   // Stats: reads /proc/self/smaps for huge_page_bytes (statistics, not a
-  // hot path).
+  // hot path: with 4 KiB pages, 10 to 30 ms for a 400 MB heap).
   HeapStats Stats();
+  // committed_bytes: Stats().committed_bytes without the rest (no /proc
+  // read, no walk of the free lists): for a dump's pause.
+  size_t committed_bytes();
+  size_t limit_bytes() const { return options_.heap_limit_bytes; }
 
  private:
   struct alignas(64) Chunk {

@@ -61,10 +61,12 @@ inline constexpr size_t kEnvironmentClasses = 7;
 // executable's directory, sun.java.command: /proc/self/cmdline) and Kiln's
 // (kiln.pid, kiln.hostname, kiln.dump.trigger, kiln.dump.live,
 // kiln.heap.limit_bytes, kiln.heap.committed_bytes,
-// kiln.native.registered_bytes, and from /proc/self/smaps_rollup
-// kiln.memory.rss_bytes, kiln.memory.anonymous_bytes and
-// kiln.memory.file_bytes (Rss - Anonymous)). What cannot be read is left out.
-// World stopped; allocates native memory.
+// kiln.native.registered_bytes, and from /proc/self/statm
+// kiln.memory.rss_bytes (resident), kiln.memory.file_bytes (shared: file
+// and shmem pages) and kiln.memory.anonymous_bytes (the difference)). What
+// cannot be read is left out. World stopped (it is part of the pause, so
+// nothing it reads costs more at a larger heap: no smaps, no heap_stats());
+// allocates native memory.
 // `extra` is added last, replacing a gathered property of the same name
 // (HeapDumpOptions::extra_properties).
 DumpProperties GatherDumpProperties(const StoppedWorld& world, DumpTrigger trigger, bool live,

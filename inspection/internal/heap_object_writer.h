@@ -10,10 +10,15 @@
 // constructor (world stopped; it allocates) computes everything the walk
 // needs: the heap's ranges (gc::Heap::ParsableRanges) and, per class, a plan:
 // the record's size and, in dump order (the class's own fields first, then its
-// superclass's), each field's offset and width. Writing an instance is then a
-// loop over its plan into space reserved whole in the writer's buffer
-// (HprofWriter::ReserveSubRecord). Primitive arrays are byte-swapped in bulk
-// (byte and boolean arrays are a memcpy). Records too big for the buffer
+// superclass's), the fields as runs: consecutive fields of one width at
+// consecutive offsets (a reference is 8 bytes like a long: its id is its
+// value), each run one byte-swapping loop (a Node's four fields are two
+// runs). Writing an instance is then a loop over its runs into space
+// reserved whole in the writer's buffer (HprofWriter::ReserveSubRecord). A
+// full walk steps from object to object by the plan's size, so each object
+// costs one dispatch on its plan, not one on its layout and another on its
+// plan. Primitive arrays are byte-swapped in bulk (byte and boolean arrays are
+// a memcpy). Records too big for the buffer
 // stream through a fixed stack buffer. WriteObjects neither locks nor
 // allocates.
 //
@@ -58,29 +63,33 @@ class HeapObjectWriter {
 
  private:
   enum class Kind : uint8_t { kSkip, kInstance, kObjectArray, kPrimitiveArray };
-  // One instance field, in dump order. size 0: a reference; kReferent: a
-  // Reference's referent.
+  // Consecutive instance fields of one width at consecutive offsets, in
+  // dump order; width kReferent: a Reference's referent (a run of one).
   static constexpr uint8_t kReferent = 0xFF;
-  struct Step {
+  struct Run {
     uint32_t offset;
-    uint8_t size;
+    uint16_t count;
+    uint8_t width;
   };
   struct Plan {
     Kind kind = Kind::kSkip;
     uint8_t element_type = 0;  // primitive arrays: the HPROF basic type
     uint8_t element_size = 0;  // primitive arrays: bytes per element
     uint32_t values_size = 0;  // instances: field bytes in the record
-    uint32_t first_step = 0;   // instances: their steps in steps_
-    uint32_t num_steps = 0;
+    uint32_t first_run = 0;    // instances: their runs in runs_
+    uint32_t num_runs = 0;
+    uint32_t object_size = 0;  // instances: bytes on the heap, header included
     uint64_t class_id = 0;     // the class's mirror
   };
 
   template <bool kLive>
   void Walk();
-  // RefId: a reference's id. A marked object's references all point to
-  // marked objects, but for a Reference's referent: ReferentId, null in a
-  // live dump if the referent is not marked.
-  static uint64_t RefId(const void* slot);
+  // WalkRange: a full walk of one range, fillers skipped.
+  void WalkRange(const gc::Heap::Range& range);
+  void Write(const gc::ObjectHeader* object, const Plan& plan);
+  // ReferentId: a Reference's referent's id: null in a live dump if the
+  // referent is not marked (a marked object's other references all point to
+  // marked objects).
   uint64_t ReferentId(const void* slot) const;
   uint8_t* FillInstance(uint8_t* p, const gc::ObjectHeader* object, const Plan& plan) const;
   void WriteInstance(const gc::ObjectHeader* object, const Plan& plan);
@@ -97,7 +106,7 @@ class HeapObjectWriter {
   HprofWriter& w_;
   std::vector<gc::Heap::Range> ranges_;
   std::vector<Plan> plans_;  // by class id
-  std::vector<Step> steps_;
+  std::vector<Run> runs_;
   uint64_t objects_ = 0;
   uint64_t stop_after_objects_ = 0;
 };
