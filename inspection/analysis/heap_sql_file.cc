@@ -88,12 +88,12 @@ absl::Status WriteTables(HeapSqlRows& rows, SqliteFileWriter& writer, Progress& 
   }
   RETURN_IF_ERROR(writer.EndTable());
   writer.BeginTable("heap_graph_reference", kReferenceTable);
-  std::string scratch;
+  SqlFieldNames names;
   for (uint32_t owner = 0; owner < rows.objects(); ++owner) {
     const uint64_t begin = rows.Begin(owner), end = rows.Begin(owner + 1);
     for (uint64_t ref = begin; ref < end; ++ref) {
       for (int c = 0; c < kRefColumns; ++c) {
-        values[c] = rows.ReferenceValue(ref, owner, begin, c, &scratch);
+        values[c] = rows.ReferenceValue(ref, owner, begin, c, &names);
       }
       values[kRefId] = SqlValue::Null();
       RETURN_IF_ERROR(writer.AddRow(static_cast<int64_t>(ref), absl::MakeConstSpan(values, kRefColumns)));

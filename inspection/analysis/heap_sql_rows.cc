@@ -8,6 +8,20 @@
 
 namespace kiln::analysis {
 
+absl::string_view SqlFieldNames::Get(const HeapGraph& graph, uint32_t field_name) {
+  const auto it = long_names_.find(field_name);
+  if (it != long_names_.end()) return it->second;
+  std::string name = graph.field_name(field_name);
+  // Short names (array indices among them: "[12]") cost no allocation;
+  // long ones are field names, of which a dump has a few thousand at most.
+  constexpr size_t kShort = 15, kMostCached = 1 << 16;
+  if (name.size() > kShort && long_names_.size() < kMostCached) {
+    return long_names_.emplace(field_name, std::move(name)).first->second;
+  }
+  last_ = std::move(name);
+  return last_;
+}
+
 HeapSqlRows::HeapSqlRows(const HeapGraph& graph)
     : graph_(graph),
       objects_(graph.object_count()),
@@ -136,16 +150,14 @@ SqlValue HeapSqlRows::ObjectValue(uint32_t obj, int column) {
 }
 
 SqlValue HeapSqlRows::ReferenceValue(uint64_t row, uint32_t owner, uint64_t owner_begin,
-                                     int column, std::string* scratch) const {
+                                     int column, SqlFieldNames* names) const {
   const Reference& ref = graph_.references(owner)[row - owner_begin];
   switch (column) {
     case kRefId: return SqlValue::Integer(static_cast<int64_t>(row));
     case kRefReferenceSetId: return SqlValue::Integer(static_cast<int64_t>(owner_begin));
     case kRefOwnerId: return SqlValue::Integer(owner);
     case kRefOwnedId: return SqlValue::Integer(ref.target);
-    case kRefFieldName:
-      *scratch = graph_.field_name(ref.field_name);
-      return SqlValue::Text(*scratch);
+    case kRefFieldName: return SqlValue::Text(names->Get(graph_, ref.field_name));
     case kRefFieldTypeName: return SqlValue::Text(graph_.field_type_name(ref));
     default: return SqlValue::Null();  // deobfuscated_field_name
   }

@@ -6,8 +6,7 @@
 // database-file writer (heap_sql_file.cc), so the two cannot disagree.
 //
 //   HeapSqlRows rows(graph);
-//   std::string scratch;
-//   SqlValue v = rows.ObjectValue(obj, kObjectSelfSize, &scratch);
+//   SqlValue v = rows.ObjectValue(obj, kObjectSelfSize);
 #ifndef KILN_INSPECTION_ANALYSIS_HEAP_SQL_ROWS_H_
 #define KILN_INSPECTION_ANALYSIS_HEAP_SQL_ROWS_H_
 
@@ -16,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "inspection/analysis/heap_graph.h"
 #include "inspection/analysis/sqlite_file_writer.h"  // SqlValue
@@ -32,6 +33,20 @@ enum ObjectColumn { kObjectId, kObjectUpid, kObjectGraphSampleTs, kObjectSelfSiz
                     kObjectTypeId, kObjectRootType, kObjectRootDistance, kObjectColumns };
 enum ReferenceColumn { kRefId, kRefReferenceSetId, kRefOwnerId, kRefOwnedId, kRefFieldName,
                        kRefFieldTypeName, kRefDeobfuscatedFieldName, kRefColumns };
+
+// SqlFieldNames: heap_graph_reference.field_name's texts, each long one
+// built once (HeapGraph::field_name makes a new string per call, which for
+// a name past 15 bytes means an allocation per row). Not locked: one per
+// reader (a cursor, the file writer). A returned view is valid until the
+// next call.
+class SqlFieldNames {
+ public:
+  absl::string_view Get(const HeapGraph& graph, uint32_t field_name);
+
+ private:
+  absl::flat_hash_map<uint32_t, std::string> long_names_;
+  std::string last_;
+};
 
 class HeapSqlRows {
  public:
@@ -68,11 +83,11 @@ class HeapSqlRows {
   const std::string& Kind(uint32_t type);
 
   // The cells. A reference is `row` with its owner and the owner's first
-  // reference id (Begin(owner)); field_name is built in `scratch`.
+  // reference id (Begin(owner)); its field_name comes from `names`.
   SqlValue ClassValue(uint32_t type, int column);
   SqlValue ObjectValue(uint32_t obj, int column);
   SqlValue ReferenceValue(uint64_t row, uint32_t owner, uint64_t owner_begin, int column,
-                          std::string* scratch) const;
+                          SqlFieldNames* names) const;
 
  private:
   const HeapGraph& graph_;

@@ -64,7 +64,7 @@ struct Cursor {
   // References: the owner of `row` and the ids of its references.
   uint32_t owner = 0;
   uint64_t owner_begin = 0, owner_end = 0;
-  std::string field_name;
+  SqlFieldNames field_names;
 };
 
 // --- planning -------------------------------------------------------------
@@ -353,18 +353,19 @@ int ColumnValue(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int column) {
     case SqlTable::kObject: value = rows.ObjectValue(static_cast<uint32_t>(cursor->row), column); break;
     case SqlTable::kReference:
       value = rows.ReferenceValue(cursor->row, cursor->owner, cursor->owner_begin, column,
-                                  &cursor->field_name);
+                                  &cursor->field_names);
       break;
   }
   switch (value.kind) {
     case SqlValue::kNull: sqlite3_result_null(ctx); break;
     case SqlValue::kInteger: sqlite3_result_int64(ctx, value.integer); break;
     case SqlValue::kText:
-      // Text the graph keeps outlives the statement; the cursor's scratch
-      // (field_name) does not.
+      // Text the graph keeps outlives the statement; the cursor's field
+      // names do not.
       sqlite3_result_text(ctx, value.text.data(), static_cast<int>(value.text.size()),
-                          value.text.data() == cursor->field_name.data() ? SQLITE_TRANSIENT
-                                                                         : SQLITE_STATIC);
+                          cursor->table == SqlTable::kReference && column == kRefFieldName
+                              ? SQLITE_TRANSIENT
+                              : SQLITE_STATIC);
       break;
   }
   return SQLITE_OK;
@@ -449,11 +450,6 @@ bool Prepares(sqlite3* db, const std::string& sql) {
 }
 
 }  // namespace
-
-absl::Status RegisterHeapGraphModules(sqlite3* db, const HeapGraph& graph) {
-  static constexpr const char* kNames[3] = {kClassModule, kObjectModule, kReferenceModule};
-  return Register(db, graph, kNames);
-}
 
 absl::Status ServeHeapGraph(const HeapGraph& graph, sqlite3* db) {
   static constexpr const char* kNames[3] = {"heap_graph_class", "heap_graph_object",

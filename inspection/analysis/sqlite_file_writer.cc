@@ -22,6 +22,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <future>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -58,27 +59,42 @@ size_t VarintLength(uint64_t v) {
   return n;
 }
 
-void AppendVarint(uint64_t v, std::string* out) {
-  uint8_t bytes[9];
+// PutVarint: SQLite's varint (big-endian, seven bits a byte, the ninth
+// byte eight) at `p`; its length.
+size_t PutVarint(uint8_t* p, uint64_t v) {
+  if (v <= 0x7f) {
+    p[0] = static_cast<uint8_t>(v);
+    return 1;
+  }
+  if (v <= 0x3fff) {
+    p[0] = static_cast<uint8_t>((v >> 7) | 0x80);
+    p[1] = static_cast<uint8_t>(v & 0x7f);
+    return 2;
+  }
   if (v > 0x00ffffffffffffffULL) {  // nine bytes: the last holds eight bits
-    bytes[8] = static_cast<uint8_t>(v);
+    p[8] = static_cast<uint8_t>(v);
     v >>= 8;
     for (int i = 7; i >= 0; --i) {
-      bytes[i] = static_cast<uint8_t>((v & 0x7f) | 0x80);
+      p[i] = static_cast<uint8_t>((v & 0x7f) | 0x80);
       v >>= 7;
     }
-    out->append(reinterpret_cast<const char*>(bytes), 9);
+    return 9;
+  }
+  const size_t n = VarintLength(v);
+  for (size_t i = n; i-- > 0;) {
+    p[i] = static_cast<uint8_t>((v & 0x7f) | (i + 1 == n ? 0 : 0x80));
+    v >>= 7;
+  }
+  return n;
+}
+
+void AppendVarint(uint64_t v, std::string* out) {
+  if (v <= 0x7f) {
+    out->push_back(static_cast<char>(v));
     return;
   }
-  size_t n = 0;
-  uint8_t reversed[9];
-  do {
-    reversed[n++] = static_cast<uint8_t>((v & 0x7f) | 0x80);
-    v >>= 7;
-  } while (v != 0);
-  reversed[0] &= 0x7f;
-  for (size_t i = 0; i < n; ++i) bytes[i] = reversed[n - 1 - i];
-  out->append(reinterpret_cast<const char*>(bytes), n);
+  uint8_t bytes[9];
+  out->append(reinterpret_cast<const char*>(bytes), PutVarint(bytes, v));
 }
 
 void Put16(uint8_t* p, uint32_t v) {
@@ -110,12 +126,13 @@ uint32_t IntegerSerialType(int64_t v, uint32_t* bytes) {
   return *bytes = 8, 6;
 }
 
-// AppendRecord: `values` in SQLite's record format (header, then bodies).
+// AppendRecord: `values` in SQLite's record format (header, then bodies),
+// sized once and written in place.
 void AppendRecord(absl::Span<const SqlValue> values, std::string* out) {
   uint32_t types[64];
   uint32_t lengths[64];
   KILN_CHECK(values.size() <= 64, "a record of ", values.size(), " columns");
-  size_t header = 0;
+  size_t header = 0, body = 0;
   for (size_t i = 0; i < values.size(); ++i) {
     const SqlValue& v = values[i];
     switch (v.kind) {
@@ -126,20 +143,25 @@ void AppendRecord(absl::Span<const SqlValue> values, std::string* out) {
         lengths[i] = static_cast<uint32_t>(v.text.size());
         break;
     }
-    header += VarintLength(types[i]);
+    header += types[i] <= 0x7f ? 1 : VarintLength(types[i]);
+    body += lengths[i];
   }
   size_t size = header + 1;  // the header's size counts its own varint
   while (VarintLength(size) + header != size) size = header + VarintLength(size);
-  AppendVarint(size, out);
-  for (size_t i = 0; i < values.size(); ++i) AppendVarint(types[i], out);
+  const size_t start = out->size();
+  out->resize(start + size + body);
+  auto* p = reinterpret_cast<uint8_t*>(out->data()) + start;
+  p += PutVarint(p, size);
+  for (size_t i = 0; i < values.size(); ++i) p += PutVarint(p, types[i]);
   for (size_t i = 0; i < values.size(); ++i) {
     const SqlValue& v = values[i];
     if (v.kind == SqlValue::kText) {
-      out->append(v.text.data(), v.text.size());
+      std::memcpy(p, v.text.data(), v.text.size());
     } else if (v.kind == SqlValue::kInteger) {
       const auto u = static_cast<uint64_t>(v.integer);
-      for (uint32_t b = lengths[i]; b > 0; --b) out->push_back(static_cast<char>(u >> (8 * (b - 1))));
+      for (uint32_t b = 0; b < lengths[i]; ++b) p[b] = static_cast<uint8_t>(u >> (8 * (lengths[i] - 1 - b)));
     }
+    p += lengths[i];
   }
 }
 
@@ -203,9 +225,13 @@ absl::StatusOr<std::unique_ptr<SqliteFileWriter>> SqliteFileWriter::Create(
 SqliteFileWriter::SqliteFileWriter(int fd, std::string path)
     : fd_(fd), path_(std::move(path)), leaf_(std::make_unique<Page>()) {
   buffer_.reserve(kFlushBytes + kPageSize);
+  writing_.reserve(kFlushBytes + kPageSize);
 }
 
-SqliteFileWriter::~SqliteFileWriter() { close(fd_); }
+SqliteFileWriter::~SqliteFileWriter() {
+  (void)WaitForWrite();  // before the descriptor goes
+  close(fd_);
+}
 
 absl::Status SqliteFileWriter::Fail(absl::Status status) {
   if (error_.ok()) error_ = status;
@@ -227,20 +253,37 @@ absl::Status SqliteFileWriter::WritePage(uint32_t number, const uint8_t* bytes) 
   return absl::OkStatus();
 }
 
+// Flush hands the buffered pages to a write of their own (the other core),
+// so that copying them into the page cache overlaps building the next
+// pages; one write is in flight at a time.
 absl::Status SqliteFileWriter::Flush() {
-  const uint8_t* p = buffer_.data();
-  size_t left = buffer_.size();
-  off_t offset = static_cast<off_t>(buffer_first_ - 1) * kPageSize;
+  RETURN_IF_ERROR(WaitForWrite());
+  if (buffer_.empty()) return absl::OkStatus();
+  std::swap(buffer_, writing_);
+  const off_t offset = static_cast<off_t>(buffer_first_ - 1) * kPageSize;
+  buffer_first_ += static_cast<uint32_t>(writing_.size() / kPageSize);
+  buffer_.clear();
+  in_flight_ = std::async(std::launch::async,
+                          [this, offset] { return WriteAll(writing_.data(), writing_.size(), offset); });
+  return absl::OkStatus();
+}
+
+absl::Status SqliteFileWriter::WaitForWrite() {
+  if (!in_flight_.valid()) return absl::OkStatus();
+  absl::Status status = in_flight_.get();
+  if (!status.ok()) return Fail(std::move(status));
+  return absl::OkStatus();
+}
+
+absl::Status SqliteFileWriter::WriteAll(const uint8_t* p, size_t left, off_t offset) const {
   while (left > 0) {
     const ssize_t n = pwrite(fd_, p, left, offset);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Fail(Errno(absl::StrCat("writing ", path_)));
+    if (n <= 0) return Errno(absl::StrCat("writing ", path_));
     p += n;
     left -= static_cast<size_t>(n);
     offset += n;
   }
-  buffer_first_ += static_cast<uint32_t>(buffer_.size() / kPageSize);
-  buffer_.clear();
   return absl::OkStatus();
 }
 
@@ -301,7 +344,8 @@ absl::Status SqliteFileWriter::AddRow(int64_t rowid, absl::Span<const SqlValue> 
     local = kMinLocal + (payload - kMinLocal) % (kUsable - 4);
     if (local > kTableMaxLocal) local = kMinLocal;
   }
-  std::string cell;
+  std::string& cell = cell_;
+  cell.clear();
   AppendVarint(payload, &cell);
   AppendVarint(static_cast<uint64_t>(rowid), &cell);
   cell.append(record_, 0, local);
@@ -344,7 +388,8 @@ absl::Status SqliteFileWriter::AddIndexEntry(int64_t key, int64_t rowid) {
     lift_next_ = false;
     return absl::OkStatus();
   }
-  std::string cell;
+  std::string& cell = cell_;
+  cell.clear();
   AppendVarint(record_.size(), &cell);
   cell += record_;
   leaf_->Add(cell);  // kReserve left room
@@ -475,12 +520,8 @@ absl::Status SqliteFileWriter::Finish() {
   Put32(h + 56, 1);      // UTF-8
   Put32(h + 92, 1);      // version-valid-for
   Put32(h + 96, static_cast<uint32_t>(sqlite3_libversion_number()));
-  while (true) {
-    const ssize_t n = pwrite(fd_, h, kPageSize, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n != static_cast<ssize_t>(kPageSize)) return Fail(Errno(absl::StrCat("writing ", path_)));
-    break;
-  }
+  RETURN_IF_ERROR(WaitForWrite());
+  if (absl::Status status = WriteAll(h, kPageSize, 0); !status.ok()) return Fail(status);
   // A file whose last pages are the lock-byte page's gap: its size is the
   // header's page count either way.
   if (ftruncate(fd_, static_cast<off_t>(pages) * kPageSize) != 0) {

@@ -23,7 +23,10 @@
 #ifndef KILN_INSPECTION_ANALYSIS_SQLITE_FILE_WRITER_H_
 #define KILN_INSPECTION_ANALYSIS_SQLITE_FILE_WRITER_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -92,6 +95,8 @@ class SqliteFileWriter {
   uint32_t AllocatePage();
   KILN_MUST_USE absl::Status WritePage(uint32_t number, const uint8_t* bytes);
   KILN_MUST_USE absl::Status Flush();
+  KILN_MUST_USE absl::Status WaitForWrite();
+  KILN_MUST_USE absl::Status WriteAll(const uint8_t* bytes, size_t size, off_t offset) const;
   KILN_MUST_USE absl::Status AddCell(bool index, const std::string& payload, int64_t rowid);
   KILN_MUST_USE absl::Status CloseLeaf(bool index);
   KILN_MUST_USE absl::StatusOr<uint32_t> BuildInterior(bool index);
@@ -101,8 +106,10 @@ class SqliteFileWriter {
   const std::string path_;
   absl::Status error_;  // sticky: the first failure
   uint32_t next_page_ = 2;  // page 1 is written last
-  std::vector<uint8_t> buffer_;  // pages 2.. not yet written, in order
-  uint32_t buffer_first_ = 2;
+  std::vector<uint8_t> buffer_;  // pages not yet written, in order, from
+  uint32_t buffer_first_ = 2;    // this one
+  std::vector<uint8_t> writing_;  // pages being written by in_flight_
+  std::future<absl::Status> in_flight_;
 
   // The tree being built.
   bool in_tree_ = false;
@@ -118,7 +125,7 @@ class SqliteFileWriter {
   std::vector<int64_t> child_keys_;
   std::vector<std::string> separators_;
   bool lift_next_ = false;  // indexes: the next entry separates two leaves
-  std::string record_;      // scratch
+  std::string record_, cell_;  // scratch
   std::vector<SchemaRow> schema_;
 };
 
