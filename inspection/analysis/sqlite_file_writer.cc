@@ -190,12 +190,15 @@ struct SqliteFileWriter::Page {
   uint32_t HeaderBytes() const { return type == kInteriorIndex || type == kInteriorTable ? 12 : 8; }
   uint32_t Free() const { return content - (header + HeaderBytes() + 2 * cells); }
   bool Fits(size_t cell) const { return cell + 2 <= Free(); }
-  void Add(const std::string& cell) {
-    KILN_CHECK(Fits(cell.size()), "a cell of ", cell.size(), " bytes in ", Free());
-    content -= static_cast<uint32_t>(cell.size());
-    std::memcpy(bytes + content, cell.data(), cell.size());
+  void Add(const uint8_t* cell, size_t size) {
+    KILN_CHECK(Fits(size), "a cell of ", size, " bytes in ", Free());
+    content -= static_cast<uint32_t>(size);
+    std::memcpy(bytes + content, cell, size);
     Put16(bytes + header + HeaderBytes() + 2 * cells, content);
     ++cells;
+  }
+  void Add(const std::string& cell) {
+    Add(reinterpret_cast<const uint8_t*>(cell.data()), cell.size());
   }
   // Seal: the header's fields (an interior page's right-most child too).
   void Seal(uint32_t right_child = 0) {
@@ -334,22 +337,35 @@ absl::Status SqliteFileWriter::AddRow(int64_t rowid, absl::Span<const SqlValue> 
     return Fail(absl::InvalidArgumentError(absl::StrCat(
         "table ", name_, ": rowid ", rowid, " after ", last_rowid_, " (rows come in rowid order)")));
   }
-  record_.clear();
-  AppendRecord(values, &record_);
-  const uint64_t payload = record_.size();
-  // The cell: payload size, rowid, the payload kept here; past the
-  // format's maximum, the rest in a chain of overflow pages.
-  uint64_t local = payload;
-  if (payload > kTableMaxLocal) {
-    local = kMinLocal + (payload - kMinLocal) % (kUsable - 4);
-    if (local > kTableMaxLocal) local = kMinLocal;
+  // The record goes after room for the cell's two varints, which are then
+  // put right before it: no copy for a row that fits its page.
+  constexpr size_t kHead = 18;
+  cell_.resize(kHead);
+  AppendRecord(values, &cell_);
+  const uint64_t payload = cell_.size() - kHead;
+  if (payload <= kTableMaxLocal) {
+    uint8_t head[kHead];
+    size_t n = PutVarint(head, payload);
+    n += PutVarint(head + n, static_cast<uint64_t>(rowid));
+    auto* start = reinterpret_cast<uint8_t*>(cell_.data()) + kHead - n;
+    std::memcpy(start, head, n);
+    if (!leaf_->Fits(n + payload)) RETURN_IF_ERROR(CloseLeaf(/*index=*/false));
+    leaf_->Add(start, n + payload);
+    last_rowid_ = rowid;
+    any_row_ = true;
+    return absl::OkStatus();
   }
+  // Past the format's maximum: the cell keeps the first `local` bytes and
+  // the rest goes to a chain of overflow pages.
+  record_.assign(cell_, kHead, std::string::npos);
+  uint64_t local = kMinLocal + (payload - kMinLocal) % (kUsable - 4);
+  if (local > kTableMaxLocal) local = kMinLocal;
   std::string& cell = cell_;
   cell.clear();
   AppendVarint(payload, &cell);
   AppendVarint(static_cast<uint64_t>(rowid), &cell);
   cell.append(record_, 0, local);
-  if (local < payload) {
+  {
     uint64_t at = local;
     uint32_t page = AllocatePage();
     Append32(page, &cell);
@@ -379,20 +395,25 @@ absl::Status SqliteFileWriter::AddIndexEntry(int64_t key, int64_t rowid) {
     return Fail(absl::InternalError(absl::StrCat("index ", name_, ": more entries than declared")));
   }
   --entries_left_;
-  record_.clear();
-  const SqlValue values[2] = {SqlValue::Integer(key), SqlValue::Integer(rowid)};
-  AppendRecord(values, &record_);
-  KILN_CHECK(record_.size() <= kIndexMaxLocal, "an index record of ", record_.size(), " bytes");
+  // The cell: the payload's size (one byte: a record of two integers is at
+  // most 19), then the record: header (its size, two serial types), bodies.
+  uint8_t cell[1 + 3 + 16];
+  uint32_t key_bytes, rowid_bytes;
+  uint8_t* record = cell + 1;
+  record[0] = 3;
+  record[1] = static_cast<uint8_t>(IntegerSerialType(key, &key_bytes));
+  record[2] = static_cast<uint8_t>(IntegerSerialType(rowid, &rowid_bytes));
+  uint8_t* p = record + 3;
+  for (uint32_t b = key_bytes; b > 0; --b) *p++ = static_cast<uint8_t>(static_cast<uint64_t>(key) >> (8 * (b - 1)));
+  for (uint32_t b = rowid_bytes; b > 0; --b) *p++ = static_cast<uint8_t>(static_cast<uint64_t>(rowid) >> (8 * (b - 1)));
+  const size_t size = static_cast<size_t>(p - record);
+  cell[0] = static_cast<uint8_t>(size);
   if (lift_next_) {  // it separates the leaf just closed from the next
-    separators_.push_back(record_);
+    separators_.emplace_back(reinterpret_cast<const char*>(record), size);
     lift_next_ = false;
     return absl::OkStatus();
   }
-  std::string& cell = cell_;
-  cell.clear();
-  AppendVarint(record_.size(), &cell);
-  cell += record_;
-  leaf_->Add(cell);  // kReserve left room
+  leaf_->Add(cell, 1 + size);  // kReserve left room
   if (leaf_->Free() < kReserve && entries_left_ >= 2) {
     RETURN_IF_ERROR(CloseLeaf(/*index=*/true));
     lift_next_ = true;
