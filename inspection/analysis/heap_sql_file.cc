@@ -3,10 +3,10 @@
 // Why not SQLite's INSERT: through it (INSERT ... SELECT from the virtual
 // tables, one transaction, no journal, the indexes after the rows) the
 // N = 4M dump's 13 million rows and 19.5 million index entries took about
-// 15 s of CPU, two thirds of it in SQLite's VDBE, B-tree inserts and its
-// sorter (perf), and copying the same rows between two database files with
-// the sqlite3 shell (its transfer optimization) was no faster than 2.3 s a
-// table. The rows come in rowid order and every index's entries can be
+// 20 s of CPU, two thirds of all samples in SQLite's VDBE, B-tree inserts
+// and sorter (perf), and copying the same rows between two database files
+// with the sqlite3 shell (its transfer optimization) still took 2.3 s of
+// CPU a table. The rows come in rowid order and every index's entries can be
 // had in order for the price of a counting sort, so the B-trees are
 // written bottom up instead (sqlite_file_writer.h). The cells are
 // HeapSqlRows', the virtual tables' own: both answer every query alike
