@@ -96,7 +96,8 @@ absl::Status WriteTables(HeapSqlRows& rows, SqliteFileWriter& writer, Progress& 
         values[c] = rows.ReferenceValue(ref, owner, begin, c, &names);
       }
       values[kRefId] = SqlValue::Null();
-      RETURN_IF_ERROR(writer.AddRow(static_cast<int64_t>(ref), absl::MakeConstSpan(values, kRefColumns)));
+      RETURN_IF_ERROR(
+          writer.AddRow(static_cast<int64_t>(ref), absl::MakeConstSpan(values, kRefColumns)));
       progress.Step();
     }
   }

@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -348,9 +347,10 @@ int ColumnValue(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int column) {
   auto* cursor = reinterpret_cast<Cursor*>(base);
   HeapSqlRows& rows = *cursor->source;
   SqlValue value;
+  const auto row = static_cast<uint32_t>(cursor->row);  // classes, objects
   switch (cursor->table) {
-    case SqlTable::kClass: value = rows.ClassValue(static_cast<uint32_t>(cursor->row), column); break;
-    case SqlTable::kObject: value = rows.ObjectValue(static_cast<uint32_t>(cursor->row), column); break;
+    case SqlTable::kClass: value = rows.ClassValue(row, column); break;
+    case SqlTable::kObject: value = rows.ObjectValue(row, column); break;
     case SqlTable::kReference:
       value = rows.ReferenceValue(cursor->row, cursor->owner, cursor->owner_begin, column,
                                   &cursor->field_names);

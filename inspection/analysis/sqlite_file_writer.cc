@@ -97,6 +97,13 @@ void AppendVarint(uint64_t v, std::string* out) {
   out->append(reinterpret_cast<const char*>(bytes), PutVarint(bytes, v));
 }
 
+// PutBigEndian: the low `bytes` bytes of `v`, most significant first; the
+// count.
+uint32_t PutBigEndian(uint8_t* p, uint64_t v, uint32_t bytes) {
+  for (uint32_t b = 0; b < bytes; ++b) p[b] = static_cast<uint8_t>(v >> (8 * (bytes - 1 - b)));
+  return bytes;
+}
+
 void Put16(uint8_t* p, uint32_t v) {
   p[0] = static_cast<uint8_t>(v >> 8);
   p[1] = static_cast<uint8_t>(v);
@@ -158,8 +165,7 @@ void AppendRecord(absl::Span<const SqlValue> values, std::string* out) {
     if (v.kind == SqlValue::kText) {
       std::memcpy(p, v.text.data(), v.text.size());
     } else if (v.kind == SqlValue::kInteger) {
-      const auto u = static_cast<uint64_t>(v.integer);
-      for (uint32_t b = 0; b < lengths[i]; ++b) p[b] = static_cast<uint8_t>(u >> (8 * (lengths[i] - 1 - b)));
+      PutBigEndian(p, static_cast<uint64_t>(v.integer), lengths[i]);
     }
     p += lengths[i];
   }
@@ -266,8 +272,9 @@ absl::Status SqliteFileWriter::Flush() {
   const off_t offset = static_cast<off_t>(buffer_first_ - 1) * kPageSize;
   buffer_first_ += static_cast<uint32_t>(writing_.size() / kPageSize);
   buffer_.clear();
-  in_flight_ = std::async(std::launch::async,
-                          [this, offset] { return WriteAll(writing_.data(), writing_.size(), offset); });
+  in_flight_ = std::async(std::launch::async, [this, offset] {
+    return WriteAll(writing_.data(), writing_.size(), offset);
+  });
   return absl::OkStatus();
 }
 
@@ -334,8 +341,9 @@ absl::Status SqliteFileWriter::AddRow(int64_t rowid, absl::Span<const SqlValue> 
   RETURN_IF_ERROR(error_);
   KILN_CHECK(in_tree_ && !index_, "AddRow outside a table");
   if (any_row_ && rowid <= last_rowid_) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat(
-        "table ", name_, ": rowid ", rowid, " after ", last_rowid_, " (rows come in rowid order)")));
+    return Fail(absl::InvalidArgumentError(absl::StrCat("table ", name_, ": rowid ", rowid,
+                                                        " after ", last_rowid_,
+                                                        " (rows come in rowid order)")));
   }
   // The record goes after room for the cell's two varints, which are then
   // put right before it: no copy for a row that fits its page.
@@ -404,8 +412,8 @@ absl::Status SqliteFileWriter::AddIndexEntry(int64_t key, int64_t rowid) {
   record[1] = static_cast<uint8_t>(IntegerSerialType(key, &key_bytes));
   record[2] = static_cast<uint8_t>(IntegerSerialType(rowid, &rowid_bytes));
   uint8_t* p = record + 3;
-  for (uint32_t b = key_bytes; b > 0; --b) *p++ = static_cast<uint8_t>(static_cast<uint64_t>(key) >> (8 * (b - 1)));
-  for (uint32_t b = rowid_bytes; b > 0; --b) *p++ = static_cast<uint8_t>(static_cast<uint64_t>(rowid) >> (8 * (b - 1)));
+  p += PutBigEndian(p, static_cast<uint64_t>(key), key_bytes);
+  p += PutBigEndian(p, static_cast<uint64_t>(rowid), rowid_bytes);
   const size_t size = static_cast<size_t>(p - record);
   cell[0] = static_cast<uint8_t>(size);
   if (lift_next_) {  // it separates the leaf just closed from the next
