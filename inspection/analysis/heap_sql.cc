@@ -9,49 +9,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "inspection/analysis/heap_sql_file.h"
 #include "inspection/analysis/heap_sql_vtab.h"
 #include "inspection/hprof/hprof_format.h"
 #include "sqlite3.h"
 
 namespace kiln::analysis {
 namespace {
-
-constexpr char kSchema[] = R"sql(
-CREATE TABLE heap_graph_class(
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL,
-  deobfuscated_name TEXT,
-  location TEXT,
-  superclass_id INTEGER,
-  classloader_id INTEGER,
-  kind TEXT NOT NULL);
-CREATE TABLE heap_graph_object(
-  id INTEGER PRIMARY KEY,
-  upid INTEGER NOT NULL,
-  graph_sample_ts INTEGER NOT NULL,
-  self_size INTEGER NOT NULL,
-  native_size INTEGER NOT NULL,
-  reference_set_id INTEGER,
-  reachable INTEGER NOT NULL,
-  heap_type TEXT,
-  type_id INTEGER NOT NULL,
-  root_type TEXT,
-  root_distance INTEGER NOT NULL);
-CREATE TABLE heap_graph_reference(
-  id INTEGER PRIMARY KEY,
-  reference_set_id INTEGER NOT NULL,
-  owner_id INTEGER NOT NULL,
-  owned_id INTEGER,
-  field_name TEXT NOT NULL,
-  field_type_name TEXT NOT NULL,
-  deobfuscated_field_name TEXT);
-)sql";
-
-constexpr char kIndexes[] = R"sql(
-CREATE INDEX heap_graph_reference_owner ON heap_graph_reference(owner_id);
-CREATE INDEX heap_graph_reference_owned ON heap_graph_reference(owned_id);
-CREATE INDEX heap_graph_object_type ON heap_graph_object(type_id);
-)sql";
 
 absl::Status SqliteError(sqlite3* db, const std::string& what) {
   return absl::InternalError(absl::StrCat("SQLite: ", what, ": ",
@@ -195,68 +159,22 @@ std::string ClassKind(const HeapGraph& graph, uint32_t type) {
   return "KIND_NOREFERENCES";
 }
 
-namespace {
-
-// CopyRows: INSERT INTO `table` SELECT * FROM `module` (the virtual table),
-// in chunks of ids so that progress can be reported.
-absl::Status CopyRows(sqlite3* db, const char* table, const char* module, uint64_t rows,
-                      uint64_t* done, uint64_t total, const SqlExportOptions& options) {
-  const std::string sql = absl::StrCat("INSERT INTO ", table, " SELECT * FROM ", module,
-                                       " WHERE id >= ?1 AND id < ?2");
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
-    return SqliteError(db, absl::StrCat("preparing the ", table, " copy"));
-  }
-  constexpr uint64_t kChunk = uint64_t{1} << 18;
-  absl::Status status;
-  for (uint64_t begin = 0; begin < rows && status.ok(); begin += kChunk) {
-    sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(begin));
-    sqlite3_bind_int64(stmt, 2, static_cast<int64_t>(begin + kChunk));
-    if (sqlite3_step(stmt) != SQLITE_DONE) {
-      status = SqliteError(db, absl::StrCat("inserting into ", table));
-    }
-    sqlite3_reset(stmt);
-    *done += std::min(kChunk, rows - begin);
-    if (options.progress) options.progress(*done, total);
-  }
-  sqlite3_finalize(stmt);
-  return status;
-}
-
-// CopyTables: the rows, from the virtual tables over `graph`.
-absl::Status CopyTables(const HeapGraph& graph, sqlite3* db, const SqlExportOptions& options) {
-  uint64_t references = 0;
-  for (uint32_t obj = 0; obj < graph.object_count(); ++obj) references += graph.references(obj).size();
-  const uint64_t total = uint64_t{graph.type_count()} + graph.object_count() + references;
-  uint64_t done = 0;
-  RETURN_IF_ERROR(CopyRows(db, "heap_graph_class", kClassModule, graph.type_count(), &done,
-                           total, options));
-  RETURN_IF_ERROR(CopyRows(db, "heap_graph_object", kObjectModule, graph.object_count(), &done,
-                           total, options));
-  return CopyRows(db, "heap_graph_reference", kReferenceModule, references, &done, total,
-                  options);
-}
-
-}  // namespace
-
 absl::Status ExportHeapGraph(const HeapGraph& graph, SqliteDb& db,
                              const SqlExportOptions& options) {
   // In memory, the tables are the graph itself: virtual tables, no copy.
   if (db.path() == ":memory:") return ServeHeapGraph(graph, db.get());
-  RETURN_IF_ERROR(RegisterHeapGraphModules(db.get(), graph));
-  // A scratch database: no journal, no syncing, one writer; one transaction,
-  // the indexes after the rows.
-  RETURN_IF_ERROR(db.Execute("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; "
-                             "PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-65536;"));
-  RETURN_IF_ERROR(db.Execute("BEGIN"));
-  absl::Status status = db.Execute(kSchema);
-  if (status.ok()) status = CopyTables(graph, db.get(), options);
-  if (status.ok() && options.indexes) status = db.Execute(kIndexes);
-  if (!status.ok()) {
-    (void)db.Execute("ROLLBACK");
-    return status;
+  // A file: its pages written directly from the graph (heap_sql_file.cc),
+  // then read back once through SQLite, so that a file SQLite would refuse
+  // fails here, naming the file.
+  RETURN_IF_ERROR(WriteHeapSqlFile(graph, db.path(), options));
+  absl::StatusOr<QueryResult> tables =
+      db.Query("SELECT count(*) FROM sqlite_schema WHERE type = 'table'");
+  if (!tables.ok()) {
+    return absl::InternalError(
+        absl::StrCat(db.path(), ": SQLite refuses the database just written: ",
+                     tables.status().message()));
   }
-  return db.Execute("COMMIT");
+  return absl::OkStatus();
 }
 
 }  // namespace kiln::analysis

@@ -3,8 +3,9 @@
 // a query asks for them, so serving the tables costs no copy and no memory of
 // their own (root_distance and the class kinds are worked out on first use:
 // 4 bytes an object, one string a class). Columns, types and values are
-// those of heap_sql.h's real tables (ExportHeapGraph copies these tables into
-// a database file), row for row.
+// those of heap_sql.h's real tables, row for row: both take their cells from
+// HeapSqlRows (heap_sql_rows.h), which ExportHeapGraph also writes database
+// files from.
 //
 // xBestIndex uses what the graph can look up directly and says what it costs:
 //   heap_graph_class      id (=, <, <=, >, >=): the type index
@@ -33,20 +34,9 @@ struct sqlite3;
 
 namespace kiln::analysis {
 
-// The modules' names: each is an eponymous table of that name too
-// (SELECT * FROM kiln_heap_graph_object), which ExportHeapGraph copies from,
-// and CREATE VIRTUAL TABLE t USING kiln_heap_graph_object works too.
-inline constexpr char kClassModule[] = "kiln_heap_graph_class";
-inline constexpr char kObjectModule[] = "kiln_heap_graph_object";
-inline constexpr char kReferenceModule[] = "kiln_heap_graph_reference";
-
-// RegisterHeapGraphModules adds the three modules to `db`, reading `graph`,
-// which must outlive the connection and have references
-// (BuildOptions::references). Fails if they are registered already.
-KILN_MUST_USE absl::Status RegisterHeapGraphModules(sqlite3* db, const HeapGraph& graph);
-
-// ServeHeapGraph registers the modules again as heap_graph_class,
-// heap_graph_object and heap_graph_reference, eponymous tables (not in the
+// ServeHeapGraph registers the three modules as heap_graph_class,
+// heap_graph_object and heap_graph_reference over `graph` (which must
+// outlive the connection and have references), eponymous tables (not in the
 // schema: no schema reset disconnects them, and they cannot be dropped),
 // and connects them. Fails, naming the table, if one exists already.
 KILN_MUST_USE absl::Status ServeHeapGraph(const HeapGraph& graph, sqlite3* db);
