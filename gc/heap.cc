@@ -71,7 +71,11 @@ absl::StatusOr<std::unique_ptr<Heap>> Heap::Create(const HeapOptions& options,
                      " is smaller than one chunk (", options.chunk_size, ")"));
   }
   KILN_CHECK(binding != nullptr, "heap without a VM binding");
-  auto heap = std::unique_ptr<Heap>(new Heap(options, binding));
+  HeapOptions resolved = options;
+  if (resolved.min_collection_budget_bytes == 0) {
+    resolved.min_collection_budget_bytes = CacheSizedCollectionBudget();
+  }
+  auto heap = std::unique_ptr<Heap>(new Heap(resolved, binding));
   {
     // Twice the limit: a large object takes whole chunks of address space,
     // but counts against the limit only for its pages. No other thread sees
