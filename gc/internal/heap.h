@@ -167,8 +167,17 @@ class Heap {
     char* const base = reinterpret_cast<char*>(const_cast<Chunk*>(chunk));
     const uint64_t* bits = BitmapOf(chunk);
     const size_t end_word = (static_cast<size_t>(range.end - base) + 511) >> 9;
-    for (size_t w = static_cast<size_t>(range.start - base) >> 9; w < end_word; ++w) {
-      for (uint64_t word = bits[w]; word != 0; word &= word - 1) {
+    for (size_t w = static_cast<size_t>(range.start - base) >> 9;; ++w) {
+      // Runs of empty words (dead or free space) in a loop of their own,
+      // on locals the compiler keeps in registers (the loop below spills
+      // its counters around `fn`): a sweep of a mostly dead heap is mostly
+      // this.
+      const uint64_t* word_at = bits + w;
+      const uint64_t* const words_end = bits + end_word;
+      while (word_at < words_end && *word_at == 0) ++word_at;
+      if (word_at >= words_end) break;
+      w = static_cast<size_t>(word_at - bits);
+      for (uint64_t word = *word_at; word != 0; word &= word - 1) {
         fn(reinterpret_cast<ObjectHeader*>(base + ((w * 64 + __builtin_ctzll(word)) << 3)));
       }
     }
