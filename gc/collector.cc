@@ -1,6 +1,8 @@
 // The collector: precise marking from the VM's roots, reference and
 // finalizer processing, sweeping into free ranges, and the heap verifier.
 // gc/COLLECTOR.md explains the design and lists the invariants.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -20,6 +22,14 @@ ObjectHeader** SlotAt(char* object, uint32_t offset) {
 }
 
 }  // namespace
+
+size_t CacheSizedCollectionBudget() {
+  constexpr size_t kMiB = size_t{1} << 20;
+  long cache = sysconf(_SC_LEVEL3_CACHE_SIZE);
+  if (cache <= 0) cache = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  if (cache <= 0) return 4 * kMiB;
+  return std::clamp(static_cast<size_t>(cache) / 4, 2 * kMiB, 8 * kMiB);
+}
 
 void Heap::ClearMarks(Chunk* chunk) const {
   if (chunk->large) {
@@ -110,10 +120,15 @@ CollectionStats Heap::Collect(GcCause cause, uint64_t observed_collections) {
     MutexLock lock(&mu_);
     // The zeroer lets go of its range first: the sweep rebuilds the lists.
     PauseZeroer();
+    // The next collection comes after a budget: the live bytes plus a
+    // chunk (so collecting costs at most about one marking of the live set
+    // per live set allocated), but at least the cache-sized minimum, so a
+    // small live set's garbage cycles through cached memory rather than
+    // through the initial heap (gc/COLLECTOR.md, "The collection budget").
+    const size_t budget =
+        std::max(stats.live_bytes + options_.chunk_size, options_.min_collection_budget_bytes);
     const size_t next_soft_limit =
-        std::clamp(2 * stats.live_bytes + options_.chunk_size,
-                   std::max(options_.initial_soft_limit_bytes, options_.chunk_size),
-                   options_.heap_limit_bytes);
+        std::clamp(stats.live_bytes + budget, options_.chunk_size, options_.heap_limit_bytes);
     Sweep(stats, next_soft_limit);
     ++collections_;
     soft_limit_bytes_ = next_soft_limit;

@@ -71,7 +71,11 @@ absl::StatusOr<std::unique_ptr<Heap>> Heap::Create(const HeapOptions& options,
                      " is smaller than one chunk (", options.chunk_size, ")"));
   }
   KILN_CHECK(binding != nullptr, "heap without a VM binding");
-  auto heap = std::unique_ptr<Heap>(new Heap(options, binding));
+  HeapOptions resolved = options;
+  if (resolved.min_collection_budget_bytes == 0) {
+    resolved.min_collection_budget_bytes = CacheSizedCollectionBudget();
+  }
+  auto heap = std::unique_ptr<Heap>(new Heap(resolved, binding));
   {
     // Twice the limit: a large object takes whole chunks of address space,
     // but counts against the limit only for its pages. No other thread sees
@@ -344,7 +348,17 @@ char* Heap::AllocateRange(size_t min_size, size_t* size_inout, Limit limit) {
     return memory;
   }
   if (!bump_fits) {
-    if (!MayCommit(options_.chunk_size, limit)) return nullptr;
+    if (!MayCommit(options_.chunk_size, limit)) {
+      // The zeroer may hold the last free range outside the lock: wait for
+      // it (one range's memset) rather than collect early. The world cannot
+      // stop meanwhile (this thread is managed), so no collection pauses it.
+      while (zeroer_busy_) {
+        zeroer_idle_cv_.Wait(&mu_);
+        if (char* memory = TakeFreeRange(min_size, size_inout)) return memory;
+        if (ZeroDirtyRange(min_size)) return TakeFreeRange(min_size, size_inout);
+      }
+      return nullptr;
+    }
     Chunk* chunk = NewChunk(options_.chunk_size, /*large=*/false);
     if (chunk == nullptr) return nullptr;
     if (current_ != nullptr) {

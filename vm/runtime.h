@@ -78,7 +78,9 @@ struct RuntimeOptions {
   // within it, allocations fail with ResourceExhausted.
   size_t heap_limit_bytes = size_t{512} << 20;
   // The heap grows to this size before its first collection; afterwards
-  // the collector keeps it near twice the live bytes.
+  // the collector keeps it near twice the live bytes, or the live bytes
+  // plus a cache-sized budget when that is more (gc/COLLECTOR.md, "The
+  // collection budget").
   size_t initial_heap_bytes = size_t{16} << 20;
   // Each thread's allocation buffer (a power of two, 256 bytes to 256 KiB).
   size_t tlab_size = size_t{32} << 10;

@@ -45,9 +45,16 @@ namespace kiln::gc {
 struct HeapOptions {
   // Bytes the heap may take from the system (chunks plus large objects).
   size_t heap_limit_bytes = size_t{512} << 20;
-  // The heap grows without collecting up to this size; after each collection
-  // the soft limit becomes twice the live bytes (never above the hard limit).
+  // The heap grows without collecting up to this size before its first
+  // collection. After each collection the heap may allocate a budget before
+  // the next one: the live bytes plus a chunk, but at least
+  // min_collection_budget_bytes (the soft limit becomes live + budget, never
+  // above the hard limit). See gc/COLLECTOR.md, "The collection budget".
   size_t initial_soft_limit_bytes = size_t{16} << 20;
+  // The least a collection leaves to allocate before the next one; 0: sized
+  // to the last-level cache (CacheSizedCollectionBudget), so that a small
+  // live set's garbage cycles through memory that is still cached.
+  size_t min_collection_budget_bytes = 0;
   size_t chunk_size = size_t{1} << 20;
   size_t tlab_size = size_t{32} << 10;
   // Stress mode: every allocation collects first.
@@ -63,6 +70,11 @@ struct HeapOptions {
   using Zeroing = ZeroingMode;
   Zeroing zeroing = Zeroing::kBackground;
 };
+
+// CacheSizedCollectionBudget: a quarter of the last-level cache
+// (sysconf's L3, else L2), between 2 and 8 MiB; 4 MiB if the cache size is
+// unknown. HeapOptions::min_collection_budget_bytes's default.
+size_t CacheSizedCollectionBudget();
 
 class Heap {
  public:
@@ -155,8 +167,17 @@ class Heap {
     char* const base = reinterpret_cast<char*>(const_cast<Chunk*>(chunk));
     const uint64_t* bits = BitmapOf(chunk);
     const size_t end_word = (static_cast<size_t>(range.end - base) + 511) >> 9;
-    for (size_t w = static_cast<size_t>(range.start - base) >> 9; w < end_word; ++w) {
-      for (uint64_t word = bits[w]; word != 0; word &= word - 1) {
+    for (size_t w = static_cast<size_t>(range.start - base) >> 9;; ++w) {
+      // Runs of empty words (dead or free space) in a loop of their own,
+      // on locals the compiler keeps in registers (the loop below spills
+      // its counters around `fn`): a sweep of a mostly dead heap is mostly
+      // this.
+      const uint64_t* word_at = bits + w;
+      const uint64_t* const words_end = bits + end_word;
+      while (word_at < words_end && *word_at == 0) ++word_at;
+      if (word_at >= words_end) break;
+      w = static_cast<size_t>(word_at - bits);
+      for (uint64_t word = *word_at; word != 0; word &= word - 1) {
         fn(reinterpret_cast<ObjectHeader*>(base + ((w * 64 + __builtin_ctzll(word)) << 3)));
       }
     }
