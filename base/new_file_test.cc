@@ -2,10 +2,8 @@
 // behind by a failure or by a process killed while writing.
 #include "base/new_file.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,35 +17,21 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/subprocess.h"
 
 namespace kiln {
 namespace {
 
 class NewFileTest : public ::testing::TestWithParam<NewFile::Naming> {
  protected:
-  void SetUp() override {
-    const char* base = getenv("TEST_TMPDIR");
-    std::string pattern = absl::StrCat(base != nullptr ? base : "/tmp", "/new_file-XXXXXX");
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
+  void SetUp() override { dir_ = testing::MakeTempDir("new_file"); }
   void TearDown() override {
     for (const std::string& name : Names()) unlink((dir_ + "/" + name).c_str());
     rmdir(dir_.c_str());
   }
 
   // Names: the directory's entries, hidden ones included.
-  std::vector<std::string> Names() const {
-    std::vector<std::string> names;
-    DIR* d = opendir(dir_.c_str());
-    if (d == nullptr) return names;
-    while (const dirent* entry = readdir(d)) {
-      const std::string name = entry->d_name;
-      if (name != "." && name != "..") names.push_back(name);
-    }
-    closedir(d);
-    return names;
-  }
+  std::vector<std::string> Names() const { return testing::ListDir(dir_); }
 
   static std::string Contents(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
