@@ -2,8 +2,8 @@
 // HEAP_SHAPE.md, in the form `./kiln bench` compares with
 // HotSpot (benchmarks/hotspot/HeapShape.java prints the same lines).
 //
-//   bazel run -c opt //benchmarks:heap_shape -- --n=4000000 --repeat=3 \
-//       --live=false --mode=stw,fork --dir=/tmp
+//   bazel run -c opt //benchmarks:heap_shape --
+//       --n=4000000 --repeat=3 --live=false --mode=stw,fork --dir=/tmp
 //
 // Builds the shape for --n, parks its 4 threads, then takes --repeat dumps
 // per mode (modes alternate within a repetition, so that machine noise hits
