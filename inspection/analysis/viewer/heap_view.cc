@@ -1,6 +1,9 @@
 // HeapView: the analyses and indexes kiln-heap serve reads.
 #include "inspection/analysis/viewer/heap_view.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <algorithm>
 
 #include "inspection/analysis/memory_trace.h"
@@ -51,7 +54,46 @@ std::unique_ptr<HeapView> HeapView::Create(LoadedDump dump, HeapViewOptions opti
       graph.id_size() == 8 && SystemProperties(graph).value_or(PropertyMap{}).count("java.vm.compressedOopsMode") != 0;
   view->BuildIndexes();
   TraceMemory("viewer: indexes");
+  // The sorter starts with every signal blocked: a signal meant for the
+  // program (serve's SIGINT, which it waits for) must not land on it.
+  HeapView* const v = view.get();
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
+  view->sorter_ = std::thread([v] {
+    for (uint32_t t = 0; t < v->graph().type_count() && !v->stopping_.load(); ++t) {
+      v->SortInstances(t);
+    }
+  });
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   return view;
+}
+
+HeapView::~HeapView() {
+  stopping_.store(true);
+  if (sorter_.joinable()) sorter_.join();
+}
+
+void HeapView::SortInstances(uint32_t type) const {
+  std::call_once(instances_sorted_[type], [&] {
+    std::sort(by_type_.begin() + type_begin_[type], by_type_.begin() + type_begin_[type + 1],
+              [this](uint32_t a, uint32_t b) { return RetainsMore(a, b); });
+  });
+}
+
+bool HeapView::RetainsMore(uint32_t a, uint32_t b) const {
+  if (retained(a) != retained(b)) return retained(a) > retained(b);
+  return a < b;
+}
+
+absl::Span<const uint32_t> HeapView::instances(uint32_t type) const {
+  SortInstances(type);
+  return absl::MakeConstSpan(by_type_.data() + type_begin_[type],
+                             by_type_.data() + type_begin_[type + 1]);
+}
+
+void HeapView::WaitForSortedInstances() const {
+  for (uint32_t t = 0; t < graph().type_count(); ++t) SortInstances(t);
 }
 
 void HeapView::BuildIndexes() {
@@ -75,22 +117,16 @@ void HeapView::BuildIndexes() {
   CountingSort(
       n, [&](uint32_t obj) { return idom[obj] == kSuperRoot ? n : idom[obj]; }, n + 1,
       &dominated_begin_, &dominated_);
-  const auto by_retained = [&](uint32_t a, uint32_t b) {
-    if (retained(a) != retained(b)) return retained(a) > retained(b);
-    return a < b;
-  };
+  const auto by_retained = [this](uint32_t a, uint32_t b) { return RetainsMore(a, b); };
   for (uint32_t b = 0; b <= n; ++b) {
     std::sort(dominated_.begin() + dominated_begin_[b], dominated_.begin() + dominated_begin_[b + 1],
               by_retained);
   }
-  // Instances per type.
+  // Instances per type, sorted on first use (SortInstances).
   CountingSort(
       n, [&](uint32_t obj) { return graph.type(obj); }, graph.type_count(), &type_begin_,
       &by_type_);
-  for (uint32_t t = 0; t < graph.type_count(); ++t) {
-    std::sort(by_type_.begin() + type_begin_[t], by_type_.begin() + type_begin_[t + 1],
-              by_retained);
-  }
+  instances_sorted_ = std::make_unique<std::once_flag[]>(graph.type_count());
   // Per-class retained bytes: walk the dominator tree from the super-root
   // (an explicit stack: the tree can be millions deep), counting on the path
   // how many ancestors have each type; an object counts when none does.
