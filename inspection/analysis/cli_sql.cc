@@ -1,5 +1,5 @@
 // kiln-heap sql and query: Perfetto's heap_graph_* tables in SQLite.
-#include <unistd.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <cstring>
@@ -27,13 +27,13 @@ bool IsSqliteFile(const std::string& path) {
   return n == sizeof(header) && std::memcmp(header, "SQLite format 3", 16) == 0;
 }
 
-absl::Status Export(const HeapGraph& graph, SqliteDb& db, bool indexes) {
+absl::StatusOr<SqliteDb> Write(const HeapGraph& graph, const std::string& path) {
   ProgressBar writing("writing  ", ShowProgress(uint64_t{graph.object_count()} * 64));
   writing.set_units("rows");
   SqlExportOptions options;
-  options.indexes = indexes;
+  options.indexes = true;
   options.progress = [&](uint64_t done, uint64_t total) { writing.Update(done, total); };
-  return ExportHeapGraph(graph, db, options);
+  return WriteHeapGraphDatabase(graph, path, options);
 }
 
 }  // namespace
@@ -44,13 +44,13 @@ absl::Status CommandSql(const CliArgs& args, std::string* out) {
         absl::StrCat("sql needs -o OUT.sqlite\nusage: kiln-heap ", args.usage));
   }
   const std::string path = args.Get("output", "");
-  ASSIGN_OR_RETURN(LoadedDump dump, LoadDump(args.positional.at("FILE")));
-  ASSIGN_OR_RETURN(SqliteDb db, SqliteDb::Create(path));
-  absl::Status status = Export(*dump.graph, db, /*indexes=*/true);
-  if (!status.ok()) {
-    unlink(path.c_str());  // no half-written database is left behind
-    return status;
+  // Refused before the load rather than after it (the write refuses it too).
+  if (struct stat st; lstat(path.c_str(), &st) == 0) {
+    return absl::AlreadyExistsError(absl::StrCat(path, " exists; not overwriting it"));
   }
+  ASSIGN_OR_RETURN(LoadedDump dump, LoadDump(args.positional.at("FILE")));
+  // Nothing is left under `path` unless the whole database is written.
+  RETURN_IF_ERROR(Write(*dump.graph, path).status());
   absl::StrAppend(out, "wrote ", path, ": heap_graph_class ", Thousands(dump.graph->type_count()),
                   " rows, heap_graph_object ", Thousands(dump.graph->object_count()),
                   " rows, heap_graph_reference ", Thousands(dump.graph->summary().references),

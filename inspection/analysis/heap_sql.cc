@@ -1,7 +1,7 @@
 // HeapSql: SQLite databases with Perfetto's heap_graph_* tables.
 #include "inspection/analysis/heap_sql.h"
 
-#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -25,21 +25,6 @@ absl::Status SqliteError(sqlite3* db, const std::string& what) {
 }  // namespace
 
 // SqliteDb ------------------------------------------------------------------
-
-absl::StatusOr<SqliteDb> SqliteDb::Create(const std::string& path) {
-  struct stat st;
-  if (lstat(path.c_str(), &st) == 0) {
-    return absl::AlreadyExistsError(absl::StrCat(path, " exists; not overwriting it"));
-  }
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
-      SQLITE_OK) {
-    absl::Status status = SqliteError(db, absl::StrCat("creating ", path));
-    sqlite3_close(db);
-    return status;
-  }
-  return SqliteDb(db, path);
-}
 
 absl::StatusOr<SqliteDb> SqliteDb::OpenReadOnly(const std::string& path) {
   sqlite3* db = nullptr;
@@ -159,22 +144,28 @@ std::string ClassKind(const HeapGraph& graph, uint32_t type) {
   return "KIND_NOREFERENCES";
 }
 
-absl::Status ExportHeapGraph(const HeapGraph& graph, SqliteDb& db,
-                             const SqlExportOptions& options) {
-  // In memory, the tables are the graph itself: virtual tables, no copy.
-  if (db.path() == ":memory:") return ServeHeapGraph(graph, db.get());
-  // A file: its pages written directly from the graph (heap_sql_file.cc),
-  // then read back once through SQLite, so that a file SQLite would refuse
-  // fails here, naming the file.
-  RETURN_IF_ERROR(WriteHeapSqlFile(graph, db.path(), options));
-  absl::StatusOr<QueryResult> tables =
-      db.Query("SELECT count(*) FROM sqlite_schema WHERE type = 'table'");
-  if (!tables.ok()) {
-    return absl::InternalError(
-        absl::StrCat(db.path(), ": SQLite refuses the database just written: ",
-                     tables.status().message()));
+absl::Status ExportHeapGraph(const HeapGraph& graph, SqliteDb& db) {
+  if (db.path() != ":memory:") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        db.path(), " is a database file: a file's tables are written by WriteHeapGraphDatabase"));
   }
-  return absl::OkStatus();
+  return ServeHeapGraph(graph, db.get());
+}
+
+absl::StatusOr<SqliteDb> WriteHeapGraphDatabase(const HeapGraph& graph, const std::string& path,
+                                                const SqlExportOptions& options) {
+  // The pages are written directly from the graph (heap_sql_file.cc), then
+  // read back once through SQLite.
+  RETURN_IF_ERROR(WriteHeapSqlFile(graph, path, options));
+  absl::StatusOr<SqliteDb> db = SqliteDb::OpenReadOnly(path);
+  absl::Status status = db.status();
+  if (status.ok()) status = db->Query("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").status();
+  if (!status.ok()) {
+    unlink(path.c_str());  // ours: the name was given to it above
+    return absl::InternalError(absl::StrCat(
+        path, ": SQLite refuses the database just written (removed): ", status.message()));
+  }
+  return db;
 }
 
 }  // namespace kiln::analysis

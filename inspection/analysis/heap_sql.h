@@ -2,8 +2,8 @@
 // tables, so that queries written for Perfetto's trace processor run
 // unchanged on Kiln's and the JDK's dumps:
 //
-//   ASSIGN_OR_RETURN(SqliteDb db, SqliteDb::Create("/tmp/app.sqlite"));
-//   RETURN_IF_ERROR(ExportHeapGraph(*graph, db, {}));
+//   ASSIGN_OR_RETURN(SqliteDb db, SqliteDb::InMemory());
+//   RETURN_IF_ERROR(ExportHeapGraph(*graph, db));  // or WriteHeapGraphDatabase
 //   ASSIGN_OR_RETURN(QueryResult rows, db.Query(
 //       "select c.name, sum(o.self_size) from heap_graph_object o "
 //       "join heap_graph_class c on (o.type_id = c.id) "
@@ -71,8 +71,6 @@ struct QueryResult {
 // SqliteDb: an open SQLite database, closed on destruction.
 class SqliteDb {
  public:
-  // Create makes a new database file at `path`, which must not exist.
-  KILN_MUST_USE static absl::StatusOr<SqliteDb> Create(const std::string& path);
   // OpenReadOnly opens an existing database file.
   KILN_MUST_USE static absl::StatusOr<SqliteDb> OpenReadOnly(const std::string& path);
   // InMemory: a private in-memory database.
@@ -102,6 +100,7 @@ class SqliteDb {
   std::string path_;  // ":memory:" for in-memory databases
 };
 
+// SqlExportOptions: how WriteHeapGraphDatabase writes a file.
 struct SqlExportOptions {
   // progress(done, total): rows written so far, of the total.
   std::function<void(uint64_t done, uint64_t total)> progress;
@@ -111,15 +110,23 @@ struct SqlExportOptions {
   bool indexes = true;
 };
 
-// ExportHeapGraph creates the three tables in `db` from `graph`. A database
-// file (new and empty: SqliteDb::Create's) gets real tables (options
-// apply); an
-// in-memory database (SqliteDb::InMemory) gets virtual tables that read
-// `graph` as queries run, so `graph` must outlive `db` there (options do
-// not apply: no copy, no indexes, the graph's lookups instead). Fails
-// (naming the step) if the tables exist. `graph` needs references.
-KILN_MUST_USE absl::Status ExportHeapGraph(const HeapGraph& graph, SqliteDb& db,
-                                           const SqlExportOptions& options);
+// ExportHeapGraph creates the three tables in the in-memory database `db`
+// (SqliteDb::InMemory's) as virtual tables that read `graph` as queries
+// run: no copy, no indexes (the graph's own lookups instead), so `graph`
+// must outlive `db`. Fails (naming the step) if the tables exist, or if
+// `db` is a file (WriteHeapGraphDatabase writes those). `graph` needs
+// references.
+KILN_MUST_USE absl::Status ExportHeapGraph(const HeapGraph& graph, SqliteDb& db);
+
+// WriteHeapGraphDatabase writes the three tables (with options.indexes,
+// their indexes) into a new database file at `path`, which must not exist.
+// The file gets its name only once it is complete (base/new_file.h), so a
+// failed or killed export leaves nothing. SQLite then opens it once,
+// read-only, and the connection is returned: a file SQLite would refuse
+// fails here, naming the file, and is removed. `graph` needs references.
+KILN_MUST_USE absl::StatusOr<SqliteDb> WriteHeapGraphDatabase(const HeapGraph& graph,
+                                                              const std::string& path,
+                                                              const SqlExportOptions& options);
 
 // ClassKind: Perfetto's heap_graph_class.kind of `type`.
 std::string ClassKind(const HeapGraph& graph, uint32_t type);

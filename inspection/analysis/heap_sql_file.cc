@@ -16,6 +16,7 @@
 #include <memory>
 #include <vector>
 
+#include "base/new_file.h"
 #include "base/status_macros.h"
 #include "inspection/analysis/heap_sql_rows.h"
 #include "inspection/analysis/sqlite_file_writer.h"
@@ -167,10 +168,14 @@ absl::Status WriteHeapSqlFile(const HeapGraph& graph, const std::string& path,
   const uint64_t table_rows = uint64_t{graph.type_count()} + rows.objects() + rows.references();
   const uint64_t index_entries = options.indexes ? 2 * rows.references() + rows.objects() : 0;
   Progress progress(options, table_rows + index_entries);
-  ASSIGN_OR_RETURN(std::unique_ptr<SqliteFileWriter> writer, SqliteFileWriter::Create(path));
-  RETURN_IF_ERROR(WriteTables(rows, *writer, progress));
-  if (options.indexes) RETURN_IF_ERROR(WriteIndexes(rows, *writer, progress));
-  RETURN_IF_ERROR(writer->Finish());
+  ASSIGN_OR_RETURN(std::unique_ptr<NewFile> file, NewFile::Create(path, "SQLite database"));
+  {
+    SqliteFileWriter writer(file->fd(), file->writing_name());
+    RETURN_IF_ERROR(WriteTables(rows, writer, progress));
+    if (options.indexes) RETURN_IF_ERROR(WriteIndexes(rows, writer, progress));
+    RETURN_IF_ERROR(writer.Finish());
+  }
+  RETURN_IF_ERROR(file->Commit());
   if (options.progress) options.progress(table_rows + index_entries, table_rows + index_entries);
   return absl::OkStatus();
 }

@@ -15,9 +15,10 @@
 
 namespace kiln::analysis {
 
-// WriteHeapSqlFile fills the new, empty file at `path` (SqliteDb::Create's)
-// with heap_graph_class, heap_graph_object and heap_graph_reference, and
-// with options.indexes their indexes.
+// WriteHeapSqlFile writes a new database file at `path` (which must not
+// exist; NewFile's, so it is named only once complete) with
+// heap_graph_class, heap_graph_object and heap_graph_reference, and with
+// options.indexes their indexes.
 KILN_MUST_USE absl::Status WriteHeapSqlFile(const HeapGraph& graph, const std::string& path,
                                             const SqlExportOptions& options);
 

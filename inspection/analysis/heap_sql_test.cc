@@ -2,8 +2,13 @@
 // Perfetto's documented query, unchanged, returns the histogram's numbers.
 #include "inspection/analysis/heap_sql.h"
 
+#include <sys/resource.h>
+
+#include <csignal>
 #include <cstdlib>
 #include <map>
+#include <string>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -11,6 +16,7 @@
 #include "inspection/analysis/heap_graph.h"
 #include "inspection/analysis/histogram.h"
 #include "inspection/analysis/test_heap.h"
+#include "tests/subprocess.h"
 
 namespace kiln::analysis {
 namespace {
@@ -31,7 +37,7 @@ class HeapSqlTest : public ::testing::Test {
     auto db = SqliteDb::InMemory();
     ASSERT_TRUE(db.ok()) << db.status();
     db_.emplace(*std::move(db));
-    ASSERT_TRUE(ExportHeapGraph(*graph_, *db_, {}).ok());
+    ASSERT_TRUE(ExportHeapGraph(*graph_, *db_).ok());
   }
 
   // Column 0 of a one-column query, as integers; -1 for NULL.
@@ -148,12 +154,45 @@ TEST_F(HeapSqlTest, ClassesHavePerfettosKinds) {
 }
 
 TEST_F(HeapSqlTest, ErrorsNameTheStep) {
-  const absl::Status again = ExportHeapGraph(*graph_, *db_, {});
+  const absl::Status again = ExportHeapGraph(*graph_, *db_);
   EXPECT_FALSE(again.ok());
   EXPECT_NE(again.message().find("heap_graph_class already exists"), std::string::npos) << again;
   EXPECT_FALSE(db_->Query("select nope from heap_graph_object").ok());
   EXPECT_FALSE(db_->Query("select 1; select 2").ok());
-  EXPECT_FALSE(SqliteDb::Create(absl::StrCat(std::getenv("TEST_TMPDIR"), "/known.hprof")).ok());
+  const absl::StatusOr<SqliteDb> over =
+      WriteHeapGraphDatabase(*graph_, absl::StrCat(std::getenv("TEST_TMPDIR"), "/known.hprof"), {});
+  EXPECT_EQ(over.status().code(), absl::StatusCode::kAlreadyExists) << over.status();
+}
+
+// A database that cannot be written whole (here: the file-size limit, as a
+// full disk would) fails naming the write and leaves no file, named or
+// temporary; the next export into the same directory works.
+TEST_F(HeapSqlTest, AFailedWriteLeavesNoFile) {
+  const std::string dir = ::kiln::testing::MakeTempDir("failed-write");
+  const std::string path = dir + "/heap.sqlite";
+  absl::StatusOr<SqliteDb> db = absl::UnknownError("not run");
+  {
+    struct rlimit old;
+    ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+    struct rlimit small = old;
+    small.rlim_cur = 4096;  // one page: the known heap's database has many
+    void (*const previous)(int) = std::signal(SIGXFSZ, SIG_IGN);  // EFBIG, not a signal
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+    db = WriteHeapGraphDatabase(*graph_, path, {});
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
+    std::signal(SIGXFSZ, previous);
+  }
+  EXPECT_FALSE(db.ok());
+  EXPECT_NE(db.status().message().find("writing"), std::string::npos) << db.status();
+  EXPECT_NE(db.status().message().find("heap.sqlite"), std::string::npos) << db.status();
+  EXPECT_EQ(::kiln::testing::ListDir(dir), std::vector<std::string>{});
+
+  db = WriteHeapGraphDatabase(*graph_, path, {});
+  ASSERT_TRUE(db.ok()) << db.status();
+  EXPECT_EQ(::kiln::testing::ListDir(dir), std::vector<std::string>{"heap.sqlite"});
+  auto objects = db->Query("select count(*) from heap_graph_object");
+  ASSERT_TRUE(objects.ok()) << objects.status();
+  EXPECT_EQ(objects->rows.at(0).at(0), std::to_string(graph_->object_count()));
 }
 
 }  // namespace

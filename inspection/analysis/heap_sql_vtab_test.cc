@@ -45,10 +45,8 @@ class HeapSqlVtabTest : public ::testing::Test {
     ASSERT_TRUE(ServeHeapGraph(*graph_, vtab_->get()).ok());
     const std::string file = dir + "/known.sqlite";
     {
-      auto written = SqliteDb::Create(file);
+      auto written = WriteHeapGraphDatabase(*graph_, file, {});
       ASSERT_TRUE(written.ok()) << written.status();
-      const absl::Status status = ExportHeapGraph(*graph_, *written, {});
-      ASSERT_TRUE(status.ok()) << status;
     }
     auto fdb = SqliteDb::OpenReadOnly(file);
     ASSERT_TRUE(fdb.ok()) << fdb.status();

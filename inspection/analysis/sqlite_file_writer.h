@@ -15,11 +15,13 @@
 // INTEGER key column (what kiln-heap's need). `PRAGMA integrity_check`
 // passes on the result (heap_sql_file_test checks).
 //
-//   ASSIGN_OR_RETURN(auto writer, SqliteFileWriter::Create(path));
-//   writer->BeginTable("t", "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT)");
-//   RETURN_IF_ERROR(writer->AddRow(1, {SqlValue::Null(), SqlValue::Text("a")}));
-//   RETURN_IF_ERROR(writer->EndTable());
-//   RETURN_IF_ERROR(writer->Finish());
+//   ASSIGN_OR_RETURN(std::unique_ptr<NewFile> file, NewFile::Create(path, "database"));
+//   SqliteFileWriter writer(file->fd(), file->writing_name());
+//   writer.BeginTable("t", "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT)");
+//   RETURN_IF_ERROR(writer.AddRow(1, {SqlValue::Null(), SqlValue::Text("a")}));
+//   RETURN_IF_ERROR(writer.EndTable());
+//   RETURN_IF_ERROR(writer.Finish());
+//   RETURN_IF_ERROR(file->Commit());
 #ifndef KILN_INSPECTION_ANALYSIS_SQLITE_FILE_WRITER_H_
 #define KILN_INSPECTION_ANALYSIS_SQLITE_FILE_WRITER_H_
 
@@ -36,30 +38,19 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "base/must_use.h"
+#include "inspection/analysis/sqlite_record.h"
 
 namespace kiln::analysis {
-
-// SqlValue: one cell. Text is not owned (the caller keeps it alive until the
-// call that takes it returns).
-struct SqlValue {
-  enum Kind { kNull, kInteger, kText };
-  Kind kind = kNull;
-  int64_t integer = 0;
-  absl::string_view text;
-
-  static SqlValue Null() { return SqlValue(); }
-  static SqlValue Integer(int64_t v) { return SqlValue{kInteger, v, {}}; }
-  static SqlValue Text(absl::string_view t) { return SqlValue{kText, 0, t}; }
-};
 
 class SqliteFileWriter {
  public:
   static constexpr uint32_t kPageSize = 4096;
 
-  // Create opens `path` for writing; it must not exist or be empty (as
-  // SqliteDb::Create leaves it).
-  KILN_MUST_USE static absl::StatusOr<std::unique_ptr<SqliteFileWriter>> Create(
-      const std::string& path);
+  // The writer writes into `fd`, a new, empty file it does not own (a
+  // NewFile's: so that only a finished database gets its name), and names
+  // it `name` in errors. The destructor waits for the write in flight, so
+  // the descriptor must outlive the writer.
+  SqliteFileWriter(int fd, std::string name);
   ~SqliteFileWriter();
   SqliteFileWriter(const SqliteFileWriter&) = delete;
   SqliteFileWriter& operator=(const SqliteFileWriter&) = delete;
@@ -79,7 +70,7 @@ class SqliteFileWriter {
   KILN_MUST_USE absl::Status AddIndexEntry(int64_t key, int64_t rowid);
   KILN_MUST_USE absl::Status EndIndex();
 
-  // Finish writes page 1 (the header and the schema) and closes the file.
+  // Finish writes page 1 (the header and the schema) and sizes the file.
   KILN_MUST_USE absl::Status Finish();
 
   uint32_t pages() const { return next_page_ - 1; }
@@ -91,7 +82,6 @@ class SqliteFileWriter {
     uint32_t root;
   };
 
-  SqliteFileWriter(int fd, std::string path);
   uint32_t AllocatePage();
   KILN_MUST_USE absl::Status WritePage(uint32_t number, const uint8_t* bytes);
   KILN_MUST_USE absl::Status Flush();

@@ -30,9 +30,7 @@ ViewerSql::~ViewerSql() = default;
 
 absl::Status ViewerSql::Open() {
   ASSIGN_OR_RETURN(SqliteDb db, SqliteDb::InMemory());
-  SqlExportOptions options;
-  options.indexes = true;
-  RETURN_IF_ERROR(ExportHeapGraph(graph_, db, options));
+  RETURN_IF_ERROR(ExportHeapGraph(graph_, db));
   RETURN_IF_ERROR(RegisterExperimentalFlamegraph(db.get(), graph_, nullptr));
   // Connect the eponymous table once now: connecting declares its schema,
   // which the authorizer below would refuse.
