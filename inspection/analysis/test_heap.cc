@@ -15,10 +15,7 @@ void FreeNative(void* p) { std::free(p); }
 
 // The known heap's classes, fields and method, resolved once.
 struct KnownHeapApi {
-  const Class* item;
-  FieldRef<Object*> next;
-  FieldRef<int32_t> value;
-  FieldRef<int64_t> weight;
+  ItemApi items;
   const Class* holder;
   StaticFieldRef<Object*> list;
   StaticFieldRef<Object*> weak;
@@ -26,12 +23,9 @@ struct KnownHeapApi {
 };
 
 absl::StatusOr<KnownHeapApi> ResolveKnownHeapApi(const Runtime& runtime) {
-  Resolver resolver(runtime);
   KnownHeapApi api;
-  api.item = resolver.Class("test.Item");
-  api.next = resolver.Field<Object*>(api.item, "next");
-  api.value = resolver.Field<int32_t>(api.item, "value");
-  api.weight = resolver.Field<int64_t>(api.item, "weight");
+  ASSIGN_OR_RETURN(api.items, ResolveItems(runtime));
+  Resolver resolver(runtime);
   api.holder = resolver.Class("test.Holder");
   api.list = resolver.StaticField<Object*>(api.holder, "list");
   api.weak = resolver.StaticField<Object*>(api.holder, "weak");
@@ -40,8 +34,28 @@ absl::StatusOr<KnownHeapApi> ResolveKnownHeapApi(const Runtime& runtime) {
   return api;
 }
 
-absl::StatusOr<Local<Object>> NewItem(Frame& frame, const KnownHeapApi& api, int value,
-                                      Object* next) {
+}  // namespace
+
+ClassSpec ItemClass() {
+  return {.name = "test.Item",
+          .source_file = "Item.java",
+          .fields = {{"next", FieldType::kObject},
+                     {"value", FieldType::kInt},
+                     {"weight", FieldType::kLong}}};
+}
+
+absl::StatusOr<ItemApi> ResolveItems(const Runtime& runtime) {
+  Resolver resolver(runtime);
+  ItemApi api;
+  api.item = resolver.Class("test.Item");
+  api.next = resolver.Field<Object*>(api.item, "next");
+  api.value = resolver.Field<int32_t>(api.item, "value");
+  api.weight = resolver.Field<int64_t>(api.item, "weight");
+  RETURN_IF_ERROR(resolver.status());
+  return api;
+}
+
+absl::StatusOr<Local<Object>> NewItem(Frame& frame, const ItemApi& api, int value, Object* next) {
   ASSIGN_OR_RETURN(Local<Object> object, Object::New(frame, api.item));
   object->Set(api.next, next);
   object->Set(api.value, value);
@@ -49,15 +63,25 @@ absl::StatusOr<Local<Object>> NewItem(Frame& frame, const KnownHeapApi& api, int
   return object;
 }
 
-}  // namespace
+absl::StatusOr<Local<Object>> BuildItemList(Frame& frame, const ItemApi& api) {
+  // Back to front, so each Item's next exists when it is made.
+  Local<Object> head = frame.NewLocal<Object>(nullptr);
+  for (int i = kListItems - 1; i >= 0; --i) {
+    ASSIGN_OR_RETURN(Local<Object> node, NewItem(frame, api, i, head.get()));
+    head.Set(node.get());
+    if (i == 2) {
+      ASSIGN_OR_RETURN(Local<Object> registry,
+                       NativeAllocationRegistry::Create(frame, &FreeNative, kNativeBytes));
+      RETURN_IF_ERROR(NativeAllocationRegistry::RegisterNativeAllocation(
+          frame, registry, node, std::malloc(kNativeBytes)));
+    }
+  }
+  return head;
+}
 
 absl::Status DumpKnownHeap(const std::string& path, const KnownHeapOptions& options) {
   RuntimeOptions runtime_options;
-  runtime_options.classes.push_back({.name = "test.Item",
-                                     .source_file = "Item.java",
-                                     .fields = {{"next", FieldType::kObject},
-                                                {"value", FieldType::kInt},
-                                                {"weight", FieldType::kLong}}});
+  runtime_options.classes.push_back(ItemClass());
   runtime_options.classes.push_back({.name = "test.Holder",
                                      .source_file = "Holder.java",
                                      .static_fields = {{"list", FieldType::kObject},
@@ -70,26 +94,16 @@ absl::Status DumpKnownHeap(const std::string& path, const KnownHeapOptions& opti
   frame.set_line(7);
   {
     // Built in a frame of its own, popped before the dump: its slots would
-    // be roots. The list is built back to front; item2 owns native memory.
+    // be roots.
     Frame build(scope, api.main);
-    Local<Object> head = build.NewLocal<Object>(nullptr);
-    for (int i = kListItems - 1; i >= 0; --i) {
-      ASSIGN_OR_RETURN(Local<Object> node, NewItem(build, api, i, head.get()));
-      head.Set(node.get());
-      if (i == 2) {
-        ASSIGN_OR_RETURN(Local<Object> registry,
-                         NativeAllocationRegistry::Create(build, &FreeNative, kNativeBytes));
-        RETURN_IF_ERROR(NativeAllocationRegistry::RegisterNativeAllocation(
-            build, registry, node, std::malloc(kNativeBytes)));
-      }
-    }
+    ASSIGN_OR_RETURN(Local<Object> head, BuildItemList(build, api.items));
     api.list.Set(head.get());
-    ASSIGN_OR_RETURN(Local<Object> lonely, NewItem(build, api, 100, nullptr));
+    ASSIGN_OR_RETURN(Local<Object> lonely, NewItem(build, api.items, 100, nullptr));
     ASSIGN_OR_RETURN(Local<Object> weak, WeakReference::New(build, lonely));
     api.weak.Set(weak.get());
     for (int i = 0; i < kGarbageItems; ++i) {
       LocalScope garbage(build);
-      RETURN_IF_ERROR(NewItem(build, api, 200 + i, nullptr).status());
+      RETURN_IF_ERROR(NewItem(build, api.items, 200 + i, nullptr).status());
     }
   }
   HeapDumpOptions dump;

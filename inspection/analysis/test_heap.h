@@ -18,6 +18,10 @@
 //   live locals when the dump is taken.
 // Retained (shallow) sizes: item0 200 bytes, item2 120; the flamegraph's
 // first test.Item node under the root holds 200 bytes + 4096 native.
+//
+// The viewer's test heap (viewer/viewer_test_heap_main.cc) holds the same
+// list, built by the same pieces below (ItemClass, ResolveItems,
+// BuildItemList).
 #ifndef KILN_INSPECTION_ANALYSIS_TEST_HEAP_H_
 #define KILN_INSPECTION_ANALYSIS_TEST_HEAP_H_
 
@@ -25,7 +29,9 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "base/must_use.h"
+#include "vm/kiln.h"
 
 namespace kiln::analysis::testing {
 
@@ -39,6 +45,28 @@ struct KnownHeapOptions {
   bool live = false;   // live dumps drop the garbage Items
   int gzip_level = 0;  // 1..9: HotSpot's block gzip
 };
+
+// ItemClass: test.Item {Item next; int value; long weight}, from Item.java.
+ClassSpec ItemClass();
+
+// ItemApi: test.Item and its fields, resolved in a runtime that has
+// ItemClass().
+struct ItemApi {
+  const Class* item;
+  FieldRef<Object*> next;
+  FieldRef<int32_t> value;
+  FieldRef<int64_t> weight;
+};
+KILN_MUST_USE absl::StatusOr<ItemApi> ResolveItems(const Runtime& runtime);
+
+// NewItem: an Item with `value`, weight 10 * value, and `next`.
+KILN_MUST_USE absl::StatusOr<Local<Object>> NewItem(Frame& frame, const ItemApi& api, int value,
+                                                    Object* next);
+
+// BuildItemList: item0 -> item1 -> ... -> item4 (item i has value i), item2
+// owning kNativeBytes of native memory through a NativeAllocationRegistry;
+// returns item0.
+KILN_MUST_USE absl::StatusOr<Local<Object>> BuildItemList(Frame& frame, const ItemApi& api);
 
 // DumpKnownHeap builds the heap in a new runtime and dumps it to `path`.
 KILN_MUST_USE absl::Status DumpKnownHeap(const std::string& path, const KnownHeapOptions& options);

@@ -2,7 +2,8 @@
 // what it made, one "made <class> <instances>" line per class of its own and
 // "value <what> <text>" lines for the values the pages must show:
 //   test.Item {Item next; int value; long weight}: a list of 5 held by
-//     test.Holder.list; item2 (value 2) owns 4096 native bytes;
+//     test.Holder.list; item2 (value 2) owns 4096 native bytes (the known
+//     heap's list, ../test_heap.h, built by the same code);
 //   test.Holder.greeting: a UTF-16 String; test.Holder.name: a Latin-1 one;
 //   test.Holder.numbers: int[10] = 0, 10, ..., 90;
 //   test.Leak {int n}: --grow N of them (N <= 64), held in test.Holder.leaks
@@ -17,6 +18,7 @@
 #include <string>
 
 #include "base/status_macros.h"
+#include "inspection/analysis/test_heap.h"
 #include "inspection/internal/dump_environment.h"
 #include "inspection/vm_runtime.h"
 #include "vm/kiln.h"
@@ -24,20 +26,15 @@
 namespace kiln {
 namespace {
 
-void FreeNative(void* p) { std::free(p); }
+using analysis::testing::kListItems;
+using analysis::testing::kNativeBytes;
 
 constexpr char16_t kGreeting[] = u"Grüße, 世界 ☃";
-constexpr int kItems = 5;
-constexpr int kNativeBytes = 4096;
 constexpr int kLeakCapacity = 64;
 
 absl::Status Run(const std::string& path, int grow, bool gzip) {
   RuntimeOptions options;
-  options.classes.push_back({.name = "test.Item",
-                             .source_file = "Item.java",
-                             .fields = {{"next", FieldType::kObject},
-                                        {"value", FieldType::kInt},
-                                        {"weight", FieldType::kLong}}});
+  options.classes.push_back(analysis::testing::ItemClass());
   options.classes.push_back({.name = "test.Leak", .fields = {{"n", FieldType::kInt}}});
   options.classes.push_back({.name = "test.Holder",
                              .source_file = "Holder.java",
@@ -48,11 +45,9 @@ absl::Status Run(const std::string& path, int grow, bool gzip) {
                                                {"leaks", FieldType::kObject}},
                              .methods = {{"main", "()V"}}});
   ASSIGN_OR_RETURN(std::unique_ptr<Runtime> runtime, Runtime::Create(options));
+  ASSIGN_OR_RETURN(const analysis::testing::ItemApi items,
+                   analysis::testing::ResolveItems(*runtime));
   Resolver resolver(*runtime);
-  const Class* item = resolver.Class("test.Item");
-  const FieldRef<Object*> next = resolver.Field<Object*>(item, "next");
-  const FieldRef<int32_t> value = resolver.Field<int32_t>(item, "value");
-  const FieldRef<int64_t> weight = resolver.Field<int64_t>(item, "weight");
   const Class* leak = resolver.Class("test.Leak");
   const FieldRef<int32_t> leak_n = resolver.Field<int32_t>(leak, "n");
   const Class* holder = resolver.Class("test.Holder");
@@ -70,20 +65,7 @@ absl::Status Run(const std::string& path, int grow, bool gzip) {
   frame.set_line(7);
   {
     Frame build(scope, main);
-    Local<Object> head = build.NewLocal<Object>(nullptr);
-    for (int i = kItems - 1; i >= 0; --i) {
-      ASSIGN_OR_RETURN(Local<Object> node, Object::New(build, item));
-      node->Set(next, head.get());
-      node->Set(value, i);
-      node->Set(weight, i * 10);
-      head.Set(node.get());
-      if (i == 2) {
-        ASSIGN_OR_RETURN(Local<Object> registry,
-                         NativeAllocationRegistry::Create(build, &FreeNative, kNativeBytes));
-        RETURN_IF_ERROR(NativeAllocationRegistry::RegisterNativeAllocation(
-            build, registry, node, std::malloc(kNativeBytes)));
-      }
-    }
+    ASSIGN_OR_RETURN(Local<Object> head, analysis::testing::BuildItemList(build, items));
     list.Set(head.get());
     ASSIGN_OR_RETURN(Local<String> greeting, String::NewUtf16(build, kGreeting));
     greeting_field.Set(greeting.get());
@@ -110,8 +92,8 @@ absl::Status Run(const std::string& path, int grow, bool gzip) {
   dump.extra_properties = PinnedVolatileProperties();
   dump.extra_properties.emplace_back("sun.java.command", "viewer_test_heap");
   RETURN_IF_ERROR(VMRuntime::DumpHeap(*runtime, dump).status());
-  std::printf("made test.Item %d\nmade test.Leak %d\n", kItems, grow);
-  std::printf("value native test.Item 2 %d\n", kNativeBytes);
+  std::printf("made test.Item %d\nmade test.Leak %d\n", kListItems, grow);
+  std::printf("value native test.Item 2 %d\n", static_cast<int>(kNativeBytes));
   return absl::OkStatus();
 }
 
