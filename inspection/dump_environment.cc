@@ -16,6 +16,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "gc/object_header.h"
 #include "base/utf8.h"
 #include "vm/internal/runtime_access.h"
@@ -127,6 +128,8 @@ void WriteValue(HprofWriter& w, uint8_t hprof_type, uint64_t value) {
 constexpr const char* kPropertiesClasses[] = {
     "java.lang.System", "java.util.Hashtable", "java.util.Properties",
     "java.util.Hashtable$Entry", "[Ljava.util.Hashtable$Entry;"};
+constexpr const char* kRuntimeMBeanClasses[] = {"sun.management.ManagementFactoryHelper",
+                                                "sun.management.RuntimeImpl"};
 
 }  // namespace
 
@@ -165,6 +168,7 @@ DumpProperties GatherDumpProperties(const StoppedWorld& world, DumpTrigger trigg
   if (getcwd(cwd, sizeof(cwd)) != nullptr) add("user.dir", cwd);
   add("user.name", UserName());
   add("kiln.pid", absl::StrCat(getpid()));
+  add("kiln.vm.start_time_ms", absl::StrCat(absl::ToUnixMillis(runtime.start_time())));
   char host[HOST_NAME_MAX + 1] = {};
   if (gethostname(host, sizeof(host) - 1) == 0) add("kiln.hostname", host);
   add("kiln.dump.trigger", DumpTriggerName(trigger));
@@ -202,7 +206,8 @@ DumpProperties PinnedVolatileProperties() {
   return {{"kiln.heap.committed_bytes", "0"},
           {"kiln.memory.rss_bytes", "0"},
           {"kiln.memory.anonymous_bytes", "0"},
-          {"kiln.memory.file_bytes", "0"}};
+          {"kiln.memory.file_bytes", "0"},
+          {"kiln.vm.start_time_ms", "0"}};
 }
 
 EnvironmentRecords::EnvironmentRecords(const StoppedWorld& world, DumpProperties properties)
@@ -247,7 +252,7 @@ void EnvironmentRecords::AddClasses(const StoppedWorld& world) {
   for (const char* name : kPropertiesClasses) {
     if (table.Find(name) != nullptr) write_properties_ = false;
   }
-  classes_.reserve(8);
+  classes_.reserve(kEnvironmentClasses);
   if (write_properties_) {
     props_id_ = NextId();
     add("java.lang.System", object_id, {}, {{.name = "props", .type = hprof::kObject,
@@ -265,6 +270,21 @@ void EnvironmentRecords::AddClasses(const StoppedWorld& world) {
          {.name = "next", .type = hprof::kObject}},
         {});
     add("[Ljava.util.Hashtable$Entry;", object_id, {}, {});
+  }
+  // The start time, from the properties (so that extra_properties can pin it).
+  const auto start = std::find_if(properties_.begin(), properties_.end(), [](const auto& kv) {
+    return kv.first == "kiln.vm.start_time_ms";
+  });
+  write_runtime_mbean_ = start != properties_.end() && absl::SimpleAtoi(start->second, &start_time_ms_);
+  for (const char* name : kRuntimeMBeanClasses) {
+    if (table.Find(name) != nullptr) write_runtime_mbean_ = false;
+  }
+  if (write_runtime_mbean_) {
+    runtime_mbean_id_ = NextId();
+    add("sun.management.ManagementFactoryHelper", object_id, {},
+        {{.name = "runtimeMBean", .type = hprof::kObject, .value = runtime_mbean_id_}});
+    add("sun.management.RuntimeImpl", object_id, {{.name = "vmStartupTime", .type = hprof::kLong}},
+        {});
   }
   if (table.Find("java.lang.ClassLoader") == nullptr) {
     add("java.lang.ClassLoader", object_id, {}, {});
@@ -344,6 +364,17 @@ void EnvironmentRecords::WriteClassDumps(HprofWriter& w) {
     }
   }
   if (write_properties_) WriteProperties(w);
+  if (write_runtime_mbean_) WriteRuntimeMBean(w);
+}
+
+void EnvironmentRecords::WriteRuntimeMBean(HprofWriter& w) {
+  w.BeginSubRecord(hprof::kInstanceDump, 1 + kIdBytes + 4 + kIdBytes + 4 + 8);
+  w.Id(runtime_mbean_id_);
+  w.U4(hprof::kEmptyTraceSerial);
+  w.Id(Find("sun.management.RuntimeImpl")->id);
+  w.U4(8);
+  w.U8(static_cast<uint64_t>(start_time_ms_));
+  ++objects_;
 }
 
 void EnvironmentRecords::WriteByteArray(HprofWriter& w, uint64_t id,

@@ -18,6 +18,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "base/notification.h"
 #include "gtest/gtest.h"
 #include "inspection/internal/dump_environment.h"
@@ -63,6 +65,7 @@ TEST_F(VisualVmTest, OpensKilnDumpsAndSeesWhatWasBuilt) {
                              .fields = {{"next", FieldType::kObject}, {"n", FieldType::kInt}},
                              .static_fields = {{"greeting", FieldType::kObject}},
                              .methods = {{"main", "()V"}, {"park", "()V"}}});
+  const int64_t before_ms = absl::ToUnixMillis(absl::Now());
   auto runtime = *Runtime::Create(options);
   Resolver resolver(*runtime);
   const Class* holder = resolver.Class("test.Holder");
@@ -108,6 +111,7 @@ TEST_F(VisualVmTest, OpensKilnDumpsAndSeesWhatWasBuilt) {
     gz.extra_properties = {{"app.greeting", "gr\xC3\xBC\xC3\x9F \xE2\x82\xAC"}};
     ASSERT_TRUE(VMRuntime::DumpHeap(*runtime, gz).ok());
   }
+  const int64_t after_ms = absl::ToUnixMillis(absl::Now());
   release.Notify();
   sleeper.join();
   // gzip -dk leaves compressed.hprof beside the .gz.
@@ -154,6 +158,19 @@ TEST_F(VisualVmTest, OpensKilnDumpsAndSeesWhatWasBuilt) {
           << out;
     }
     EXPECT_TRUE(absl::StrContains(out, "classloaders 0\n")) << out;
+    // JVM Uptime: VisualVM finds the runtime's start, before the dump.
+    int64_t started = -1, dumped = -1;
+    for (absl::string_view line : absl::StrSplit(out, '\n')) {
+      if (absl::ConsumePrefix(&line, "started ")) {
+        const std::vector<absl::string_view> words = absl::StrSplit(line, ' ');
+        ASSERT_EQ(words.size(), 3u) << line;
+        ASSERT_TRUE(absl::SimpleAtoi(words[0], &started)) << line;
+        ASSERT_TRUE(absl::SimpleAtoi(words[2], &dumped)) << line;
+      }
+    }
+    EXPECT_GE(started, before_ms) << out;
+    EXPECT_LE(started, dumped) << out;
+    EXPECT_LE(dumped, after_ms) << out;
     EXPECT_TRUE(absl::StrContains(out, "string test.Holder.greeting gr\\u00fc\\u00df \\u20ac\n"))
         << out;
     EXPECT_TRUE(absl::StrContains(out, absl::StrCat("root sticky class ",

@@ -25,6 +25,8 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "absl/strings/string_view.h"
 #include "base/must_use.h"
 #include "base/mutex.h"
@@ -157,6 +159,9 @@ class Runtime {
   const Method* host_method() const { return host_method_; }
 
   const RuntimeOptions& options() const { return options_; }
+  // start_time: when Create began (VM.uptime; a dump's
+  // kiln.vm.start_time_ms, whence VisualVM's JVM Uptime).
+  absl::Time start_time() const { return start_time_; }
   // heap_stats: the heap's size, occupancy and collection totals now
   // (reads /proc/self/smaps: statistics, not a hot path).
   gc::HeapStats heap_stats();
@@ -220,6 +225,7 @@ class Runtime {
   void DetachCurrentThread(Thread* thread);
 
   const RuntimeOptions options_;
+  const absl::Time start_time_ = absl::Now();
   std::unique_ptr<ClassTable> classes_;
   std::unique_ptr<GcBinding> gc_binding_;
   std::unique_ptr<gc::Heap> heap_;

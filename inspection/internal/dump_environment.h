@@ -16,6 +16,12 @@
 //                                    loader, whose id HPROF writes as 0
 //   java.lang.StringUTF16            HI_BYTE_SHIFT 0, LO_BYTE_SHIFT 8: how
 //                                    VisualVM decodes UTF-16 (coder 1) strings
+//   sun.management.ManagementFactoryHelper  static runtimeMBean -> a
+//   sun.management.RuntimeImpl       with vmStartupTime (long, epoch ms):
+//                                    the property kiln.vm.start_time_ms,
+//                                    where VisualVM reads the JVM's start
+//                                    for its JVM Uptime (the header's time
+//                                    minus it)
 //
 // This JDK 8 layout (Properties.table of Hashtable$Entry key/value/next) is
 // the first one VisualVM's HprofProxy.getProperties tries and the one jhat,
@@ -48,18 +54,20 @@
 
 namespace kiln {
 
-// kKilnVersion: java.vm.version and java.version in dumps.
+// kKilnVersion: java.vm.version and java.version in dumps, and what
+// VM.version reports (CMakeLists.txt's project version).
 inline constexpr char kKilnVersion[] = "0.1.0";
 
 // kEnvironmentClasses: how many synthetic classes a dump gets when the
 // runtime defines none of their names.
-inline constexpr size_t kEnvironmentClasses = 7;
+inline constexpr size_t kEnvironmentClasses = 9;
 
 
 // GatherDumpProperties: the properties a dump of `world` carries, in a fixed
 // order: the JDK's names (java.vm.name "Kiln", os.*, user.*, java.home: the
 // executable's directory, sun.java.command: /proc/self/cmdline) and Kiln's
-// (kiln.pid, kiln.hostname, kiln.dump.trigger, kiln.dump.live,
+// (kiln.pid, kiln.hostname, kiln.vm.start_time_ms (Runtime::start_time in
+// milliseconds since the epoch), kiln.dump.trigger, kiln.dump.live,
 // kiln.heap.limit_bytes, kiln.heap.committed_bytes,
 // kiln.native.registered_bytes, and from /proc/self/statm
 // kiln.memory.rss_bytes (resident), kiln.memory.file_bytes (shared: file
@@ -73,8 +81,8 @@ DumpProperties GatherDumpProperties(const StoppedWorld& world, DumpTrigger trigg
                                     const DumpProperties& extra = {});
 
 // PinnedVolatileProperties: the properties that change between two dumps of
-// an unchanged heap (the process's memory, the heap's committed bytes), each
-// as "0". Given as HeapDumpOptions::extra_properties, two such dumps are the
+// an unchanged heap (the process's memory, the heap's committed bytes) or
+// between two runtimes (the start time), each as "0". Given as HeapDumpOptions::extra_properties, two such dumps are the
 // same bytes (but for the header's time): what tests comparing modes need.
 DumpProperties PinnedVolatileProperties();
 
@@ -129,6 +137,7 @@ class EnvironmentRecords {
   void WriteString(HprofWriter& w, uint64_t id, uint64_t value_id, const EncodedString& text);
   void WriteByteArray(HprofWriter& w, uint64_t id, const std::vector<uint8_t>& bytes);
   void WriteProperties(HprofWriter& w);
+  void WriteRuntimeMBean(HprofWriter& w);
 
   DumpProperties properties_;
   uint64_t id_base_ = 0;
@@ -139,6 +148,9 @@ class EnvironmentRecords {
   std::vector<std::pair<std::string, uint8_t>> string_fields_;
   bool write_properties_ = false;
   uint64_t props_id_ = 0;  // System.props
+  bool write_runtime_mbean_ = false;
+  uint64_t runtime_mbean_id_ = 0;  // ManagementFactoryHelper.runtimeMBean
+  int64_t start_time_ms_ = 0;
   uint64_t objects_ = 0;
 };
 

@@ -220,7 +220,7 @@ absl::StatusOr<std::string> RunCommand(Runtime& runtime, const Request& request,
   }
   if (command == "VM.uptime") {
     RETURN_IF_ERROR(none());
-    return absl::StrFormat("%.3f s\n", absl::ToDoubleSeconds(absl::Now() - context.started));
+    return absl::StrFormat("%.3f s\n", absl::ToDoubleSeconds(absl::Now() - runtime.start_time()));
   }
   if (command == "VM.info") {
     RETURN_IF_ERROR(none());

@@ -18,11 +18,7 @@
 
 namespace kiln::attach {
 
-// The version VM.version reports (CMakeLists.txt's project version).
-inline constexpr char kKilnVersion[] = "0.1.0";
-
 struct CommandContext {
-  absl::Time started;  // when the runtime came up (VM.uptime)
   DumpProperties extra_properties;  // AttachOptions::extra_properties
 };
 

@@ -158,7 +158,6 @@ class AttachService : public RuntimeService {
  public:
   AttachService(Runtime& runtime, AttachOptions options)
       : runtime_(runtime), options_(options) {
-    context_.started = absl::Now();
     context_.extra_properties = options_.extra_properties;
   }
 

@@ -7,6 +7,8 @@
 //   string <class>.<static field> <value, non-ASCII as \\uXXXX>
 //   properties <count>             property <key>=<value>   (getSystemProperties)
 //   classloaders <instances of java.lang.ClassLoader and subclasses, -1: no class>
+//   started <ms> dumped <ms>       the JVM's start and the dump's time, as
+//                                  VisualVM's summary takes them for JVM Uptime
 //
 // Usage: java -cp <jfluid-heap.jar>:. HeapCheck <dump> <static-holder-class>
 //            <static-string-field> <class>...
@@ -60,6 +62,16 @@ public class HeapCheck {
       for (Object sub : loader.getSubClasses()) loaders += ((JavaClass) sub).getInstancesCount();
     }
     System.out.println("classloaders " + loaders);
+    // JavaOverviewSummary's JVM Uptime: the header's time minus
+    // ManagementFactoryHelper.runtimeMBean.vmStartupTime (-1: not found).
+    long started = -1;
+    JavaClass helper = heap.getJavaClassByName("sun.management.ManagementFactoryHelper");
+    Object mbean = helper == null ? null : helper.getValueOfStaticField("runtimeMBean");
+    if (mbean instanceof Instance) {
+      Object time = ((Instance) mbean).getValueOfField("vmStartupTime");
+      if (time instanceof Long) started = (Long) time;
+    }
+    System.out.println("started " + started + " dumped " + heap.getSummary().getTime());
     JavaClass holder = heap.getJavaClassByName(args[1]);
     Object value = holder == null ? null : holder.getValueOfStaticField(args[2]);
     System.out.println("string " + args[1] + "." + args[2] + " "
