@@ -43,8 +43,7 @@ std::vector<kiln::ClassSpec> Classes() {
        .source_file = "deadlock.cc",
        .static_fields = {{"left", kiln::FieldType::kObject},
                          {"right", kiln::FieldType::kObject},
-                         {"first", kiln::FieldType::kObject},
-                         {"finished", kiln::FieldType::kBoolean}},
+                         {"first", kiln::FieldType::kObject}},
        .methods = {{"main", "([Ljava/lang/String;)V"}}},
       {.name = "Deadlock$First",
        .super_name = "java.lang.Thread",
@@ -63,7 +62,6 @@ struct DeadlockApi {
   kiln::StaticFieldRef<kiln::Object*> left;
   kiln::StaticFieldRef<kiln::Object*> right;
   kiln::StaticFieldRef<kiln::Object*> first;
-  kiln::StaticFieldRef<bool> finished;
   const kiln::Method* main = nullptr;
   const kiln::Class* first_class = nullptr;
   const kiln::Method* first_run = nullptr;
@@ -79,7 +77,6 @@ absl::StatusOr<DeadlockApi> ResolveDeadlockApi(const kiln::Runtime& runtime) {
   api.left = resolver.StaticField<kiln::Object*>(api.deadlock, "left");
   api.right = resolver.StaticField<kiln::Object*>(api.deadlock, "right");
   api.first = resolver.StaticField<kiln::Object*>(api.deadlock, "first");
-  api.finished = resolver.StaticField<bool>(api.deadlock, "finished");
   api.main = resolver.Method(api.deadlock, "main", "([Ljava/lang/String;)V");
   api.first_class = resolver.Class("Deadlock$First");
   api.first_run = resolver.Method(api.first_class, "run", "()V");
@@ -150,11 +147,7 @@ absl::Status Main(kiln::Runtime& runtime, const DeadlockApi& api) {
   KILN_LINE(frame);
   kiln::Frame join(main, api.join);
   kiln::Local<kiln::Object> first = join.NewLocal(api.first.Get());
-  kiln::Synchronized lock(join, first);
-  while (!api.finished.Get()) {
-    ASSIGN_OR_RETURN(kiln::WaitResult woken, kiln::Wait(join, first.get()));
-    (void)woken;
-  }
+  RETURN_IF_ERROR(kiln::Join(join, first.get()));
   return absl::OkStatus();
 }
 

@@ -90,13 +90,11 @@ absl::StatusOr<Api> ResolveApi(const kiln::Runtime& runtime) {
   return api;
 }
 
-// The thread's life as Thread.join sees it (HotSpot keeps this in the VM,
-// not in a field): set once the thread object is handed to main, cleared,
-// under the thread object's monitor and with a NotifyAll, when run() ends.
+// Thread-0's thread object, handed to main for t.join(); the runtime
+// tells when the thread has ended (kiln::Join, as the JVM does).
 struct Started {
   std::optional<kiln::Global<kiln::Object>> thread;  // for main
   std::atomic<bool> attached{false};
-  bool alive = true;  // guarded by the thread object's monitor
 };
 
 // Run: SVMHeapDump.run(), on thread "Thread-0" (an SVMHeapDump).
@@ -117,11 +115,7 @@ void Run(kiln::Runtime& runtime, const Api& api, Started& started) {
     if (!scope.thread().Sleep(absl::Milliseconds(sleep_ms)).ok()) Print("Sleep interrupted.");
     api.i.Set(api.i.Get() + 1);
   }
-  // What the JVM does when a thread ends: notify its joiners.
-  kiln::Synchronized lock(frame, scope.thread().thread_object());
-  started.alive = false;
-  KILN_CHECK(kiln::NotifyAll(frame, scope.thread().thread_object()).ok(), "NotifyAll");
-}
+}  // detaching, the thread ends and wakes its joiners, as the JVM's do
 
 absl::Status Main(kiln::Runtime& runtime, bool inspection) {
   ASSIGN_OR_RETURN(const Api api, ResolveApi(runtime));
@@ -156,16 +150,12 @@ absl::Status Main(kiln::Runtime& runtime, bool inspection) {
     while (!started.attached.load(std::memory_order_acquire)) std::this_thread::yield();
   }
   {
-    // t.join(): synchronized (t) { while (t.isAlive()) t.wait(0); }
+    // t.join(), in a frame of it as in the JVM's thread dumps: waits on t.
     kiln::Frame join(main, api.join);
     KILN_LINE(join);
     kiln::Local<kiln::Object> t = join.NewLocal(started.thread->get());
     started.thread.reset();
-    kiln::Synchronized lock(join, t);
-    while (started.alive) {
-      ASSIGN_OR_RETURN(kiln::WaitResult woken, kiln::Wait(join, t.get()));
-      (void)woken;
-    }
+    RETURN_IF_ERROR(kiln::Join(join, t.get()));
   }
   {
     kiln::ScopedNative joining(main, kiln::ThreadStatus::kWaiting);

@@ -384,6 +384,37 @@ absl::Status NotifyAll(Frame& frame, Object* object) {
   return NotifySome(frame, object, /*all=*/true);
 }
 
+absl::Status Join(Frame& frame, Object* thread_object, absl::Duration timeout) {
+  Thread& self = frame.thread();
+  Runtime& runtime = self.runtime();
+  if (thread_object == nullptr) return absl::InvalidArgumentError("Join on null");
+  if (!thread_object->GetClass()->IsSubclassOf(runtime.classes().thread_class())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Join on a ", thread_object->GetClass()->name(), ", which is no java.lang.Thread"));
+  }
+  if (thread_object == self.thread_object()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("thread ", self.name(), " joining itself would wait forever"));
+  }
+  const absl::Time deadline = timeout == absl::InfiniteDuration()
+                                  ? absl::InfiniteFuture()
+                                  : absl::Now() + timeout;
+  // Held, the monitor keeps the object (a monitor-used root) however long
+  // this waits. synchronized (t) { while (t.isAlive()) t.wait(left); }
+  Synchronized lock(frame, thread_object);
+  while (runtime.IsThreadAlive(thread_object)) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("thread ", self.name(), ": the joined thread is still alive after ",
+                       absl::FormatDuration(timeout)));
+    }
+    absl::StatusOr<WaitResult> woken = Wait(frame, thread_object, left);
+    if (!woken.ok()) return woken.status();
+  }
+  return absl::OkStatus();
+}
+
 bool HoldsLock(const Thread& thread, const Object* object) {
   const LockWord word(MonitorOps::WordOf(object).load(std::memory_order_acquire));
   if (word.state() == LockWord::State::kFat) {

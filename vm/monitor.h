@@ -108,6 +108,19 @@ enum class WaitResult : uint8_t {
 [[nodiscard]] absl::Status Notify(Frame& frame, Object* object);
 [[nodiscard]] absl::Status NotifyAll(Frame& frame, Object* object);
 
+// Join waits until the thread whose java.lang.Thread is `thread_object` is
+// no longer alive (Runtime::IsThreadAlive), as Java's Thread.join(millis)
+// does: under the object's monitor, in Wait on it, woken by the ending
+// thread's NotifyAll. It waits in the caller's frame: push a frame of
+// java.lang.Thread.join (or of a subclass's join) first for thread dumps to
+// show one, as the JVM's do. OK once the thread has ended (at once if it
+// never ran in this runtime or has ended already); DeadlineExceeded after
+// `timeout`; Cancelled if the calling thread is interrupted;
+// InvalidArgument for null, an object that is no java.lang.Thread, or the
+// calling thread's own (which would never end).
+[[nodiscard]] absl::Status Join(Frame& frame, Object* thread_object,
+                                absl::Duration timeout = absl::InfiniteDuration());
+
 // HoldsLock: whether `thread` (the calling thread) holds `object`'s monitor
 // (Java's Thread.holdsLock).
 bool HoldsLock(const Thread& thread, const Object* object);

@@ -20,6 +20,7 @@
 #include "vm/internal/runtime_access.h"
 #include "vm/internal/safepoint_manager.h"
 #include "vm/internal/vm_operation.h"
+#include "vm/monitor.h"
 #include "vm/string.h"
 
 namespace kiln {
@@ -304,6 +305,10 @@ absl::StatusOr<Thread*> Runtime::AttachCurrentThread(absl::string_view name,
     Frame frame(*thread, thread_init_);
     ASSIGN_OR_RETURN(Local<Object> object, Object::New(frame, thread_class));
     thread->thread_object_ = object.get();
+    {
+      MutexLock lock(&alive_mu_);
+      alive_thread_objects_.insert(object.get());
+    }
     ASSIGN_OR_RETURN(Local<String> thread_name, String::New(frame, name));
     const ClassTable::ThreadFields& fields = classes_->thread_fields();
     object->SetRef(*fields.name, thread_name.get());
@@ -325,12 +330,31 @@ void Runtime::DetachCurrentThread(Thread* thread) {
              " detached with managed frames on its stack");
   KILN_CHECK(thread->lock_records_.empty(), "thread ", thread->name(),
              " detached holding monitors");
+  if (Object* const object = thread->thread_object_; object != nullptr) {
+    // What the JVM does as a thread ends (HotSpot's ensure_join): under its
+    // thread object's monitor, the thread stops being alive and wakes the
+    // object's waiters, so that a Join (or Java's Thread.join loop) sees it.
+    // Uncontended and without waiters, the monitor stays a thin lock.
+    Frame frame(*thread);
+    Synchronized lock(frame, object);
+    {
+      MutexLock alive(&alive_mu_);
+      alive_thread_objects_.erase(object);
+    }
+    const absl::Status notified = NotifyAll(frame, object);
+    KILN_CHECK(notified.ok(), "thread ", thread->name(), " ending: ", notified.ToString());
+  }
   thread->TransitionToNative(ThreadStatus::kTerminated);
   safepoints_->Remove(thread);
   heap_->DetachTlab(&thread->tlab_);
   monitors_->ReleaseThinId(thread->thin_id_);
   thread->ClearCurrent();
   delete thread;
+}
+
+bool Runtime::IsThreadAlive(const Object* thread_object) {
+  MutexLock lock(&alive_mu_);
+  return alive_thread_objects_.contains(thread_object);
 }
 
 void Runtime::VisitRoots(const StoppedWorld& world,

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "absl/functional/function_ref.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -199,6 +200,13 @@ class Runtime {
   // address order.
   void ForEachObject(const StoppedWorld& world, absl::FunctionRef<void(Object*)> fn);
 
+  // IsThreadAlive: whether `thread_object` is the java.lang.Thread of a
+  // thread attached to this runtime (Java's Thread.isAlive). A thread stops
+  // being alive as it detaches, under its thread object's monitor, and
+  // then notifies the object's waiters, as the JVM does when a thread ends:
+  // what kiln::Join (vm/monitor.h) and Thread.join's waiters rely on.
+  bool IsThreadAlive(const Object* thread_object);
+
   // ForEachThread calls `fn` on every attached thread, under the thread-list
   // lock: not during a safepoint, and `fn` must not attach or detach.
   void ForEachThread(absl::FunctionRef<void(Thread&)> fn);
@@ -239,6 +247,11 @@ class Runtime {
   const Method* host_method_ = nullptr;  // java.lang.Thread.run
   const Method* object_wait_ = nullptr;  // java.lang.Object.wait(J)V
   std::atomic<int64_t> next_tid_{1};
+  // The thread objects of attached threads (IsThreadAlive). A leaf lock,
+  // held for a lookup or an update only; the objects are roots while their
+  // threads are attached, and the heap does not move objects.
+  Mutex alive_mu_;
+  absl::flat_hash_set<const Object*> alive_thread_objects_ ABSL_GUARDED_BY(alive_mu_);
 
   Mutex lifecycle_mu_;
   bool shutting_down_ ABSL_GUARDED_BY(lifecycle_mu_) = false;
