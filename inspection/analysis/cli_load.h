@@ -51,6 +51,12 @@ struct LoadedDump {
   std::unique_ptr<HeapGraph> graph;
 };
 
+// SetLoadThreads: the parse threads of every LoadDump after it (kiln-heap's
+// --threads; BuildOptions::threads); until set, HprofDefaultThreads().
+// Results are the same for any count.
+void SetLoadThreads(int threads);
+int LoadThreads();
+
 // LoadDump opens and builds `path` (with references unless `references` is
 // false: then BuildOptions::references and BuildOptions::objects are off,
 // and the graph has the types and their totals only, enough for a histogram

@@ -110,7 +110,7 @@ absl::Status GraphBuilder::CheckCounts() const {
 
 absl::Status GraphBuilder::BuildCounts() {
   HeapGraph& g = *graph_;
-  RETURN_IF_ERROR(reader_.Parse(*this));
+  RETURN_IF_ERROR(Parse());
   g.data_ = reader_.data();
   g.id_size_ = reader_.id_size();
   RETURN_IF_ERROR(MakeTypes());
