@@ -39,11 +39,11 @@ void ProgressBar::Done() {
 }
 
 namespace {
-int load_threads = 0;  // 0: the default
+int load_threads = 1;
 }  // namespace
 
 void SetLoadThreads(int threads) { load_threads = std::max(threads, 1); }
-int LoadThreads() { return load_threads > 0 ? load_threads : HprofDefaultThreads(); }
+int LoadThreads() { return load_threads; }
 
 bool ShowProgress(uint64_t bytes) { return bytes >= (16u << 20) && isatty(STDERR_FILENO) == 1; }
 

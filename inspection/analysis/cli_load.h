@@ -52,8 +52,9 @@ struct LoadedDump {
 };
 
 // SetLoadThreads: the parse threads of every LoadDump after it (kiln-heap's
-// --threads; BuildOptions::threads); until set, HprofDefaultThreads().
-// Results are the same for any count.
+// --threads; BuildOptions::threads). Results are the same for any count.
+// Until set, 1: on this shared 2-core machine the parallel parse did not
+// win reliably for any command (README.md, "The parallel parse").
 void SetLoadThreads(int threads);
 int LoadThreads();
 

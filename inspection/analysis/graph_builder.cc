@@ -86,13 +86,18 @@ void GraphBuilder::Progress(const uint8_t* at) {
   if (options_.progress) options_.progress(done, reader_.size());
 }
 
-uint32_t GraphBuilder::SlotOf(uint64_t class_id) {
-  if (class_id == last_class_id_ && !slots_.empty()) return last_slot_;
-  auto [it, inserted] = slot_by_class_id_.try_emplace(class_id, slots_.size());
-  if (inserted) slots_.push_back(Slot{.class_id = class_id});
-  last_class_id_ = class_id;
-  last_slot_ = it->second;
+uint32_t GraphBuilder::SlotIn(uint64_t class_id, absl::flat_hash_map<uint64_t, uint32_t>& by_id,
+                              std::vector<Slot>& slots, uint64_t& last_id, uint32_t& last_slot) {
+  if (class_id == last_id && !slots.empty()) return last_slot;
+  auto [it, inserted] = by_id.try_emplace(class_id, slots.size());
+  if (inserted) slots.push_back(Slot{.class_id = class_id});
+  last_id = class_id;
+  last_slot = it->second;
   return it->second;
+}
+
+uint32_t GraphBuilder::SlotOf(uint64_t class_id) {
+  return SlotIn(class_id, slot_by_class_id_, slots_, last_class_id_, last_slot_);
 }
 
 void GraphBuilder::CountObject(uint32_t slot, uint32_t size, std::vector<Slot>& slots,

@@ -136,6 +136,10 @@ class GraphBuilder : public HprofVisitor, public HprofSharding {
   // PushObject: the object's row in the graph's per-object columns.
   void PushObject(uint64_t id, uint32_t raw, uint32_t size, uint64_t payload);
   uint32_t SlotOf(uint64_t class_id);
+  // SlotIn: the slot of `class_id` in `slots` (indexed by `by_id`), added
+  // if new; last_id and last_slot cache the last answer (runs of one class).
+  static uint32_t SlotIn(uint64_t class_id, absl::flat_hash_map<uint64_t, uint32_t>& by_id,
+                         std::vector<Slot>& slots, uint64_t& last_id, uint32_t& last_slot);
   void AddObject(uint64_t id, uint32_t slot, uint32_t size, uint64_t payload);
   uint32_t FieldBytes(uint8_t type) const;
   uint32_t StaticBytes(const HprofClassDump& dump) const;

@@ -73,12 +73,7 @@ class GraphBuilder::Shard : public HprofShard {
   friend class GraphBuilder;
 
   uint32_t SlotOf(uint64_t class_id) {
-    if (class_id == last_class_id_ && !slots_.empty()) return last_slot_;
-    auto [it, inserted] = slot_by_class_id_.try_emplace(class_id, slots_.size());
-    if (inserted) slots_.push_back(Slot{.class_id = class_id});
-    last_class_id_ = class_id;
-    last_slot_ = it->second;
-    return it->second;
+    return SlotIn(class_id, slot_by_class_id_, slots_, last_class_id_, last_slot_);
   }
   void Add(uint64_t id, uint32_t raw, uint32_t size, uint64_t payload) {
     if (counting_) return CountObject(raw, size, slots_, primitive_counts_, primitive_bytes_);

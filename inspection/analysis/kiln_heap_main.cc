@@ -95,8 +95,9 @@ std::string Usage() {
     }
   }
   text +=
-      "\n--threads N (any command): parse the dump on N threads (default: the\n"
-      "machine's cores, at most 8); every result is the same for any N.\n"
+      "\n--threads N (any command): parse the dump on N worker threads (default 1:\n"
+      "serial; 0: the machine's cores, at most 8); every result, and every\n"
+      "error, is the same for any N.\n"
       "Progress shows on stderr for large files when stderr is a terminal.\n"
       "Exit status: 0 ok, 1 the command failed, 2 usage error.\n";
   return text;
@@ -114,12 +115,12 @@ int Main(int argc, char** argv) {
     if (args[i] != "--threads" && !inline_value) continue;
     std::string value = inline_value ? args[i].substr(10) : i + 1 < args.size() ? args[i + 1] : "";
     int threads = 0;
-    if (!absl::SimpleAtoi(value, &threads) || threads < 1 || threads > 64) {
-      std::fprintf(stderr, "kiln-heap: --threads needs a count from 1 to 64, not '%s'\n",
+    if (!absl::SimpleAtoi(value, &threads) || threads < 0 || threads > 64) {
+      std::fprintf(stderr, "kiln-heap: --threads needs a count from 0 to 64, not '%s'\n",
                    value.c_str());
       return 2;
     }
-    SetLoadThreads(threads);
+    SetLoadThreads(threads == 0 ? HprofDefaultThreads() : threads);
     args.erase(args.begin() + i, args.begin() + i + (inline_value ? 1 : 2));
     break;
   }

@@ -172,15 +172,15 @@ class HprofSharding {
 // sub-record boundary, and never spans a record other than HEAP_DUMP and
 // HEAP_DUMP_SEGMENT). At most `window` shards are parsed ahead of the merge,
 // so memory is bounded by window * chunk_bytes of the visitor's buffers.
-struct HprofShardOptions {
-  int threads = 2;
-  uint64_t chunk_bytes = uint64_t{4} << 20;
-  int window = 6;
-};
-
 // HprofDefaultThreads: std::thread::hardware_concurrency(), at least 1 and
 // capped at 8.
 int HprofDefaultThreads();
+
+struct HprofShardOptions {
+  int threads = HprofDefaultThreads();
+  uint64_t chunk_bytes = uint64_t{4} << 20;
+  int window = 6;
+};
 
 // HprofAtRecord: `status` (if not OK) prefixed as the reader prefixes a
 // visitor's errors: "HPROF offset <offset>: <what>: ...".
