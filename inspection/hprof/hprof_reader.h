@@ -11,6 +11,10 @@
 //   MyVisitor visitor;
 //   RETURN_IF_ERROR(reader->Parse(visitor));
 //
+// ParseSharded parses the heap dump sub-records on worker threads into
+// shards a visitor merges in file order (hprof_sharded_parse.cc), with the
+// serial parse's results and errors.
+//
 // Files are memory-mapped read-only; the spans handed to the visitor point
 // into the mapping and live as long as the reader. Gzip-compressed files
 // (plain gzip or HotSpot's block format from `jcmd GC.heap_dump -gz=N`) are
