@@ -15,6 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "inspection/analysis/graph_text.h"
+#include "inspection/analysis/heap_graph.h"
 #include "inspection/analysis/sql_equivalence_queries.h"
 #include "inspection/hprof/hprof_snapshot.h"
 #include "tests/heap_equivalence.h"
@@ -93,6 +95,31 @@ TEST_F(JdkDumpTest, InstanceCountsAreWhatTheProgramMade) {
 TEST_F(JdkDumpTest, WholeGraphAnswersMatchTheReferenceComputation) {
   testing::ExpectSameAsReference(Path("plain.hprof"));
   testing::ExpectSameAsReference(Path("compressed.hprof.gz"));
+}
+
+// The parallel parse (BuildOptions::threads, chunks of 64 KiB: HotSpot's
+// one large HEAP_DUMP_SEGMENT split at sub-records) builds the graph the
+// serial one does, and every analysis gives the same rows (GraphText).
+TEST_F(JdkDumpTest, TheParallelParseBuildsTheSameGraph) {
+  for (const char* file : {"plain.hprof", "compressed.hprof.gz"}) {
+    for (const bool whole : {true, false}) {
+      SCOPED_TRACE(absl::StrCat(file, whole ? " whole graph" : " counts only"));
+      std::string texts[2];
+      for (const int threads : {1, 3}) {
+        analysis::BuildOptions options;
+        options.references = whole;
+        options.objects = whole;
+        options.threads = threads;
+        options.parse_chunk_bytes = 64 << 10;
+        absl::StatusOr<std::unique_ptr<analysis::HeapGraph>> graph =
+            analysis::HeapGraph::Load(Path(file), options);
+        ASSERT_TRUE(graph.ok()) << graph.status();
+        texts[threads == 1 ? 0 : 1] = analysis::GraphText(**graph);
+      }
+      EXPECT_GT(texts[0].size(), 1000u);
+      EXPECT_EQ(texts[0], texts[1]);
+    }
+  }
 }
 
 TEST_F(JdkDumpTest, TheValidatingReaderReadsThem) {

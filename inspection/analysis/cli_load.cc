@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -37,6 +38,13 @@ void ProgressBar::Done() {
   drawn_ = false;
 }
 
+namespace {
+int load_threads = 1;
+}  // namespace
+
+void SetLoadThreads(int threads) { load_threads = std::max(threads, 1); }
+int LoadThreads() { return load_threads; }
+
 bool ShowProgress(uint64_t bytes) { return bytes >= (16u << 20) && isatty(STDERR_FILENO) == 1; }
 
 absl::StatusOr<LoadedDump> LoadDump(const std::string& path, bool references) {
@@ -55,6 +63,7 @@ absl::StatusOr<LoadedDump> LoadDump(const std::string& path, bool references) {
   BuildOptions options;
   options.references = references;
   options.objects = references;  // without references, counts per type only
+  options.threads = LoadThreads();
   options.progress = [&](uint64_t done, uint64_t total) { reading.Update(done, total); };
   absl::StatusOr<std::unique_ptr<HeapGraph>> graph = HeapGraph::Build(*dump.reader, options);
   if (!graph.ok()) {

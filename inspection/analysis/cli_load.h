@@ -51,6 +51,13 @@ struct LoadedDump {
   std::unique_ptr<HeapGraph> graph;
 };
 
+// SetLoadThreads: the parse threads of every LoadDump after it (kiln-heap's
+// --threads; BuildOptions::threads). Results are the same for any count.
+// Until set, 1: on this shared 2-core machine the parallel parse did not
+// win reliably for any command (README.md, "The parallel parse").
+void SetLoadThreads(int threads);
+int LoadThreads();
+
 // LoadDump opens and builds `path` (with references unless `references` is
 // false: then BuildOptions::references and BuildOptions::objects are off,
 // and the graph has the types and their totals only, enough for a histogram

@@ -86,29 +86,87 @@ void GraphBuilder::Progress(const uint8_t* at) {
   if (options_.progress) options_.progress(done, reader_.size());
 }
 
-uint32_t GraphBuilder::SlotOf(uint64_t class_id) {
-  if (class_id == last_class_id_ && !slots_.empty()) return last_slot_;
-  auto [it, inserted] = slot_by_class_id_.try_emplace(class_id, slots_.size());
-  if (inserted) slots_.push_back(Slot{.class_id = class_id});
-  last_class_id_ = class_id;
-  last_slot_ = it->second;
+uint32_t GraphBuilder::SlotIn(uint64_t class_id, absl::flat_hash_map<uint64_t, uint32_t>& by_id,
+                              std::vector<Slot>& slots, uint64_t& last_id, uint32_t& last_slot) {
+  if (class_id == last_id && !slots.empty()) return last_slot;
+  auto [it, inserted] = by_id.try_emplace(class_id, slots.size());
+  if (inserted) slots.push_back(Slot{.class_id = class_id});
+  last_id = class_id;
+  last_slot = it->second;
   return it->second;
 }
 
-void GraphBuilder::AddObject(uint64_t id, uint32_t slot, uint32_t size, uint64_t payload) {
-  if (counting_) {
-    if (slot & kPrimitiveFlag) {
-      ++primitive_counts_[slot & 0xF];
-      primitive_bytes_[slot & 0xF] += size;
-    } else if (slot & kClassObjectFlag) {
-      slots_[slot & ~kClassObjectFlag].static_bytes = size;
-    } else {
-      ++slots_[slot].count;
-      slots_[slot].payload += size;
-    }
-    return;
+uint32_t GraphBuilder::SlotOf(uint64_t class_id) {
+  return SlotIn(class_id, slot_by_class_id_, slots_, last_class_id_, last_slot_);
+}
+
+void GraphBuilder::CountObject(uint32_t slot, uint32_t size, std::vector<Slot>& slots,
+                               std::array<uint64_t, 16>& primitive_counts,
+                               std::array<uint64_t, 16>& primitive_bytes) {
+  if (slot & kPrimitiveFlag) {
+    ++primitive_counts[slot & 0xF];
+    primitive_bytes[slot & 0xF] += size;
+  } else if (slot & kClassObjectFlag) {
+    slots[slot & ~kClassObjectFlag].static_bytes = size;
+  } else {
+    ++slots[slot].count;
+    slots[slot].payload += size;
   }
+}
+
+void GraphBuilder::AddObject(uint64_t id, uint32_t slot, uint32_t size, uint64_t payload) {
+  if (counting_) return CountObject(slot, size, slots_, primitive_counts_, primitive_bytes_);
   PushObject(id, slot, size, payload);
+}
+
+void GraphBuilder::Slot::NoteInstance(uint64_t id, uint64_t offset, uint32_t bytes,
+                                      bool counting) {
+  if (first_instance_offset == 0) {
+    first_instance_offset = offset;
+    first_instance_id = id;
+    first_instance_bytes = bytes;
+  } else if (counting && odd_instance_offset == 0 && bytes != first_instance_bytes) {
+    odd_instance_id = id;
+    odd_instance_offset = offset;
+    odd_instance_bytes = bytes;
+  }
+}
+
+void GraphBuilder::Slot::NoteObjectArray(uint64_t id, uint64_t offset) {
+  if (has_object_arrays) return;
+  has_object_arrays = true;
+  first_object_array = id;
+  first_object_array_offset = offset;
+}
+
+// Absorb: the first instance is the earlier one; the odd one is the first
+// after it whose bytes differ from it: `later`'s first if that differs,
+// else `later`'s odd (which differs from its first, of the same bytes).
+void GraphBuilder::Slot::Absorb(const Slot& later) {
+  if (later.first_instance_offset != 0) {
+    if (first_instance_offset == 0) {
+      first_instance_offset = later.first_instance_offset;
+      first_instance_id = later.first_instance_id;
+      first_instance_bytes = later.first_instance_bytes;
+      odd_instance_id = later.odd_instance_id;
+      odd_instance_offset = later.odd_instance_offset;
+      odd_instance_bytes = later.odd_instance_bytes;
+    } else if (odd_instance_offset == 0) {
+      if (later.first_instance_bytes != first_instance_bytes) {
+        odd_instance_id = later.first_instance_id;
+        odd_instance_offset = later.first_instance_offset;
+        odd_instance_bytes = later.first_instance_bytes;
+      } else {
+        odd_instance_id = later.odd_instance_id;
+        odd_instance_offset = later.odd_instance_offset;
+        odd_instance_bytes = later.odd_instance_bytes;
+      }
+    }
+  }
+  if (later.has_object_arrays) NoteObjectArray(later.first_object_array,
+                                               later.first_object_array_offset);
+  count += later.count;
+  payload += later.payload;
 }
 
 void GraphBuilder::PushObject(uint64_t id, uint32_t slot, uint32_t size, uint64_t payload) {
@@ -157,6 +215,12 @@ absl::Status GraphBuilder::OnRoot(uint8_t tag, uint64_t id, uint32_t thread_seri
 absl::Status GraphBuilder::OnClassDump(const HprofClassDump& dump) {
   ++sub_record_counts_[hprof::kClassDump];
   const uint32_t slot = SlotOf(dump.class_id);
+  ASSIGN_OR_RETURN(const uint32_t size, ApplyClassDump(slot, dump));
+  AddObject(dump.class_id, slot | kClassObjectFlag, size, 0);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint32_t> GraphBuilder::ApplyClassDump(uint32_t slot, const HprofClassDump& dump) {
   Slot& s = slots_[slot];
   if (s.dumped) {  // the reader adds this record's offset
     return absl::DataLossError(absl::StrFormat(
@@ -168,10 +232,13 @@ absl::Status GraphBuilder::OnClassDump(const HprofClassDump& dump) {
   s.instance_size = dump.instance_size;
   s.fields = dump.fields;
   s.statics = dump.statics;
+  return StaticBytes(dump);
+}
+
+uint32_t GraphBuilder::StaticBytes(const HprofClassDump& dump) const {
   uint64_t size = 0;
   for (const HprofStaticInfo& info : dump.statics) size += FieldBytes(info.type);
-  AddObject(dump.class_id, slot | kClassObjectFlag, static_cast<uint32_t>(size), 0);
-  return absl::OkStatus();
+  return static_cast<uint32_t>(size);
 }
 
 absl::Status GraphBuilder::OnInstance(uint64_t id, uint64_t class_id,
@@ -180,16 +247,7 @@ absl::Status GraphBuilder::OnInstance(uint64_t id, uint64_t class_id,
   Progress(values.data());
   const uint32_t slot = SlotOf(class_id);
   const uint64_t offset = static_cast<uint64_t>(values.data() - reader_.data().data());
-  Slot& s = slots_[slot];
-  if (s.first_instance_offset == 0) {
-    s.first_instance_offset = offset;
-    s.first_instance_id = id;
-    s.first_instance_bytes = static_cast<uint32_t>(values.size());
-  } else if (counting_ && s.odd_instance_offset == 0 && values.size() != s.first_instance_bytes) {
-    s.odd_instance_id = id;
-    s.odd_instance_offset = offset;
-    s.odd_instance_bytes = static_cast<uint32_t>(values.size());
-  }
+  slots_[slot].NoteInstance(id, offset, static_cast<uint32_t>(values.size()), counting_);
   AddObject(id, slot, static_cast<uint32_t>(values.size()), offset);
   return absl::OkStatus();
 }
@@ -198,11 +256,7 @@ absl::Status GraphBuilder::OnObjectArray(uint64_t id, uint64_t class_id,
                                          absl::Span<const uint64_t> elements) {
   ++sub_record_counts_[hprof::kObjectArrayDump];
   const uint32_t slot = SlotOf(class_id);
-  if (!slots_[slot].has_object_arrays) {
-    slots_[slot].has_object_arrays = true;
-    slots_[slot].first_object_array = id;
-    slots_[slot].first_object_array_offset = reader_.record_offset();
-  }
+  slots_[slot].NoteObjectArray(id, reader_.record_offset());
   // The elements are read again from the file when references are resolved:
   // after the tag, the array's id, stack serial, length and class id.
   const uint64_t offset = reader_.record_offset() + 1 + 4 + 4 + 2 * uint64_t{reader_.id_size()};
@@ -451,7 +505,8 @@ absl::Status GraphBuilder::Build() {
   graph_->payload_bytes_.reserve(most);
   graph_->data_offsets_.Reserve(most);
   graph_->data_offsets_.Start(0, 0);
-  RETURN_IF_ERROR(reader_.Parse(*this));
+  TraceMemory("graph: parsing");  // the clock starts: "parsed" is the parse's time
+  RETURN_IF_ERROR(Parse());
   TraceMemory("graph: parsed");
   graph_->data_ = reader_.data();
   graph_->id_size_ = reader_.id_size();

@@ -1,7 +1,8 @@
 // GraphBuilder (internal to HeapGraph::Build): the HprofVisitor that records
 // a dump's objects in one pass, and the steps that turn them into a
 // HeapGraph. graph_builder.cc: parse, types, object order, references;
-// graph_facts.cc: roots, reachability, native sizes, threads, summary.
+// graph_facts.cc: roots, reachability, native sizes, threads, summary;
+// graph_shards.cc: the shards of a parallel parse (BuildOptions::threads).
 #ifndef KILN_INSPECTION_ANALYSIS_GRAPH_BUILDER_H_
 #define KILN_INSPECTION_ANALYSIS_GRAPH_BUILDER_H_
 
@@ -25,7 +26,7 @@ namespace kiln::analysis {
 // "java.lang.String".
 std::string JavaTypeName(absl::string_view hprof_name);
 
-class GraphBuilder : public HprofVisitor {
+class GraphBuilder : public HprofVisitor, public HprofSharding {
  public:
   GraphBuilder(HprofReader& reader, const BuildOptions& options, HeapGraph* graph);
   KILN_MUST_USE absl::Status Build();
@@ -47,6 +48,9 @@ class GraphBuilder : public HprofVisitor {
                                            absl::Span<const uint64_t> elements) override;
   KILN_MUST_USE absl::Status OnPrimitiveArray(uint64_t id, uint8_t type, uint32_t length,
                                               absl::Span<const uint8_t> elements) override;
+  // HprofSharding (graph_shards.cc).
+  std::unique_ptr<HprofShard> NewShard() override;
+  KILN_MUST_USE absl::Status Merge(HprofShard& shard, uint64_t end_offset) override;
 
  private:
   // During the parse an object's type (HeapGraph::types_of_) holds a class
@@ -84,6 +88,13 @@ class GraphBuilder : public HprofVisitor {
     uint32_t first_instance_bytes = 0, odd_instance_bytes = 0;
     std::vector<HprofFieldInfo> fields;
     std::vector<HprofStaticInfo> statics;
+
+    // NoteInstance, NoteObjectArray: what a record of this class tells
+    // (first and odd instances, counts); Absorb: what `later`, the same
+    // class's slot in a shard further on in the file, adds to this one.
+    void NoteInstance(uint64_t id, uint64_t offset, uint32_t bytes, bool counting);
+    void NoteObjectArray(uint64_t id, uint64_t offset);
+    void Absorb(const Slot& later);
   };
   struct RawRoot {
     uint64_t id;
@@ -108,13 +119,30 @@ class GraphBuilder : public HprofVisitor {
 
   class Picker;  // graph_totals.cc
   friend class Picker;
+  class Shard;  // graph_shards.cc
+  friend class Shard;
+
+  // Parse: the reader's pass over the file, sharded over options_.threads.
+  KILN_MUST_USE absl::Status Parse();
+  // ApplyClassDump: a CLASS_DUMP's facts into its slot; the size of its
+  // class object (the static values' bytes).
+  KILN_MUST_USE absl::StatusOr<uint32_t> ApplyClassDump(uint32_t slot, const HprofClassDump& dump);
+  // CountObject: counting mode's AddObject.
+  static void CountObject(uint32_t slot, uint32_t size, std::vector<Slot>& slots,
+                          std::array<uint64_t, 16>& primitive_counts,
+                          std::array<uint64_t, 16>& primitive_bytes);
 
   void Progress(const uint8_t* at);
   // PushObject: the object's row in the graph's per-object columns.
   void PushObject(uint64_t id, uint32_t raw, uint32_t size, uint64_t payload);
   uint32_t SlotOf(uint64_t class_id);
+  // SlotIn: the slot of `class_id` in `slots` (indexed by `by_id`), added
+  // if new; last_id and last_slot cache the last answer (runs of one class).
+  static uint32_t SlotIn(uint64_t class_id, absl::flat_hash_map<uint64_t, uint32_t>& by_id,
+                         std::vector<Slot>& slots, uint64_t& last_id, uint32_t& last_slot);
   void AddObject(uint64_t id, uint32_t slot, uint32_t size, uint64_t payload);
   uint32_t FieldBytes(uint8_t type) const;
+  uint32_t StaticBytes(const HprofClassDump& dump) const;
   std::string StringOf(uint64_t id) const;
   uint32_t InternFieldName(std::string name);
   uint32_t TypeOf(uint32_t raw) const;

@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
 #include "inspection/analysis/graph_builder.h"
+#include "inspection/analysis/memory_trace.h"
 #include "inspection/analysis/page_array.h"
 
 namespace kiln::analysis {
@@ -110,7 +111,9 @@ absl::Status GraphBuilder::CheckCounts() const {
 
 absl::Status GraphBuilder::BuildCounts() {
   HeapGraph& g = *graph_;
-  RETURN_IF_ERROR(reader_.Parse(*this));
+  TraceMemory("graph: parsing (counts)");
+  RETURN_IF_ERROR(Parse());
+  TraceMemory("graph: parsed");
   g.data_ = reader_.data();
   g.id_size_ = reader_.id_size();
   RETURN_IF_ERROR(MakeTypes());
@@ -133,6 +136,7 @@ absl::Status GraphBuilder::BuildCounts() {
       add(primitive_types_[b], primitive_counts_[b], primitive_bytes_[b]);
   }
   RETURN_IF_ERROR(CountNativeSizes());
+  TraceMemory("graph: native sizes counted");
   Summarize();
   if (options_.progress) options_.progress(reader_.size(), reader_.size());
   return absl::OkStatus();

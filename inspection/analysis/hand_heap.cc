@@ -69,6 +69,14 @@ void HandHeap::Repeat(uint64_t id) {
 }
 
 absl::StatusOr<HandGraph> HandHeap::Build() const {
+  ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, Bytes());
+  HandGraph graph;
+  graph.reader = HprofReader::FromBytes(std::move(bytes));
+  ASSIGN_OR_RETURN(graph.graph, HeapGraph::Build(*graph.reader, {}));
+  return graph;
+}
+
+absl::StatusOr<std::vector<uint8_t>> HandHeap::Bytes() const {
   MemorySink sink;
   HprofWriter w(&sink);
   w.WriteHeader(1234);
@@ -214,10 +222,7 @@ absl::StatusOr<HandGraph> HandHeap::Build() const {
   }
   w.EndHeapDump();
   RETURN_IF_ERROR(w.Finish());
-  HandGraph graph;
-  graph.reader = HprofReader::FromBytes(sink.data());
-  ASSIGN_OR_RETURN(graph.graph, HeapGraph::Build(*graph.reader, {}));
-  return graph;
+  return sink.data();
 }
 
 }  // namespace kiln::analysis

@@ -70,6 +70,8 @@ class HandHeap {
 
   // Build: writes the file into memory and loads it as a HeapGraph.
   KILN_MUST_USE absl::StatusOr<HandGraph> Build() const;
+  // Bytes: the file Build loads.
+  KILN_MUST_USE absl::StatusOr<std::vector<uint8_t>> Bytes() const;
 
  private:
   struct ClassDef {

@@ -185,6 +185,12 @@ struct BuildOptions {
   // grow with the objects. The dump's objects are not checked for repeated
   // ids (the other checks are the same).
   bool objects = true;
+  // threads: the parse's worker threads (HprofReader::ParseSharded); 1
+  // parses serially. Every result, and every error, is the same for any
+  // count. parse_chunk_bytes: the heap dump bytes of each shard (tests make
+  // it small, to split small dumps).
+  int threads = 1;
+  uint64_t parse_chunk_bytes = uint64_t{4} << 20;
 };
 
 // TypeTotals: a type's objects, the sum of their self_size and of their

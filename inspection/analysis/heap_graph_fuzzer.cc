@@ -5,6 +5,10 @@
 // file the graph refuses as malformed is refused naming an offset. Built
 // with clang outside Bazel by the `kiln` script's fuzz stage, like
 // inspection/hprof/hprof_reader_fuzzer.cc, and seeded with the same corpus.
+// Each input is built a second time by the parallel parse (two threads,
+// chunks of a size the input picks, so shards split its segments), which
+// must give the same Status and the same objects: its results do not
+// depend on the threads' timing, so the check is deterministic.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -27,6 +31,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   KILN_CHECK(graph.ok() || !absl::IsDataLoss(graph.status()) ||
                  absl::StrContains(graph.status().message(), "offset "),
              "a malformed-file error without an offset: ", graph.status().ToString());
+  {
+    BuildOptions sharded;
+    sharded.threads = 2;
+    sharded.parse_chunk_bytes = 1 + size % 251;
+    absl::StatusOr<std::unique_ptr<HeapGraph>> twin = HeapGraph::Build(*reader, sharded);
+    KILN_CHECK(graph.ok() == twin.ok() && graph.status() == twin.status(),
+               "the parallel parse disagrees: ", graph.status().ToString(), " against ",
+               twin.status().ToString());
+    if (graph.ok()) {
+      const HeapGraph &a = **graph, &b = **twin;
+      KILN_CHECK(a.object_count() == b.object_count() && a.type_count() == b.type_count(),
+                 "the parallel parse found other objects or types");
+      for (uint32_t obj = 0; obj < a.object_count(); ++obj) {
+        KILN_CHECK(a.id(obj) == b.id(obj) && a.type(obj) == b.type(obj) &&
+                       a.self_size(obj) == b.self_size(obj) &&
+                       a.references(obj).size() == b.references(obj).size(),
+                   "the parallel parse differs at object ", obj);
+      }
+    }
+  }
   if (!graph.ok()) return 0;
   const HeapGraph& g = **graph;
   (void)Histogram(g, {.reachable_only = true});

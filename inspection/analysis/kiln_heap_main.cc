@@ -14,8 +14,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "inspection/analysis/cli_args.h"
 #include "inspection/analysis/cli_commands.h"
+#include "inspection/analysis/cli_load.h"
 
 namespace kiln::analysis {
 namespace {
@@ -93,7 +95,10 @@ std::string Usage() {
     }
   }
   text +=
-      "\nProgress shows on stderr for large files when stderr is a terminal.\n"
+      "\n--threads N (any command): parse the dump on N worker threads (default 1:\n"
+      "serial; 0: the machine's cores, at most 8); every result, and every\n"
+      "error, is the same for any N.\n"
+      "Progress shows on stderr for large files when stderr is a terminal.\n"
       "Exit status: 0 ok, 1 the command failed, 2 usage error.\n";
   return text;
 }
@@ -103,6 +108,21 @@ int Main(int argc, char** argv) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     std::fputs(Usage().c_str(), args.empty() ? stderr : stdout);
     return args.empty() ? 2 : 0;
+  }
+  // --threads N (or =N), before or after the command: the parse's threads.
+  for (size_t i = 0; i < args.size(); ++i) {
+    const bool inline_value = args[i].rfind("--threads=", 0) == 0;
+    if (args[i] != "--threads" && !inline_value) continue;
+    std::string value = inline_value ? args[i].substr(10) : i + 1 < args.size() ? args[i + 1] : "";
+    int threads = 0;
+    if (!absl::SimpleAtoi(value, &threads) || threads < 0 || threads > 64) {
+      std::fprintf(stderr, "kiln-heap: --threads needs a count from 0 to 64, not '%s'\n",
+                   value.c_str());
+      return 2;
+    }
+    SetLoadThreads(threads == 0 ? HprofDefaultThreads() : threads);
+    args.erase(args.begin() + i, args.begin() + i + (inline_value ? 1 : 2));
+    break;
   }
   std::vector<CommandSpec> specs;
   for (const Command& command : Commands()) specs.push_back(command.spec);

@@ -96,15 +96,13 @@ absl::Status SuperclassChainError(const HprofBadChain& bad, uint64_t offset, uin
                                " classes deep")));
 }
 
-namespace {
-
-// AtRecord: a visitor's error, prefixed with the offset and name of the
-// record it was handed.
-inline absl::Status AtRecord(absl::Status status, uint64_t offset, const char* what) {
+absl::Status HprofAtRecord(absl::Status status, uint64_t offset, const char* what) {
   if (ABSL_PREDICT_TRUE(status.ok())) return status;
   return absl::Status(status.code(),
                       absl::StrFormat("HPROF offset %d: %s: %s", offset, what, status.message()));
 }
+
+namespace {
 
 // LoadBigEndian: an unsigned big-endian integer of `bytes` (1..8) bytes.
 inline uint64_t LoadBigEndian(const uint8_t* p, unsigned bytes) {
@@ -204,6 +202,14 @@ class Cursor {
   absl::Status status_;
 };
 
+// AtRecord: a visitor's error, prefixed with the offset and name of the
+// record `c` reads (named only on error: HprofSubRecordName is a switch).
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status AtRecord(absl::Status status, uint64_t offset,
+                                                          const Cursor& c) {
+  if (ABSL_PREDICT_TRUE(status.ok())) return status;
+  return HprofAtRecord(std::move(status), offset, c.what());
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<HprofReader>> HprofReader::Open(const std::string& path,
@@ -238,7 +244,7 @@ std::unique_ptr<HprofReader> HprofReader::FromBytes(std::vector<uint8_t> bytes) 
 
 HprofReader::~HprofReader() = default;
 
-absl::Status HprofReader::Parse(HprofVisitor& visitor) {
+absl::StatusOr<uint64_t> HprofReader::ParseHeader() {
   RETURN_IF_ERROR(open_status_);
   counts_ = HprofRecordCounts();
   // Header: "JAVA PROFILE 1.0.x\0", u4 id size, u8 timestamp.
@@ -263,93 +269,111 @@ absl::Status HprofReader::Parse(HprofVisitor& visitor) {
     return absl::DataLossError(absl::StrCat("HPROF offset ", magic.size() + 1,
                                             ": header: id size ", id_size_, " is not 4 or 8"));
   }
+  return header.pos();
+}
 
+absl::StatusOr<HprofReader::RecordHeader> HprofReader::ReadRecordHeader(uint64_t pos) const {
+  Cursor head(data_, pos, data_.size(), id_size_, "record header");
+  const uint8_t tag = head.U1();
+  head.U4();  // time
+  const uint32_t length = head.U4();
+  RETURN_IF_ERROR(head.status());
+  if (data_.size() - head.pos() < length) {
+    return absl::DataLossError(absl::StrFormat(
+        "HPROF offset %d: %s (tag 0x%02x) of %d bytes runs past the end of the file (%d bytes)",
+        pos, HprofRecordName(tag), tag, length, data_.size()));
+  }
+  return RecordHeader{tag, head.pos(), head.pos() + length};
+}
+
+absl::Status HprofReader::Parse(HprofVisitor& visitor) {
+  ASSIGN_OR_RETURN(const uint64_t first, ParseHeader());
   std::vector<uint64_t> ids;
-  for (uint64_t pos = header.pos(); pos < data_.size();) {
-    Cursor head(data_, pos, data_.size(), id_size_, "record header");
-    const uint8_t tag = head.U1();
-    head.U4();  // time
-    const uint32_t length = head.U4();
-    RETURN_IF_ERROR(head.status());
-    if (data_.size() - head.pos() < length) {
-      return absl::DataLossError(absl::StrFormat(
-          "HPROF offset %d: %s (tag 0x%02x) of %d bytes runs past the end of the file (%d bytes)",
-          pos, HprofRecordName(tag), tag, length, data_.size()));
-    }
-    Cursor c(data_, head.pos(), head.pos() + length, id_size_, HprofRecordName(tag));
-    ++counts_.records[tag];
-    record_offset_ = pos;
-    switch (tag) {
-      case hprof::kString: {
-        const uint64_t id = c.Id();
-        absl::Span<const uint8_t> text = c.Bytes(c.end() - c.pos());
-        RETURN_IF_ERROR(c.status());
-        RETURN_IF_ERROR(AtRecord(
-            visitor.OnString(
-                id, absl::string_view(reinterpret_cast<const char*>(text.data()), text.size())),
-            pos, c.what()));
-        break;
-      }
-      case hprof::kLoadClass: {
-        const uint32_t serial = c.U4();
-        const uint64_t class_id = c.Id();
-        c.U4();
-        const uint64_t name_id = c.Id();
-        RETURN_IF_ERROR(c.status());
-        RETURN_IF_ERROR(AtRecord(visitor.OnLoadClass(serial, class_id, name_id), pos, c.what()));
-        break;
-      }
-      case hprof::kStackFrame: {
-        const uint64_t frame = c.Id(), name = c.Id(), signature = c.Id(), source = c.Id();
-        const uint32_t serial = c.U4();
-        const auto line = static_cast<int32_t>(c.U4());
-        RETURN_IF_ERROR(c.status());
-        RETURN_IF_ERROR(AtRecord(visitor.OnStackFrame(frame, name, signature, source, serial, line),
-                                 pos, c.what()));
-        break;
-      }
-      case hprof::kStackTrace: {
-        const uint32_t serial = c.U4(), thread = c.U4(), n = c.U4();
-        if (!c.Need(uint64_t{n} * id_size_)) return c.status();
-        ids.resize(n);
-        c.Ids(n, ids.data());
-        RETURN_IF_ERROR(AtRecord(visitor.OnStackTrace(serial, thread, ids), pos, c.what()));
-        break;
-      }
-      case 0x0C:
-      case hprof::kHeapDumpSegment:
-        RETURN_IF_ERROR(ParseHeapDump(c.pos(), c.end(), visitor));
-        c.Bytes(length);
-        break;
-      case hprof::kHeapDumpEnd:
-      case 0x03: case 0x06: case 0x07: case 0x0A: case 0x0B: case 0x0D: case 0x0E:
-        c.Bytes(length);  // known records Kiln has no use for
-        break;
-      default:
-        return absl::DataLossError(
-            absl::StrFormat("HPROF offset %d: unknown record tag 0x%02x", pos, tag));
-    }
-    RETURN_IF_ERROR(c.status());
-    if (!c.at_end()) {
-      return absl::DataLossError(absl::StrFormat(
-          "HPROF offset %d: %s: %d bytes left over in a record of %d bytes", c.pos(),
-          HprofRecordName(tag), c.end() - c.pos(), length));
-    }
-    pos = c.end();
+  for (uint64_t pos = first; pos < data_.size();) {
+    ASSIGN_OR_RETURN(pos, ParseRecord(pos, visitor, ids));
   }
   return absl::OkStatus();
 }
 
-absl::Status HprofReader::ParseHeapDump(uint64_t begin, uint64_t end, HprofVisitor& visitor) {
+absl::StatusOr<uint64_t> HprofReader::ParseRecord(uint64_t pos, HprofVisitor& visitor,
+                                                  std::vector<uint64_t>& ids) {
+  ASSIGN_OR_RETURN(const RecordHeader head, ReadRecordHeader(pos));
+  const uint8_t tag = head.tag;
+  const uint64_t length = head.end - head.begin;
+  Cursor c(data_, head.begin, head.end, id_size_, HprofRecordName(tag));
+  ++counts_.records[tag];
+  record_offset_ = pos;
+  switch (tag) {
+    case hprof::kString: {
+      const uint64_t id = c.Id();
+      absl::Span<const uint8_t> text = c.Bytes(c.end() - c.pos());
+      RETURN_IF_ERROR(c.status());
+      RETURN_IF_ERROR(AtRecord(
+          visitor.OnString(
+              id, absl::string_view(reinterpret_cast<const char*>(text.data()), text.size())),
+          pos, c));
+      break;
+    }
+    case hprof::kLoadClass: {
+      const uint32_t serial = c.U4();
+      const uint64_t class_id = c.Id();
+      c.U4();
+      const uint64_t name_id = c.Id();
+      RETURN_IF_ERROR(c.status());
+      RETURN_IF_ERROR(AtRecord(visitor.OnLoadClass(serial, class_id, name_id), pos, c));
+      break;
+    }
+    case hprof::kStackFrame: {
+      const uint64_t frame = c.Id(), name = c.Id(), signature = c.Id(), source = c.Id();
+      const uint32_t serial = c.U4();
+      const auto line = static_cast<int32_t>(c.U4());
+      RETURN_IF_ERROR(c.status());
+      RETURN_IF_ERROR(AtRecord(visitor.OnStackFrame(frame, name, signature, source, serial, line),
+                               pos, c));
+      break;
+    }
+    case hprof::kStackTrace: {
+      const uint32_t serial = c.U4(), thread = c.U4(), n = c.U4();
+      if (!c.Need(uint64_t{n} * id_size_)) return c.status();
+      ids.resize(n);
+      c.Ids(n, ids.data());
+      RETURN_IF_ERROR(AtRecord(visitor.OnStackTrace(serial, thread, ids), pos, c));
+      break;
+    }
+    case 0x0C:
+    case hprof::kHeapDumpSegment:
+      RETURN_IF_ERROR(ParseHeapDump(c.pos(), c.end(), visitor, record_offset_, counts_));
+      c.Bytes(length);
+      break;
+    case hprof::kHeapDumpEnd:
+    case 0x03: case 0x06: case 0x07: case 0x0A: case 0x0B: case 0x0D: case 0x0E:
+      c.Bytes(length);  // known records Kiln has no use for
+      break;
+    default:
+      return absl::DataLossError(
+          absl::StrFormat("HPROF offset %d: unknown record tag 0x%02x", pos, tag));
+  }
+  RETURN_IF_ERROR(c.status());
+  if (!c.at_end()) {
+    return absl::DataLossError(absl::StrFormat(
+        "HPROF offset %d: %s: %d bytes left over in a record of %d bytes", c.pos(),
+        HprofRecordName(tag), c.end() - c.pos(), length));
+  }
+  return c.end();
+}
+
+absl::Status HprofReader::ParseHeapDump(uint64_t begin, uint64_t end, HprofVisitor& visitor,
+                                       uint64_t& record_offset,
+                                       HprofRecordCounts& counts) const {
   Cursor c(data_, begin, end, id_size_, "heap dump");
   std::vector<uint64_t> ids;
   HprofClassDump dump;
   while (!c.at_end()) {
     const uint64_t at = c.pos();
-    record_offset_ = at;
+    record_offset = at;
     const uint8_t tag = c.U1();
     c.set_sub_record(tag);
-    ++counts_.sub_records[tag];
+    ++counts.sub_records[tag];
     switch (tag) {
       case hprof::kRootUnknown: case hprof::kRootStickyClass: case hprof::kRootMonitorUsed:
       case hprof::kRootInternedString: case hprof::kRootFinalizing: case hprof::kRootDebugger:
@@ -357,14 +381,14 @@ absl::Status HprofReader::ParseHeapDump(uint64_t begin, uint64_t end, HprofVisit
       case hprof::kRootUnreachable: {
         const uint64_t id = c.Id();
         RETURN_IF_ERROR(c.status());
-        RETURN_IF_ERROR(AtRecord(visitor.OnRoot(tag, id, 0, -1, 0), at, c.what()));
+        RETURN_IF_ERROR(AtRecord(visitor.OnRoot(tag, id, 0, -1, 0), at, c));
         break;
       }
       case hprof::kRootJniGlobal: {
         const uint64_t id = c.Id();
         c.Id();
         RETURN_IF_ERROR(c.status());
-        RETURN_IF_ERROR(AtRecord(visitor.OnRoot(tag, id, 0, -1, 0), at, c.what()));
+        RETURN_IF_ERROR(AtRecord(visitor.OnRoot(tag, id, 0, -1, 0), at, c));
         break;
       }
       case hprof::kRootJniLocal: case hprof::kRootJavaFrame: case hprof::kRootJniMonitor: {
@@ -372,21 +396,21 @@ absl::Status HprofReader::ParseHeapDump(uint64_t begin, uint64_t end, HprofVisit
         const uint32_t thread = c.U4();
         const auto depth = static_cast<int32_t>(c.U4());
         RETURN_IF_ERROR(c.status());
-        RETURN_IF_ERROR(AtRecord(visitor.OnRoot(tag, id, thread, depth, 0), at, c.what()));
+        RETURN_IF_ERROR(AtRecord(visitor.OnRoot(tag, id, thread, depth, 0), at, c));
         break;
       }
       case hprof::kRootNativeStack: case hprof::kRootThreadBlock: {
         const uint64_t id = c.Id();
         const uint32_t thread = c.U4();
         RETURN_IF_ERROR(c.status());
-        RETURN_IF_ERROR(AtRecord(visitor.OnRoot(tag, id, thread, -1, 0), at, c.what()));
+        RETURN_IF_ERROR(AtRecord(visitor.OnRoot(tag, id, thread, -1, 0), at, c));
         break;
       }
       case hprof::kRootThreadObject: {
         const uint64_t id = c.Id();
         const uint32_t thread = c.U4(), trace = c.U4();
         RETURN_IF_ERROR(c.status());
-        RETURN_IF_ERROR(AtRecord(visitor.OnRoot(tag, id, thread, -1, trace), at, c.what()));
+        RETURN_IF_ERROR(AtRecord(visitor.OnRoot(tag, id, thread, -1, trace), at, c));
         break;
       }
       case hprof::kHeapDumpInfo:  // Android HEAP_DUMP_INFO: heap id, name string id
@@ -434,7 +458,7 @@ absl::Status HprofReader::ParseHeapDump(uint64_t begin, uint64_t end, HprofVisit
           dump.fields.push_back(info);
         }
         RETURN_IF_ERROR(c.status());
-        RETURN_IF_ERROR(AtRecord(visitor.OnClassDump(dump), at, c.what()));
+        RETURN_IF_ERROR(AtRecord(visitor.OnClassDump(dump), at, c));
         break;
       }
       case hprof::kInstanceDump: {
@@ -444,7 +468,7 @@ absl::Status HprofReader::ParseHeapDump(uint64_t begin, uint64_t end, HprofVisit
         const uint32_t n = c.U4();
         absl::Span<const uint8_t> values = c.Bytes(n);
         RETURN_IF_ERROR(c.status());
-        RETURN_IF_ERROR(AtRecord(visitor.OnInstance(id, class_id, values), at, c.what()));
+        RETURN_IF_ERROR(AtRecord(visitor.OnInstance(id, class_id, values), at, c));
         break;
       }
       case hprof::kObjectArrayDump: {
@@ -455,7 +479,7 @@ absl::Status HprofReader::ParseHeapDump(uint64_t begin, uint64_t end, HprofVisit
         if (!c.Need(uint64_t{length} * id_size_)) return c.status();
         ids.resize(length);
         c.Ids(length, ids.data());
-        RETURN_IF_ERROR(AtRecord(visitor.OnObjectArray(id, class_id, ids), at, c.what()));
+        RETURN_IF_ERROR(AtRecord(visitor.OnObjectArray(id, class_id, ids), at, c));
         break;
       }
       case hprof::kPrimitiveArrayDump: {
@@ -470,7 +494,7 @@ absl::Status HprofReader::ParseHeapDump(uint64_t begin, uint64_t end, HprofVisit
             c.Bytes(uint64_t{length} * hprof::BasicTypeSize(type));
         RETURN_IF_ERROR(c.status());
         RETURN_IF_ERROR(
-            AtRecord(visitor.OnPrimitiveArray(id, type, length, elements), at, c.what()));
+            AtRecord(visitor.OnPrimitiveArray(id, type, length, elements), at, c));
         break;
       }
       default:
@@ -480,6 +504,92 @@ absl::Status HprofReader::ParseHeapDump(uint64_t begin, uint64_t end, HprofVisit
     RETURN_IF_ERROR(c.status());
   }
   return absl::OkStatus();
+}
+
+// SubRecordEnd follows ParseHeapDump's layouts, reading only lengths and
+// types; anything ParseHeapDump would reject gives 0.
+uint64_t HprofReader::SubRecordEnd(uint64_t pos, uint64_t end) const {
+  const uint8_t* p = data_.data();
+  const uint64_t id = id_size_;
+  bool ok = true;
+  const auto skip = [&](uint64_t n) {
+    if (!ok || end - pos < n) {
+      ok = false;
+      return;
+    }
+    pos += n;
+  };
+  const auto read = [&](unsigned n) -> uint64_t {
+    if (!ok || end - pos < n) {
+      ok = false;
+      return 0;
+    }
+    const uint64_t v = LoadBigEndian(p + pos, n);
+    pos += n;
+    return v;
+  };
+  const auto value_size = [&](uint8_t type) -> uint64_t {
+    const uint64_t size = type == hprof::kObject ? id : hprof::BasicTypeSize(type);
+    if (size == 0) ok = false;
+    return size;
+  };
+  const uint8_t tag = static_cast<uint8_t>(read(1));
+  switch (tag) {
+    case hprof::kRootUnknown: case hprof::kRootStickyClass: case hprof::kRootMonitorUsed:
+    case hprof::kRootInternedString: case hprof::kRootFinalizing: case hprof::kRootDebugger:
+    case hprof::kRootReferenceCleanup: case hprof::kRootVmInternal:
+    case hprof::kRootUnreachable:
+      skip(id);
+      break;
+    case hprof::kRootJniGlobal: skip(2 * id); break;
+    case hprof::kRootJniLocal: case hprof::kRootJavaFrame: case hprof::kRootJniMonitor:
+    case hprof::kRootThreadObject:
+      skip(id + 8);
+      break;
+    case hprof::kRootNativeStack: case hprof::kRootThreadBlock: skip(id + 4); break;
+    case hprof::kHeapDumpInfo: skip(4 + id); break;
+    case hprof::kPrimitiveArrayNoData: skip(id + 9); break;
+    case hprof::kClassDump: {
+      skip(7 * id + 8);
+      const uint64_t constants = read(2);
+      for (uint64_t i = 0; i < constants && ok; ++i) {
+        skip(2);
+        skip(value_size(static_cast<uint8_t>(read(1))));
+      }
+      const uint64_t statics = read(2);
+      for (uint64_t i = 0; i < statics && ok; ++i) {
+        skip(id);
+        skip(value_size(static_cast<uint8_t>(read(1))));
+      }
+      const uint64_t fields = read(2);
+      for (uint64_t i = 0; i < fields && ok; ++i) {
+        skip(id);
+        if (hprof::BasicTypeSize(static_cast<uint8_t>(read(1))) == 0) ok = false;
+      }
+      break;
+    }
+    case hprof::kInstanceDump:
+      skip(2 * id + 4);
+      skip(read(4));
+      break;
+    case hprof::kObjectArrayDump: {
+      skip(id + 4);
+      const uint64_t length = read(4);
+      skip(id + length * id);
+      break;
+    }
+    case hprof::kPrimitiveArrayDump: {
+      skip(id + 4);
+      const uint64_t length = read(4);
+      const uint8_t type = static_cast<uint8_t>(read(1));
+      if (type == hprof::kObject) ok = false;
+      skip(length * value_size(type));
+      break;
+    }
+    default:
+      ok = false;
+  }
+  return ok ? pos : 0;
 }
 
 }  // namespace kiln

@@ -11,6 +11,10 @@
 //   MyVisitor visitor;
 //   RETURN_IF_ERROR(reader->Parse(visitor));
 //
+// ParseSharded parses the heap dump sub-records on worker threads into
+// shards a visitor merges in file order (hprof_sharded_parse.cc), with the
+// serial parse's results and errors.
+//
 // Files are memory-mapped read-only; the spans handed to the visitor point
 // into the mapping and live as long as the reader. Gzip-compressed files
 // (plain gzip or HotSpot's block format from `jcmd GC.heap_dump -gz=N`) are
@@ -139,6 +143,53 @@ std::optional<HprofBadChain> FindBadSuperclassChain(absl::Span<const uint32_t> s
 KILN_MUST_USE absl::Status SuperclassChainError(const HprofBadChain& bad, uint64_t offset, uint64_t class_id,
                                   absl::string_view name);
 
+// HprofShard: a visitor for some of a dump's heap dump sub-records, on a
+// worker thread of HprofReader::ParseSharded. record_offset() is the offset
+// of the sub-record being visited (what HprofReader::record_offset() says
+// in a serial parse).
+class HprofShard : public HprofVisitor {
+ public:
+  uint64_t record_offset() const { return record_offset_; }
+
+ private:
+  friend class HprofReader;
+  uint64_t record_offset_ = 0;
+};
+
+// HprofSharding: how a visitor takes part in a sharded parse. NewShard is
+// called on worker threads (concurrently: it must only read shared state);
+// Merge on the thread that called ParseSharded, once per shard, in file
+// order, interleaved with the visitor's calls for the records between the
+// shards, so that a visitor that merges what its shards saw ends where a
+// serial Parse would have. A shard whose range held a malformed sub-record
+// is merged with what it saw before it, then the parse returns the
+// reader's error; an error from Merge stops the parse and is returned.
+class HprofSharding {
+ public:
+  virtual ~HprofSharding() = default;
+  virtual std::unique_ptr<HprofShard> NewShard() = 0;
+  KILN_MUST_USE virtual absl::Status Merge(HprofShard& shard, uint64_t end_offset) = 0;
+};
+
+// HprofShardOptions: the workers of a sharded parse, and the bytes of heap
+// dump sub-records each shard covers (at least; a shard ends at a record or
+// sub-record boundary, and never spans a record other than HEAP_DUMP and
+// HEAP_DUMP_SEGMENT). At most `window` shards are parsed ahead of the merge,
+// so memory is bounded by window * chunk_bytes of the visitor's buffers.
+// HprofDefaultThreads: std::thread::hardware_concurrency(), at least 1 and
+// capped at 8.
+int HprofDefaultThreads();
+
+struct HprofShardOptions {
+  int threads = HprofDefaultThreads();
+  uint64_t chunk_bytes = uint64_t{4} << 20;
+  int window = 6;
+};
+
+// HprofAtRecord: `status` (if not OK) prefixed as the reader prefixes a
+// visitor's errors: "HPROF offset <offset>: <what>: ...".
+KILN_MUST_USE absl::Status HprofAtRecord(absl::Status status, uint64_t offset, const char* what);
+
 class HprofReader {
  public:
   // Open maps `path` (inflating it if it is gzip); `progress`, if set,
@@ -156,6 +207,14 @@ class HprofReader {
   // Parse validates the header and calls `visitor` for every record. After a
   // successful parse, id_size() and timestamp_ms() describe the file.
   KILN_MUST_USE absl::Status Parse(HprofVisitor& visitor);
+  // ParseSharded: what Parse(visitor) does, with the heap dump sub-records
+  // handed to shards of `sharding` on options.threads worker threads
+  // (visitor is called for the other records, on this thread, in file
+  // order). The first pass finds the record boundaries, and sub-record
+  // boundaries inside a HEAP_DUMP_SEGMENT longer than options.chunk_bytes.
+  // Errors are the ones Parse would return: the first in file order.
+  KILN_MUST_USE absl::Status ParseSharded(HprofVisitor& visitor, HprofSharding& sharding,
+                                          const HprofShardOptions& options);
   uint32_t id_size() const { return id_size_; }
   uint64_t timestamp_ms() const { return timestamp_ms_; }
   // record_offset: during a visitor callback, the offset in data() of the
@@ -178,7 +237,24 @@ class HprofReader {
 
  private:
   HprofReader() = default;
-  KILN_MUST_USE absl::Status ParseHeapDump(uint64_t begin, uint64_t end, HprofVisitor& visitor);
+  struct RecordHeader {
+    uint8_t tag;
+    uint64_t begin, end;  // the record's body
+  };
+  KILN_MUST_USE absl::StatusOr<uint64_t> ParseHeader();  // the first record's offset
+  KILN_MUST_USE absl::StatusOr<RecordHeader> ReadRecordHeader(uint64_t pos) const;
+  // ParseRecord: the record at `pos` (header, body, leftover check); the
+  // offset of the next.
+  KILN_MUST_USE absl::StatusOr<uint64_t> ParseRecord(uint64_t pos, HprofVisitor& visitor,
+                                                     std::vector<uint64_t>& ids);
+  // ParseHeapDump: the sub-records in [begin, end), recording the offset of
+  // each in `record_offset` and counting them in `counts`.
+  KILN_MUST_USE absl::Status ParseHeapDump(uint64_t begin, uint64_t end, HprofVisitor& visitor,
+                                           uint64_t& record_offset,
+                                           HprofRecordCounts& counts) const;
+  // SubRecordEnd: the end of the sub-record at `pos` (before `end`), or 0 if
+  // it is malformed (ParseHeapDump then names the error).
+  uint64_t SubRecordEnd(uint64_t pos, uint64_t end) const;
 
   absl::Span<const uint8_t> data_;
   std::vector<uint8_t> owned_;

@@ -4,6 +4,7 @@
 // is too deep) naming the records' offsets.
 #include "inspection/hprof/hprof_reader.h"
 
+#include <functional>
 #include <random>
 #include <string>
 #include <utility>
@@ -11,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 #include "inspection/hprof/hprof_snapshot.h"
@@ -184,6 +186,97 @@ void ExpectRecordAt(const std::vector<uint8_t>& dump, uint64_t offset, uint8_t t
   uint64_t v = 0;
   for (int i = 1; i <= 8; ++i) v = v << 8 | dump[offset + i];
   EXPECT_EQ(v, id) << "at " << offset;
+}
+
+// Recorder: every callback as a line, with the offset of its record; as a
+// shard of a sharded parse it records into its own log, merged in order.
+class Recorder : public HprofShard {
+ public:
+  explicit Recorder(std::function<uint64_t()> offset) : offset_(std::move(offset)) {}
+  absl::Status OnString(uint64_t id, absl::string_view text) override {
+    return Log(absl::StrFormat("string %x %s", id, text));
+  }
+  absl::Status OnLoadClass(uint32_t serial, uint64_t class_id, uint64_t name_id) override {
+    return Log(absl::StrFormat("class %d %x %x", serial, class_id, name_id));
+  }
+  absl::Status OnStackTrace(uint32_t serial, uint32_t thread, absl::Span<const uint64_t> frames) override {
+    return Log(absl::StrFormat("trace %d %d %d", serial, thread, frames.size()));
+  }
+  absl::Status OnRoot(uint8_t tag, uint64_t id, uint32_t thread, int32_t depth, uint32_t trace) override {
+    return Log(absl::StrFormat("root %d %x %d %d %d", tag, id, thread, depth, trace));
+  }
+  absl::Status OnClassDump(const HprofClassDump& dump) override {
+    return Log(absl::StrFormat("dump %x %x %d %d %d", dump.class_id, dump.super_id,
+                               dump.instance_size, dump.fields.size(), dump.statics.size()));
+  }
+  absl::Status OnInstance(uint64_t id, uint64_t class_id, absl::Span<const uint8_t> values) override {
+    return Log(absl::StrFormat("instance %x %x %d", id, class_id, values.size()));
+  }
+  absl::Status OnObjectArray(uint64_t id, uint64_t class_id, absl::Span<const uint64_t> elements) override {
+    return Log(absl::StrFormat("array %x %x %d", id, class_id, elements.size()));
+  }
+  absl::Status OnPrimitiveArray(uint64_t id, uint8_t type, uint32_t length,
+                                absl::Span<const uint8_t>) override {
+    return Log(absl::StrFormat("primitive %x %d %d", id, type, length));
+  }
+  std::string log;
+
+ private:
+  absl::Status Log(const std::string& line) {
+    absl::StrAppend(&log, offset_ ? offset_() : record_offset(), ": ", line, "\n");
+    return absl::OkStatus();
+  }
+  std::function<uint64_t()> offset_;  // empty: a shard's own record_offset()
+};
+
+class RecorderSharding : public HprofSharding {
+ public:
+  explicit RecorderSharding(Recorder& main) : main_(main) {}
+  std::unique_ptr<HprofShard> NewShard() override { return std::make_unique<Recorder>(nullptr); }
+  absl::Status Merge(HprofShard& shard, uint64_t) override {
+    main_.log += static_cast<Recorder&>(shard).log;
+    return absl::OkStatus();
+  }
+
+ private:
+  Recorder& main_;
+};
+
+// Parse and ParseSharded (chunks of every sub-record, and of 40 bytes) give
+// the same callbacks in the same order, the same counts and the same
+// Status, on the dump, each of its truncations and each byte changed.
+TEST(HprofReaderTest, ShardedParseIsTheSerialParse) {
+  const std::vector<uint8_t> dump = SmallDump();
+  const auto expect_same = [](const std::vector<uint8_t>& bytes) {
+    std::unique_ptr<HprofReader> reader = HprofReader::FromBytes(bytes);
+    Recorder serial([&] { return reader->record_offset(); });
+    const absl::Status serial_status = reader->Parse(serial);
+    const HprofRecordCounts counts = reader->record_counts();
+    for (const uint64_t chunk : {1, 40}) {
+      SCOPED_TRACE(chunk);
+      Recorder main([&] { return reader->record_offset(); });
+      RecorderSharding sharding(main);
+      const absl::Status status =
+          reader->ParseSharded(main, sharding, {.threads = 2, .chunk_bytes = chunk});
+      EXPECT_EQ(serial_status, status);
+      EXPECT_EQ(serial.log, main.log);
+      if (status.ok()) {
+        EXPECT_EQ(counts.records, reader->record_counts().records);
+        EXPECT_EQ(counts.sub_records, reader->record_counts().sub_records);
+      }
+    }
+    return serial_status.ok();
+  };
+  ASSERT_TRUE(expect_same(dump));
+  int failed = 0;
+  for (size_t at = 0; at < dump.size(); ++at) {
+    SCOPED_TRACE(at);
+    failed += !expect_same(std::vector<uint8_t>(dump.begin(), dump.begin() + at));
+    std::vector<uint8_t> changed = dump;
+    changed[at] ^= 0xFF;
+    failed += !expect_same(changed);
+  }
+  EXPECT_GT(failed, static_cast<int>(dump.size()));
 }
 
 TEST(HprofSnapshotTest, SuperclassLoopIsRejectedNamingTheClassAndItsRecord) {

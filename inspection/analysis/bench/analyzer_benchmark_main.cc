@@ -5,7 +5,8 @@
 //
 // It writes a full dump of the shape at N (default 4,000,000) with Kiln
 // (//benchmarks:heap_shape --out), unless DUMP names an existing file, then alternates
-// RUNS times (default 5): `kiln-heap histogram DUMP` (and, for scale,
+// RUNS times (default 5): `kiln-heap histogram DUMP` (serial, and on two parse
+// threads: --threads 1 and 2) (and, for scale,
 // `--reachable`, which builds the whole graph) and VisualVM opening
 // DUMP and computing its class histogram (VisualVmHistogram.java; its
 // .hwcache index is deleted before every run so each run parses the file).
@@ -120,18 +121,33 @@ int Main(int argc, char** argv) {
               "VisualVM histogram (wall, cpu)", "kiln --reachable", "load");
   std::vector<double> kiln_s, kiln_cpu, kiln_rss, vv_s, vv_cpu, vv_rss, reader_s;
   std::vector<double> full_s, full_cpu, full_rss;  // --reachable: the whole graph
+  // The same two commands parsing on two threads (--threads 2; the others
+  // run --threads 1, the serial parse), alternated with them in each run.
+  std::vector<double> kiln2_s, kiln2_cpu, full2_s, full2_cpu;
   for (int run = 1; run <= runs; ++run) {
-    const Sample kiln = Spawn({kiln_heap, "histogram", dump}, dir + "/kiln.out");
-    const Sample full = Spawn({kiln_heap, "histogram", "--reachable", dump}, dir + "/full.out");
+    const Sample kiln = Spawn({kiln_heap, "--threads", "1", "histogram", dump}, dir + "/kiln.out");
+    const Sample kiln2 =
+        Spawn({kiln_heap, "--threads", "2", "histogram", dump}, dir + "/kiln2.out");
+    const Sample full = Spawn({kiln_heap, "--threads", "1", "histogram", "--reachable", dump},
+                              dir + "/full.out");
+    const Sample full2 = Spawn({kiln_heap, "--threads", "2", "histogram", "--reachable", dump},
+                               dir + "/full2.out");
     std::filesystem::remove_all(dump + ".hwcache");  // VisualVM's index: rebuild it every run
     const Sample vv = Spawn({"java", "-cp", absl::StrCat(kHeapJar, ":", dir), "VisualVmHistogram",
                              dump},
                             dir + "/visualvm.out");
-    if (kiln.status != 0 || full.status != 0 || vv.status != 0) {
-      std::fprintf(stderr, "a run failed: kiln-heap %d, --reachable %d, VisualVM %d\n",
-                   kiln.status, full.status, vv.status);
+    if (kiln.status != 0 || full.status != 0 || vv.status != 0 || kiln2.status != 0 ||
+        full2.status != 0) {
+      std::fprintf(stderr,
+                   "a run failed: kiln-heap %d, --reachable %d, VisualVM %d, on 2 threads %d "
+                   "and %d\n",
+                   kiln.status, full.status, vv.status, kiln2.status, full2.status);
       return 1;
     }
+    kiln2_s.push_back(kiln2.seconds);
+    kiln2_cpu.push_back(kiln2.cpu_seconds);
+    full2_s.push_back(full2.seconds);
+    full2_cpu.push_back(full2.cpu_seconds);
     kiln_s.push_back(kiln.seconds);
     kiln_cpu.push_back(kiln.cpu_seconds);
     kiln_rss.push_back(kiln.peak_rss_mb);
@@ -141,10 +157,11 @@ int Main(int argc, char** argv) {
     vv_s.push_back(vv.seconds);
     vv_cpu.push_back(vv.cpu_seconds);
     vv_rss.push_back(vv.peak_rss_mb);
-    std::printf("%-4d %7.2f s %7.2f s %6.0f MiB %7.2f s %7.2f s %6.0f MiB %7.2f s %6.0f MiB %6s\n",
+    std::printf("%-4d %7.2f s %7.2f s %6.0f MiB %7.2f s %7.2f s %6.0f MiB %7.2f s %6.0f MiB %6s"
+                "  (2 threads: %.2f s, --reachable %.2f s)\n",
                 run, kiln.seconds, kiln.cpu_seconds, kiln.peak_rss_mb, vv.seconds,
                 vv.cpu_seconds, vv.peak_rss_mb, full.seconds, full.peak_rss_mb,
-                LoadAverage().c_str());
+                LoadAverage().c_str(), kiln2.seconds, full2.seconds);
   }
   std::filesystem::remove_all(dump + ".hwcache");
   // The reader alone runs in this process, after the children: posix_spawn
@@ -161,6 +178,10 @@ int Main(int argc, char** argv) {
   std::printf("  kiln-heap histogram --reachable (whole graph) %.2f s (cpu %.2f s), peak RSS %.0f "
               "MiB (%.2fx the file)\n",
               Median(full_s), Median(full_cpu), Median(full_rss), Median(full_rss) / file_mb);
+  std::printf("  on 2 threads: histogram %.2f s (cpu %.2f s), --reachable %.2f s (cpu %.2f s): "
+              "%.2fx and %.2fx the serial parse's wall time\n",
+              Median(kiln2_s), Median(kiln2_cpu), Median(full2_s), Median(full2_cpu),
+              kiln / Median(kiln2_s), Median(full_s) / Median(full2_s));
   std::printf("  VisualVM histogram   %.2f s (cpu %.2f s), peak RSS %.0f MiB (%.2fx the file)\n",
               vv, Median(vv_cpu), Median(vv_rss), Median(vv_rss) / file_mb);
   std::printf("  VisualVM / kiln-heap %.2fx wall, %.2fx cpu\n", vv / kiln,
