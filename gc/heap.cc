@@ -168,6 +168,22 @@ void Heap::PauseZeroer() {
   while (zeroer_busy_) zeroer_idle_cv_.Wait(&mu_);
 }
 
+void Heap::PauseBackgroundZeroer() {
+  MutexLock lock(&mu_);
+  KILN_CHECK(!zeroer_paused_, "PauseBackgroundZeroer: the zeroer is already paused");
+  PauseZeroer();
+}
+
+void Heap::ResumeBackgroundZeroer() {
+  MutexLock lock(&mu_);
+  KILN_CHECK(zeroer_paused_, "ResumeBackgroundZeroer without PauseBackgroundZeroer");
+  zeroer_paused_ = false;
+  zeroer_stop_.store(false, std::memory_order_relaxed);
+  // Outside a collection the dirty ranges are the zeroer's alone (kSweep
+  // leaves none), and the thread exists if there are any.
+  if (!dirty_ranges_.empty()) zeroer_cv_.Signal();
+}
+
 size_t Heap::ResumeZeroer() {
   zeroer_paused_ = false;
   zeroer_stop_.store(false, std::memory_order_relaxed);

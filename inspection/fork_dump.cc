@@ -18,6 +18,7 @@
 #include <new>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace kiln {
 namespace {
@@ -277,6 +278,7 @@ absl::StatusOr<ForkDumpChild> StartForkDumpChild(HeapDumper& dumper, GzipSink* g
   sigset_t all, mask;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &mask);
+  const absl::Time fork_start = absl::Now();
   const pid_t pid = fork();
   if (pid == 0) {
     close(fds[0]);
@@ -290,8 +292,9 @@ absl::StatusOr<ForkDumpChild> StartForkDumpChild(HeapDumper& dumper, GzipSink* g
     close(fds[1]);
     return status;
   }
+  const absl::Duration fork_call = absl::Now() - fork_start;
   close(fds[1]);
-  return ForkDumpChild{pid, fds[0], ring};
+  return ForkDumpChild{pid, fds[0], ring, fork_call};
 }
 
 absl::Status WaitForForkDumpChild(const ForkDumpChild& child, FdSink& file,

@@ -220,6 +220,19 @@ class Heap {
   // allocations find dirty ranges and zero them themselves.
   void HoldZeroerForTesting(bool hold);
 
+  // PauseBackgroundZeroer / ResumeBackgroundZeroer: world stopped, outside a
+  // collection (a heap dump's VM operation, after any collection it runs):
+  // the zeroer stops at its next 64 KiB piece, hands its range back, and
+  // takes none until resumed, as during a collection. So it neither
+  // contends with the dump for the other core and memory bandwidth nor
+  // writes (page faults, copy-on-write splits) while a fork-mode dump
+  // forks. No allocation can wait for it meanwhile: the world is stopped.
+  void PauseBackgroundZeroer();
+  void ResumeBackgroundZeroer();
+  // Testing: whether the zeroer is told to stop (paused, or exiting). Reads
+  // an atomic, no lock: a fork-mode dump's child may call it.
+  bool ZeroerStoppedForTesting() const { return zeroer_stop_.load(std::memory_order_relaxed); }
+
   // Stats: reads /proc/self/smaps for huge_page_bytes (statistics, not a
   // hot path: with 4 KiB pages, 10 to 30 ms for a 400 MB heap).
   HeapStats Stats();
