@@ -467,6 +467,27 @@ void Heap::ForEachObject(absl::FunctionRef<void(ObjectHeader*)> fn) {
   }
 }
 
+Heap::RangeSnapshot Heap::SnapshotRanges() {
+  MutexLock lock(&mu_);
+  RangeSnapshot snapshot;
+  snapshot.chunks_ = chunks_;
+  snapshot.ranges_.reserve(chunks_.size());
+  return snapshot;
+}
+
+const std::vector<Heap::Range>& Heap::RangeSnapshot::Fill() {
+  if (filled_) return ranges_;
+  std::sort(chunks_.begin(), chunks_.end());  // in place: no allocation
+  for (const Chunk* chunk : chunks_) {
+    if (chunk->start < chunk->top) {
+      KILN_CHECK(ranges_.size() < ranges_.capacity(), "RangeSnapshot::Fill: more ranges than chunks");
+      ranges_.push_back({chunk->start, chunk->top});
+    }
+  }
+  filled_ = true;
+  return ranges_;
+}
+
 std::vector<Heap::Range> Heap::ParsableRanges() {
   MutexLock lock(&mu_);
   std::vector<Range> ranges;

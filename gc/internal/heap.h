@@ -77,6 +77,8 @@ struct HeapOptions {
 size_t CacheSizedCollectionBudget();
 
 class Heap {
+  struct Chunk;  // below, private
+
  public:
   // Create validates `options` (sizes must be powers of two, the Tlab no
   // larger than a chunk, the limit at least one chunk). `binding` must
@@ -143,6 +145,26 @@ class Heap {
     char* end;
   };
   std::vector<Range> ParsableRanges();
+  // ParsableRanges in two steps, so that a pause pays only a copy of the
+  // chunk list: SnapshotRanges (world stopped, heap parsable) copies the
+  // chunk pointers and reserves room for the ranges; Fill (later, on the
+  // same frozen heap: the world still stopped, or in a forked child) sorts
+  // them in place and reads each chunk's bounds, with no lock and no
+  // allocation. Reading the chunks' headers (one cache and TLB miss each,
+  // 3,400 chunks at N = 40M) was 0.2 to 0.75 ms of a fork-mode dump's pause.
+  class RangeSnapshot {
+   public:
+    RangeSnapshot() = default;
+    // Fill: the ranges, in address order (computed on the first call).
+    const std::vector<Range>& Fill();
+
+   private:
+    friend class Heap;
+    std::vector<Chunk*> chunks_;
+    std::vector<Range> ranges_;  // capacity: chunks_.size()
+    bool filled_ = false;
+  };
+  RangeSnapshot SnapshotRanges();
   // ForEachObjectIn calls `fn` on every object in `range`, skipping fillers.
   template <typename Fn>
   static void ForEachObjectIn(const Range& range, Fn&& fn) {
