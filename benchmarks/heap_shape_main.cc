@@ -36,6 +36,16 @@
 // a dump of that size cannot beat, measured between the dumps so that load
 // hits both alike.
 //
+// Every timed write (each dump and each floor) starts from a clean
+// writeback state: the previous file is already unlinked (which drops its
+// dirty pages not yet written back), then `syncfs` on --dir's file system
+// waits for the writeback in flight and the deletion's journal commit, all
+// outside the timing. Without it, at N = 40M (3.76 GB, past the kernel's
+// dirty-page throttling point at 15% of available memory) the write that
+// came second ran into the first one's writeback and took 2 to 3 times as
+// long. fsync'ing each file before unlinking it would settle the same but
+// write every byte to disk first (seconds per file, for nothing measured).
+//
 // --mode=walk takes stop-the-world dumps into a sink that discards the
 // bytes (no file, no write(2)): the walk's own cost.
 //
@@ -157,6 +167,19 @@ std::string Line(const char* kind, int64_t n, bool live, const std::string& mode
       }));
 }
 
+// SettleWriteback: syncfs on `dir`'s file system (see the top of the file).
+// False if it failed (reported on stderr).
+bool SettleWriteback(const std::string& dir) {
+  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || syncfs(fd) != 0) {
+    std::perror(("heap_shape: syncfs of " + dir).c_str());
+    if (fd >= 0) close(fd);
+    return false;
+  }
+  close(fd);
+  return true;
+}
+
 // FloorSeconds: the wall time of writing `bytes` zeros to a new file `path`
 // in 1 MiB write(2)s (dd bs=1M's pattern), the file closed; then deleted.
 // Negative if a step failed (reported on stderr).
@@ -256,6 +279,7 @@ int Main() {
       // Every dump of the parked shape the same bytes: the environment's
       // memory figures (whose digits move from dump to dump) pinned.
       dump.extra_properties = PinnedVolatileProperties();
+      if (modes[m] != "walk" && !SettleWriteback(absl::GetFlag(FLAGS_dir))) return 1;
       ResetPeakRss();
       const int64_t rss_before = ProcStatusBytes("VmRSS:");
       HeapDumpStats stats;
@@ -300,6 +324,7 @@ int Main() {
     }
     if (absl::GetFlag(FLAGS_floor)) {
       const uint64_t bytes = samples[0].back().bytes;
+      if (!SettleWriteback(absl::GetFlag(FLAGS_dir))) return 1;
       const double seconds = FloorSeconds(
           absl::StrCat(absl::GetFlag(FLAGS_dir), "/heap_shape-", getpid(), "-", r, "-floor"),
           bytes);
