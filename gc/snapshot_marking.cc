@@ -67,6 +67,7 @@ size_t Heap::SnapshotMarking::Mark() {
   Marker<FixedMarkStack> marker(heap_, stack, /*discovered=*/nullptr);
   for (ObjectHeader* root : roots_) marker.Mark(root);
   marker.Drain();
+  deepest_ = stack.deepest();
   return marker.objects();
 }
 

@@ -420,6 +420,8 @@ class Heap::SnapshotMarking {
   // references are not followed); returns how many objects. IsMarked is
   // then valid until the next collection.
   size_t Mark();
+  // deepest_stack_entries: how deep the last Mark's stack got.
+  size_t deepest_stack_entries() const { return deepest_; }
 
  private:
   friend class Heap;
@@ -431,6 +433,7 @@ class Heap::SnapshotMarking {
   ObjectHeader** stack_ = nullptr;
   size_t stack_entries_ = 0;
   size_t mapped_bytes_ = 0;
+  size_t deepest_ = 0;
 };
 
 // FillGap writes a filler object over [start, start + size); size is a
