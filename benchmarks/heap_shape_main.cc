@@ -14,12 +14,14 @@
 //        ttsp_ms=<time to safepoint> prologue_ms=<prologue> fork_ms=<fork()>
 //        cpu_ms=<this process's CPU time> child_cpu_ms=<the fork child's>
 //        steps_ms=<live_roots>/<make_parsable>/<properties>/<records>/
-//                 <walk_plans>/<zeroer>/<fork_setup>/<fork_call>/<resume>
+//                 <walk_plans>/<zeroer>/<fork_setup>/<fork_call>/<resume>/
+//                 <fork_call_cpu>
 //
 // steps_ms are the pause's steps (HeapDumpStats::Steps): the prologue's
 // five, pausing and resuming the background zeroer, fork mode's mapping of
-// the ring and pipe and its fork() system call alone, and the world's
-// restart.
+// the ring and pipe and its fork() system call alone, the world's
+// restart, and the forking thread's CPU time inside fork() (the rest of
+// fork_call is waiting for a core).
 //
 // The CPU times (getrusage, RUSAGE_SELF and RUSAGE_CHILDREN, over the
 // dump) move far less with the machine's load than the wall times: a
@@ -107,7 +109,7 @@ struct Sample {
   double pause_seconds = 0;
   double ttsp_ms = 0, prologue_ms = 0, fork_ms = 0;
   double cpu_ms = 0, child_cpu_ms = 0;
-  static constexpr int kSteps = 9;
+  static constexpr int kSteps = 10;
   double steps_ms[kSteps] = {};
   uint64_t bytes = 0;
   uint64_t objects = 0;
@@ -312,7 +314,8 @@ int Main() {
       const absl::Duration steps[Sample::kSteps] = {
           stats.steps.live_roots, stats.steps.make_parsable, stats.steps.properties,
           stats.steps.records,    stats.steps.walk_plans,    stats.steps.zeroer,
-          stats.steps.fork_setup, stats.steps.fork_call,     stats.steps.resume};
+          stats.steps.fork_setup, stats.steps.fork_call,     stats.steps.resume,
+          stats.steps.fork_call_cpu};
       for (int i = 0; i < Sample::kSteps; ++i) {
         s.steps_ms[i] = absl::ToDoubleMilliseconds(steps[i]);
       }

@@ -85,6 +85,7 @@ class DumpOperation : public VmOperation {
     if (forked.ok()) {
       child = *forked;
       steps.fork_call = child.fork_call;
+      steps.fork_call_cpu = child.fork_call_cpu;
       steps.fork_setup = fork - child.fork_call;
     } else {
       status = forked.status();

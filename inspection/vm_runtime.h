@@ -70,11 +70,12 @@ struct HeapDumpStats {
   // roots, MakeParsable, the environment's properties, the records before
   // the objects, the walk's ranges and plans. Fork mode's: pausing the
   // background zeroer, mapping the ring and the report pipe, the fork()
-  // system call alone. `resume`: the rest of the pause (the VM thread
-  // restarting the world).
+  // system call alone (and, `fork_call_cpu`, the forking thread's CPU time
+  // in it: the rest is waiting for a core). `resume`: the rest of the pause
+  // (the VM thread restarting the world).
   struct Steps {
     absl::Duration live_roots, make_parsable, properties, records, walk_plans;
-    absl::Duration zeroer, fork_setup, fork_call, resume;
+    absl::Duration zeroer, fork_setup, fork_call, resume, fork_call_cpu;
   } steps;
 };
 

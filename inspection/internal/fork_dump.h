@@ -55,6 +55,7 @@ struct ForkDumpChild {
   int report_fd = -1;     // the read end of the child's report pipe
   void* ring = nullptr;   // the shared ring (fork_dump.cc), or nullptr
   absl::Duration fork_call;  // the fork() system call alone, in the parent
+  absl::Duration fork_call_cpu;  // of it, the forking thread's CPU time
 };
 
 // StartForkDumpChild forks a child that finishes `dumper`'s dump
