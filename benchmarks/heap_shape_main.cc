@@ -13,6 +13,15 @@
 //        bytes=<file size> objects=<instance+array records>
 //        ttsp_ms=<time to safepoint> prologue_ms=<prologue> fork_ms=<fork()>
 //        cpu_ms=<this process's CPU time> child_cpu_ms=<the fork child's>
+//        steps_ms=<live_roots>/<make_parsable>/<properties>/<records>/
+//                 <walk_plans>/<zeroer>/<fork_setup>/<fork_call>/<resume>/
+//                 <fork_call_cpu>
+//
+// steps_ms are the pause's steps (HeapDumpStats::Steps): the prologue's
+// five, pausing and resuming the background zeroer, fork mode's mapping of
+// the ring and pipe and its fork() system call alone, the world's
+// restart, and the forking thread's CPU time inside fork() (the rest of
+// fork_call is waiting for a core).
 //
 // The CPU times (getrusage, RUSAGE_SELF and RUSAGE_CHILDREN, over the
 // dump) move far less with the machine's load than the wall times: a
@@ -28,6 +37,16 @@
 // and, at the end, `floor_median n=<N> seconds=<median>`: the page-cache copy
 // a dump of that size cannot beat, measured between the dumps so that load
 // hits both alike.
+//
+// Every timed write (each dump and each floor) starts from a clean
+// writeback state: the previous file is already unlinked (which drops its
+// dirty pages not yet written back), then `syncfs` on --dir's file system
+// waits for the writeback in flight and the deletion's journal commit, all
+// outside the timing. Without it, at N = 40M (3.76 GB, past the kernel's
+// dirty-page throttling point at 15% of available memory) the write that
+// came second ran into the first one's writeback and took 2 to 3 times as
+// long. fsync'ing each file before unlinking it would settle the same but
+// write every byte to disk first (seconds per file, for nothing measured).
 //
 // --mode=walk takes stop-the-world dumps into a sink that discards the
 // bytes (no file, no write(2)): the walk's own cost.
@@ -62,6 +81,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "benchmarks/heap_shape.h"
@@ -89,6 +109,8 @@ struct Sample {
   double pause_seconds = 0;
   double ttsp_ms = 0, prologue_ms = 0, fork_ms = 0;
   double cpu_ms = 0, child_cpu_ms = 0;
+  static constexpr int kSteps = 10;
+  double steps_ms[kSteps] = {};
   uint64_t bytes = 0;
   uint64_t objects = 0;
   int64_t rss_added = 0;
@@ -139,9 +161,25 @@ std::string Line(const char* kind, int64_t n, bool live, const std::string& mode
                  const Sample& s) {
   return absl::StrFormat(
       "%s n=%d live=%s mode=%s seconds=%.4f pause_seconds=%.4f bytes=%d objects=%d "
-      "ttsp_ms=%.3f prologue_ms=%.3f fork_ms=%.3f cpu_ms=%.1f child_cpu_ms=%.1f",
+      "ttsp_ms=%.3f prologue_ms=%.3f fork_ms=%.3f cpu_ms=%.1f child_cpu_ms=%.1f steps_ms=%s",
       kind, n, live ? "true" : "false", mode, s.seconds, s.pause_seconds, s.bytes, s.objects,
-      s.ttsp_ms, s.prologue_ms, s.fork_ms, s.cpu_ms, s.child_cpu_ms);
+      s.ttsp_ms, s.prologue_ms, s.fork_ms, s.cpu_ms, s.child_cpu_ms,
+      absl::StrJoin(s.steps_ms, "/", [](std::string* out, double ms) {
+        absl::StrAppendFormat(out, "%.3f", ms);
+      }));
+}
+
+// SettleWriteback: syncfs on `dir`'s file system (see the top of the file).
+// False if it failed (reported on stderr).
+bool SettleWriteback(const std::string& dir) {
+  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || syncfs(fd) != 0) {
+    std::perror(("heap_shape: syncfs of " + dir).c_str());
+    if (fd >= 0) close(fd);
+    return false;
+  }
+  close(fd);
+  return true;
 }
 
 // FloorSeconds: the wall time of writing `bytes` zeros to a new file `path`
@@ -243,6 +281,7 @@ int Main() {
       // Every dump of the parked shape the same bytes: the environment's
       // memory figures (whose digits move from dump to dump) pinned.
       dump.extra_properties = PinnedVolatileProperties();
+      if (modes[m] != "walk" && !SettleWriteback(absl::GetFlag(FLAGS_dir))) return 1;
       ResetPeakRss();
       const int64_t rss_before = ProcStatusBytes("VmRSS:");
       HeapDumpStats stats;
@@ -272,6 +311,14 @@ int Main() {
       s.fork_ms = absl::ToDoubleMilliseconds(stats.fork);
       s.cpu_ms = cpu_ms;
       s.child_cpu_ms = child_cpu_ms;
+      const absl::Duration steps[Sample::kSteps] = {
+          stats.steps.live_roots, stats.steps.make_parsable, stats.steps.properties,
+          stats.steps.records,    stats.steps.walk_plans,    stats.steps.zeroer,
+          stats.steps.fork_setup, stats.steps.fork_call,     stats.steps.resume,
+          stats.steps.fork_call_cpu};
+      for (int i = 0; i < Sample::kSteps; ++i) {
+        s.steps_ms[i] = absl::ToDoubleMilliseconds(steps[i]);
+      }
       s.rss_added = ProcStatusBytes("VmHWM:") - rss_before;
       if (out.empty() && modes[m] != "walk") unlink(path->c_str());
       samples[m].push_back(s);
@@ -280,6 +327,7 @@ int Main() {
     }
     if (absl::GetFlag(FLAGS_floor)) {
       const uint64_t bytes = samples[0].back().bytes;
+      if (!SettleWriteback(absl::GetFlag(FLAGS_dir))) return 1;
       const double seconds = FloorSeconds(
           absl::StrCat(absl::GetFlag(FLAGS_dir), "/heap_shape-", getpid(), "-", r, "-floor"),
           bytes);
@@ -301,6 +349,12 @@ int Main() {
     median.fork_ms = Median(samples[m], &Sample::fork_ms);
     median.cpu_ms = Median(samples[m], &Sample::cpu_ms);
     median.child_cpu_ms = Median(samples[m], &Sample::child_cpu_ms);
+    for (int i = 0; i < Sample::kSteps; ++i) {
+      std::vector<double> values;
+      for (const Sample& s : samples[m]) values.push_back(s.steps_ms[i]);
+      std::sort(values.begin(), values.end());
+      median.steps_ms[i] = values[values.size() / 2];
+    }
     std::printf("%s\n", Line("median", n, live, modes[m], median).c_str());
   }
   if (!floors.empty()) {

@@ -39,7 +39,8 @@ std::vector<Line> Lines(const std::string& out, bool live) {
       "(dump|median) n=", kN, " live=", live ? "true" : "false",
       " mode=(stw|fork) seconds=[0-9]+\\.[0-9]{4} pause_seconds=[0-9]+\\.[0-9]{4}"
       " bytes=([0-9]+) objects=([0-9]+)"
-      " ttsp_ms=[0-9.]+ prologue_ms=[0-9.]+ fork_ms=[0-9.]+ cpu_ms=[0-9.]+ child_cpu_ms=[0-9.]+"));
+      " ttsp_ms=[0-9.]+ prologue_ms=[0-9.]+ fork_ms=[0-9.]+ cpu_ms=[0-9.]+ child_cpu_ms=[0-9.]+"
+      " steps_ms=[0-9]+\\.[0-9]{3}(/[0-9]+\\.[0-9]{3}){9}"));
   const std::regex heap(absl::StrCat("heap n=", kN,
                                      " huge_pages=(true|false) committed_bytes=[0-9]+"
                                      " huge_page_bytes=[0-9]+"));

@@ -8,6 +8,7 @@
 
 #include "gc/fake_binding.h"
 #include "gc/internal/heap.h"
+#include "gc/internal/marker.h"
 #include "gtest/gtest.h"
 
 namespace kiln::gc {
@@ -217,8 +218,8 @@ TEST_F(CollectorTest, SnapshotMarkingMarksTheStronglyReachableFromTheRootsItReco
   ObjectHeader* root = New();
   ObjectHeader* child = New();
   Slot(root, 16) = child;
-  // A large object array (a chunk of its own) whose elements are all live:
-  // each is pushed on the mark stack at once.
+  // A large object array (a chunk of its own) whose elements are all live,
+  // scanned in slices of kArraySlice.
   constexpr uint32_t kElements = 150000;
   ObjectHeader* array = NewArray(kRefArray, kElements);
   std::vector<ObjectHeader*> elements;
@@ -244,6 +245,9 @@ TEST_F(CollectorTest, SnapshotMarkingMarksTheStronglyReachableFromTheRootsItReco
   size_t unmarked = 0;
   for (ObjectHeader* element : elements) unmarked += !heap_->IsMarked(element);
   EXPECT_EQ(unmarked, 0u);
+  // The array was scanned a slice at a time (marker.h): the stack never held
+  // all of its elements at once.
+  EXPECT_LE((*marking)->deepest_stack_entries(), size_t{2} * kArraySlice);
   EXPECT_FALSE(heap_->IsMarked(weakly_reachable));  // referents are not followed
   EXPECT_FALSE(heap_->IsMarked(garbage));
   // Marking again starts from clear bits: the same answer.

@@ -168,6 +168,22 @@ void Heap::PauseZeroer() {
   while (zeroer_busy_) zeroer_idle_cv_.Wait(&mu_);
 }
 
+void Heap::PauseBackgroundZeroer() {
+  MutexLock lock(&mu_);
+  KILN_CHECK(!zeroer_paused_, "PauseBackgroundZeroer: the zeroer is already paused");
+  PauseZeroer();
+}
+
+void Heap::ResumeBackgroundZeroer() {
+  MutexLock lock(&mu_);
+  KILN_CHECK(zeroer_paused_, "ResumeBackgroundZeroer without PauseBackgroundZeroer");
+  zeroer_paused_ = false;
+  zeroer_stop_.store(false, std::memory_order_relaxed);
+  // Outside a collection the dirty ranges are the zeroer's alone (kSweep
+  // leaves none), and the thread exists if there are any.
+  if (!dirty_ranges_.empty()) zeroer_cv_.Signal();
+}
+
 size_t Heap::ResumeZeroer() {
   zeroer_paused_ = false;
   zeroer_stop_.store(false, std::memory_order_relaxed);
@@ -449,6 +465,27 @@ void Heap::ForEachObject(absl::FunctionRef<void(ObjectHeader*)> fn) {
       p += size;
     }
   }
+}
+
+Heap::RangeSnapshot Heap::SnapshotRanges() {
+  MutexLock lock(&mu_);
+  RangeSnapshot snapshot;
+  snapshot.chunks_ = chunks_;
+  snapshot.ranges_.reserve(chunks_.size());
+  return snapshot;
+}
+
+const std::vector<Heap::Range>& Heap::RangeSnapshot::Fill() {
+  if (filled_) return ranges_;
+  std::sort(chunks_.begin(), chunks_.end());  // in place: no allocation
+  for (const Chunk* chunk : chunks_) {
+    if (chunk->start < chunk->top) {
+      KILN_CHECK(ranges_.size() < ranges_.capacity(), "RangeSnapshot::Fill: more ranges than chunks");
+      ranges_.push_back({chunk->start, chunk->top});
+    }
+  }
+  filled_ = true;
+  return ranges_;
 }
 
 std::vector<Heap::Range> Heap::ParsableRanges() {

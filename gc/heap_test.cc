@@ -85,6 +85,20 @@ TEST(HeapTest, WalkSeesEveryObjectInAddressOrderAcrossTlabsAndLargeObjects) {
   std::sort(allocated.begin(), allocated.end());
   EXPECT_EQ(seen, allocated);
   EXPECT_EQ((*large)->length, 600000u);
+  // The two-step ranges (a dump's: the chunk list copied, sorted and bounded
+  // later) are ParsableRanges', in address order; the large object's chunk
+  // is one of them.
+  Heap::RangeSnapshot snapshot = heap->SnapshotRanges();
+  const std::vector<Heap::Range> direct = heap->ParsableRanges();
+  const std::vector<Heap::Range>& filled = snapshot.Fill();
+  ASSERT_EQ(filled.size(), direct.size());
+  ASSERT_GE(filled.size(), 2u);
+  for (size_t i = 0; i < filled.size(); ++i) {
+    EXPECT_EQ(filled[i].start, direct[i].start);
+    EXPECT_EQ(filled[i].end, direct[i].end);
+    if (i > 0) EXPECT_LT(filled[i - 1].end, filled[i].start);
+  }
+  EXPECT_EQ(&snapshot.Fill(), &filled);  // computed once
   // Fresh memory is zeroed.
   const char* data = (*large)->address() + kHeaderSize;
   EXPECT_TRUE(std::all_of(data, data + 600000, [](char c) { return c == 0; }));

@@ -31,9 +31,12 @@ absl::StatusOr<std::unique_ptr<Heap::SnapshotMarking>> Heap::PrepareSnapshotMark
   {
     MutexLock lock(&mu_);
     marking->chunks_ = chunks_;
-    for (const Chunk* chunk : chunks_) {
-      entries += chunk->large ? 1 : static_cast<size_t>(chunk->top - chunk->start) / kHeaderSize;
-    }
+    // At most one entry per 16 bytes the chunks take (a large object's
+    // chunk holds one), bounded without reading a chunk header: at the
+    // safepoint each header read is a cache and TLB miss (a pause that grew
+    // with the chunk count). The mapping reserves no memory; only the pages
+    // the marking's deepest stack reaches get touched.
+    entries = committed_bytes_ / kHeaderSize;
   }
   binding_->VisitRoots([&](ObjectHeader** slot) { marking->roots_.push_back(*slot); });
 
@@ -64,6 +67,7 @@ size_t Heap::SnapshotMarking::Mark() {
   Marker<FixedMarkStack> marker(heap_, stack, /*discovered=*/nullptr);
   for (ObjectHeader* root : roots_) marker.Mark(root);
   marker.Drain();
+  deepest_ = stack.deepest();
   return marker.objects();
 }
 

@@ -168,6 +168,41 @@ TEST_F(ForkDumpTest, LiveForkDumpMarksInTheChildNotInThePause) {
   EXPECT_TRUE(parent_marked_youngest());
 }
 
+// The heap whose zeroer ZeroerCheckInChild checks, in the fork child.
+gc::Heap* zeroer_heap = nullptr;
+
+// ZeroerCheckInChild: the child's copy of the heap is the parent's at the
+// fork; exit 42 (the parent then fails the dump: its status does not match
+// the report) unless the zeroer was told to stop before it.
+void ZeroerCheckInChild() {
+  if (!zeroer_heap->ZeroerStoppedForTesting()) _exit(42);
+}
+
+TEST_F(ForkDumpTest, TheBackgroundZeroerIsPausedWhileTheDumpForks) {
+  // Garbage for the zeroer: a collection sweeps it into dirty ranges and
+  // starts the zeroer thread.
+  Allocate(20000);
+  head_.reset();
+  ASSERT_TRUE(runtime_->CollectGarbage().ok());
+  Allocate(100);
+  gc::Heap& heap = internal::HeapOf(*runtime_);
+  ASSERT_FALSE(heap.ZeroerStoppedForTesting());
+  zeroer_heap = &heap;
+  const std::string dir = MakeTempDir("zeroer");
+  HeapDumpOptions options;
+  options.path = dir + "/fork.hprof";
+  options.live = false;
+  options.mode = DumpMode::kFork;
+  options.fork_child_hook = &ZeroerCheckInChild;
+  absl::StatusOr<std::string> path = VMRuntime::DumpHeap(*runtime_, options);
+  ASSERT_TRUE(path.ok()) << path.status();
+  // Resumed with the world: the zeroer runs again.
+  EXPECT_FALSE(heap.ZeroerStoppedForTesting());
+  absl::StatusOr<std::unique_ptr<HprofSnapshot>> snapshot = HprofSnapshot::Load(*path);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_GE((*snapshot)->InstancesOf("test.Item").size(), 100u);
+}
+
 TEST_F(ForkDumpTest, AHostThatIgnoresSigchldStillGetsItsDump) {
   // With SIGCHLD ignored the kernel reaps the child itself, and waitpid fails
   // with ECHILD: the child's report must be enough.

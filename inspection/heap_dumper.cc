@@ -254,6 +254,14 @@ HeapDumper::~HeapDumper() = default;
 
 absl::Status HeapDumper::WritePrologue() {
   Runtime& runtime = world_.runtime();
+  absl::Time step = absl::Now();
+  // Lap: the time since the last lap, for the steps' durations.
+  auto lap = [&step] {
+    const absl::Time now = absl::Now();
+    const absl::Duration d = now - step;
+    step = now;
+    return d;
+  };
   if (live_) {
     absl::StatusOr<std::unique_ptr<gc::Heap::SnapshotMarking>> marking =
         internal::PrepareLiveMarking(runtime, world_);
@@ -263,15 +271,20 @@ absl::Status HeapDumper::WritePrologue() {
     }
     marking_ = *std::move(marking);
   }
+  steps_.live_roots = lap();
   internal::HeapOf(runtime).MakeParsable();
+  steps_.make_parsable = lap();
   EnvironmentRecords environment(world_, GatherDumpProperties(world_, trigger_, live_, extra_properties_));
+  steps_.properties = lap();
   Prologue prologue(world_, w_, environment);
   prologue.Write();
   classes_ = runtime.classes().size() + environment.classes();
   roots_ = prologue.roots() + environment.roots();
   environment_objects_ = environment.objects();
+  steps_.records = lap();
   objects_ = std::make_unique<HeapObjectWriter>(world_, live_, w_);
   objects_->set_stop_after_objects(stop_after_objects_);
+  steps_.walk_plans = lap();
   return absl::OkStatus();
 }
 
@@ -289,6 +302,7 @@ HeapDumpStats HeapDumper::stats() const {
   stats.classes = classes_;
   stats.roots = roots_;
   stats.bytes = w_.bytes_written();
+  stats.steps = steps_;
   return stats;
 }
 

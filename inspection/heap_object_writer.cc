@@ -62,7 +62,7 @@ void SwapCopy(uint8_t* out, const char* in, size_t count, size_t size) {
 HeapObjectWriter::HeapObjectWriter(const StoppedWorld& world, bool live, HprofWriter& writer)
     : heap_(internal::HeapOf(world.runtime())), live_(live), w_(writer) {
   Runtime& runtime = world.runtime();
-  ranges_ = internal::HeapOf(runtime).ParsableRanges();
+  ranges_ = internal::HeapOf(runtime).SnapshotRanges();
   const ClassTable& classes = runtime.classes();
   plans_.resize(classes.size());
   for (const Class* cls : classes.classes()) {
@@ -113,7 +113,7 @@ void HeapObjectWriter::WriteObjects() {
 
 template <bool kLive>
 void HeapObjectWriter::Walk() {
-  for (const gc::Heap::Range& range : ranges_) {
+  for (const gc::Heap::Range& range : ranges_.Fill()) {
     if (!w_.ok()) return;
     // A live dump finds the marked objects through the bitmap: the garbage
     // is never read.

@@ -35,7 +35,33 @@ class DumpOperation : public VmOperation {
         writer_(writer),
         file_(file) {}
   void Doit(StoppedWorld& world) override {
+    const absl::Time doit = absl::Now();
     if (options_.collect_first) internal::RunCollection(world.runtime(), world, gc::GcCause::kExplicit);
+    // The background zeroer stops for the rest of the pause, as for a
+    // collection (gc/COLLECTOR.md): it would take the other core (the stw
+    // dump's writer thread's) and, in fork mode, write to the heap while
+    // fork() copies its page tables.
+    gc::Heap& heap = internal::HeapOf(world.runtime());
+    const absl::Time pausing = absl::Now();
+    heap.PauseBackgroundZeroer();
+    const absl::Duration paused = absl::Now() - pausing;
+    Run(world);
+    const absl::Time resuming = absl::Now();
+    heap.ResumeBackgroundZeroer();
+    steps.zeroer = paused + (absl::Now() - resuming);
+    doit_time = absl::Now() - doit;
+  }
+
+  absl::Status status;
+  HeapDumpStats stats;
+  HeapDumpStats::Steps steps;  // the prologue's, fork mode's, the zeroer's
+  ForkDumpChild child;  // fork mode: pid -1 unless a child was started
+  absl::Duration prologue;
+  absl::Duration fork;
+  absl::Duration doit_time;  // all of Doit
+
+ private:
+  void Run(StoppedWorld& world) {
     HeapDumper dumper(world, options_.live, writer_);
     dumper.set_environment(options_.trigger, options_.extra_properties);
     if (options_.mode == DumpMode::kFork) {
@@ -44,6 +70,7 @@ class DumpOperation : public VmOperation {
     const absl::Time start = absl::Now();
     status = dumper.WritePrologue();
     prologue = absl::Now() - start;
+    steps = dumper.stats().steps;
     if (!status.ok()) return;  // nothing written: the caller drops the file
     if (options_.mode == DumpMode::kStopTheWorld || !writer_.ok()) {
       status = dumper.WriteObjects();
@@ -57,18 +84,14 @@ class DumpOperation : public VmOperation {
     fork = absl::Now() - start - prologue;
     if (forked.ok()) {
       child = *forked;
+      steps.fork_call = child.fork_call;
+      steps.fork_call_cpu = child.fork_call_cpu;
+      steps.fork_setup = fork - child.fork_call;
     } else {
       status = forked.status();
     }
   }
 
-  absl::Status status;
-  HeapDumpStats stats;
-  ForkDumpChild child;  // fork mode: pid -1 unless a child was started
-  absl::Duration prologue;
-  absl::Duration fork;
-
- private:
   const HeapDumpOptions& options_;
   HprofWriter& writer_;
   FdSink* const file_;
@@ -134,6 +157,8 @@ absl::Status RunDump(Runtime& runtime, ByteSink& sink, FdSink* file,
     stats->time_to_safepoint = op.timing().time_to_safepoint;
     stats->prologue = op.prologue;
     stats->fork = op.fork;
+    stats->steps = op.steps;
+    stats->steps.resume = op.timing().pause - op.timing().time_to_safepoint - op.doit_time;
   }
   return status;
 }

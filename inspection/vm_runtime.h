@@ -65,6 +65,18 @@ struct HeapDumpStats {
   absl::Duration time_to_safepoint;
   absl::Duration prologue;
   absl::Duration fork;
+  // The pause's steps, for finding what grows with the heap
+  // (benchmarks/heap_shape prints them). The prologue's: a live dump's
+  // roots, MakeParsable, the environment's properties, the records before
+  // the objects, the walk's ranges and plans. Fork mode's: pausing the
+  // background zeroer, mapping the ring and the report pipe, the fork()
+  // system call alone (and, `fork_call_cpu`, the forking thread's CPU time
+  // in it: the rest is waiting for a core). `resume`: the rest of the pause
+  // (the VM thread restarting the world).
+  struct Steps {
+    absl::Duration live_roots, make_parsable, properties, records, walk_plans;
+    absl::Duration zeroer, fork_setup, fork_call, resume, fork_call_cpu;
+  } steps;
 };
 
 enum class DumpMode {

@@ -42,6 +42,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "base/must_use.h"
 #include "inspection/hprof/byte_sink.h"
 #include "inspection/hprof/gzip_sink.h"
@@ -53,6 +54,8 @@ struct ForkDumpChild {
   pid_t pid = -1;
   int report_fd = -1;     // the read end of the child's report pipe
   void* ring = nullptr;   // the shared ring (fork_dump.cc), or nullptr
+  absl::Duration fork_call;  // the fork() system call alone, in the parent
+  absl::Duration fork_call_cpu;  // of it, the forking thread's CPU time
 };
 
 // StartForkDumpChild forks a child that finishes `dumper`'s dump

@@ -68,7 +68,8 @@ class HeapDumper {
   // no allocation.
   KILN_MUST_USE absl::Status WriteObjects();
 
-  // stats: what was written so far (bytes: what the writer took).
+  // stats: what was written so far (bytes: what the writer took), and the
+  // prologue's steps' durations (HeapDumpStats::steps).
   HeapDumpStats stats() const;
 
   // set_environment: what the dump's kiln.dump.trigger property says
@@ -92,6 +93,7 @@ class HeapDumper {
   uint64_t roots_ = 0;
   uint64_t stop_after_objects_ = 0;
   uint64_t environment_objects_ = 0;  // dump_environment.h's synthetic objects
+  HeapDumpStats::Steps steps_;        // the prologue's
   DumpTrigger trigger_ = DumpTrigger::kApi;
   DumpProperties extra_properties_;
 };

@@ -8,9 +8,10 @@
 // thread is a copy of the VM thread while the other threads' locks (and
 // mimalloc's state) were copied in whatever state they were. So the
 // constructor (world stopped; it allocates) computes everything the walk
-// needs: the heap's ranges (gc::Heap::ParsableRanges) and, per class, a plan:
-// the record's size and, in dump order (the class's own fields first, then its
-// superclass's), the fields as runs: consecutive fields of one width at
+// needs: the heap's chunk list (gc::Heap::SnapshotRanges: the walk sorts it
+// and reads the chunks' bounds) and, per class, a plan: the record's size
+// and, in dump order (the class's own fields first, then its superclass's),
+// the fields as runs: consecutive fields of one width at
 // consecutive offsets (a reference is 8 bytes like a long: its id is its
 // value), each run one byte-swapping loop (a Node's four fields are two
 // runs). Writing an instance is then a loop over its runs into space
@@ -104,7 +105,7 @@ class HeapObjectWriter {
   const gc::Heap& heap_;
   const bool live_;
   HprofWriter& w_;
-  std::vector<gc::Heap::Range> ranges_;
+  gc::Heap::RangeSnapshot ranges_;  // filled by the walk, not in the pause
   std::vector<Plan> plans_;  // by class id
   std::vector<Run> runs_;
   uint64_t objects_ = 0;
