@@ -66,14 +66,14 @@ bool Collect(benchmark::State& state, Runtime& runtime, gc::CollectionStats* sta
   return true;
 }
 
-// Arg 0: the object size; arg 1: who zeroes freed space (0: the background
-// zeroer thread, the default; 1: the sweep, in the pause). The counters say
+// Arg 0: the object size; arg 1: who zeroes freed space (gc::ZeroingMode:
+// 0 the background zeroer thread, the default; 1 the sweep, in the pause;
+// 2 the allocating thread, a Tlab at a time). The counters say
 // where the zeroing went, in bytes per allocated byte.
 void BM_KilnAllocate(benchmark::State& state) {
   const size_t size = static_cast<size_t>(state.range(0));
   RuntimeOptions options = Options(size_t{1} << 30);
-  options.heap_zeroing = state.range(1) == 0 ? gc::ZeroingMode::kBackground
-                                             : gc::ZeroingMode::kSweep;
+  options.heap_zeroing = static_cast<gc::ZeroingMode>(state.range(1));
   auto runtime = *Runtime::Create(std::move(options));
   absl::StatusOr<BenchApi> api = ResolveBenchApi(*runtime);
   if (!api.ok()) {
@@ -123,7 +123,7 @@ void BM_MiMalloc(benchmark::State& state) {
 // thread, so process CPU counts all the work an allocation costs wherever it
 // ran, and stays readable on a loaded machine, where wall time also counts
 // the waits for a core.
-BENCHMARK(BM_KilnAllocate)->ArgsProduct({{16, 32, 64, 128}, {0, 1}})->MeasureProcessCPUTime();
+BENCHMARK(BM_KilnAllocate)->ArgsProduct({{16, 32, 64, 128}, {0, 1, 2}})->MeasureProcessCPUTime();
 BENCHMARK(BM_MiMalloc)->Arg(16)->Arg(32)->Arg(64)->Arg(128)->MeasureProcessCPUTime();
 
 // A live heap of `megabytes`: linked Bench nodes each holding a byte[64]

@@ -302,6 +302,17 @@ class Heap {
   // ZeroDirtyRange: the background zeroer is behind; zero a dirty range of
   // at least min_size bytes here and make it a zeroed one. False if none.
   bool ZeroDirtyRange(size_t min_size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Zeroing::kAllocation: the allocating thread zeroes the piece of a dirty
+  // range it is about to use, so that its lines are in this core's cache
+  // when the objects are written. CarveDirtyPiece takes up to *size bytes
+  // (at least min_size) off the most recent dirty range that fits, still
+  // dirty, in no list; TakeDirtyPiece also zeroes it (under the lock).
+  char* CarveDirtyPiece(size_t min_size, size_t* size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  char* TakeDirtyPiece(size_t min_size, size_t* size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // ZeroAheadOutsideLock: before a refill for `size` bytes finds no zeroed
+  // range, carve the dirty piece it would take, zero it with mu_ released
+  // (other threads refill meanwhile) and make it the newest free range.
+  void ZeroAheadOutsideLock(size_t size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // AllocateRange carves up to *size bytes (at least min_size) of zeroed
   // memory: from a free range, the current chunk's bump space, a dirty range
   // zeroed here, or a new chunk if `limit` allows; sets *size.
