@@ -67,8 +67,8 @@ bool Collect(benchmark::State& state, Runtime& runtime, gc::CollectionStats* sta
 }
 
 // Arg 0: the object size; arg 1: who zeroes freed space (gc::ZeroingMode:
-// 0 the background zeroer thread, the default; 1 the sweep, in the pause;
-// 2 the allocating thread, a Tlab at a time). The counters say
+// 0 the background zeroer thread; 1 the sweep, in the pause; 2 the
+// allocating thread, a Tlab at a time, the default). The counters say
 // where the zeroing went, in bytes per allocated byte.
 void BM_KilnAllocate(benchmark::State& state) {
   const size_t size = static_cast<size_t>(state.range(0));
@@ -93,6 +93,11 @@ void BM_KilnAllocate(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
   const gc::HeapStats stats = runtime->heap_stats();
   state.counters["collections"] = static_cast<double>(stats.collections);
+  // A collection's pause (mark + sweep, on the VM thread), in µs.
+  state.counters["pause_us"] =
+      stats.collections == 0 ? 0.0
+                             : absl::ToDoubleMicroseconds(stats.total_collection_time) /
+                                   static_cast<double>(stats.collections);
   const double allocated = static_cast<double>(state.iterations()) * static_cast<double>(size);
   state.counters["zeroed_bg"] = static_cast<double>(stats.background_zeroed_bytes) / allocated;
   state.counters["zeroed_sweep"] = static_cast<double>(stats.sweep_zeroed_bytes) / allocated;

@@ -24,11 +24,12 @@ ObjectHeader** SlotAt(char* object, uint32_t offset) {
 }  // namespace
 
 size_t CacheSizedCollectionBudget() {
+  // Four L2s: the L3 size sysconf reports is the whole package's here
+  // (256 MiB, where a core shares 32 MiB), the L2 is per core.
   constexpr size_t kMiB = size_t{1} << 20;
-  long cache = sysconf(_SC_LEVEL3_CACHE_SIZE);
-  if (cache <= 0) cache = sysconf(_SC_LEVEL2_CACHE_SIZE);
-  if (cache <= 0) return 4 * kMiB;
-  return std::clamp(static_cast<size_t>(cache) / 4, 2 * kMiB, 8 * kMiB);
+  const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  if (l2 <= 0) return 2 * kMiB;
+  return std::clamp(4 * static_cast<size_t>(l2), 2 * kMiB, 8 * kMiB);
 }
 
 void Heap::ClearMarks(Chunk* chunk) const {
@@ -133,7 +134,7 @@ CollectionStats Heap::Collect(GcCause cause, uint64_t observed_collections) {
     ++collections_;
     soft_limit_bytes_ = next_soft_limit;
     // kSweep zeroes the dead bytes here, in the pause; kBackground hands
-    // them to the zeroer thread.
+    // them to the zeroer thread; kAllocation leaves them to the refills.
     stats.zeroed_bytes = ResumeZeroer();
   }
   stats.sweep_time = absl::Now() - marked;

@@ -361,6 +361,7 @@ TEST(ZeroingTest, AllocatingThreadsZeroTheirOwnPiecesConcurrently) {
 // and the allocations after it zero nothing.
 TEST(ZeroingTest, TheZeroerCatchesUpBetweenCollections) {
   HeapOptions options = SmallHeap();
+  options.zeroing = HeapOptions::Zeroing::kBackground;
   TestHeap heap(options);
   Tlab tlab;
   heap->AttachTlab(&tlab);

@@ -97,7 +97,7 @@ struct RuntimeOptions {
   // Who zeroes the space a collection frees (gc::HeapOptions::zeroing): a
   // background thread between collections, the sweep, in the pause, or the
   // allocating thread, a Tlab at a time just before it uses it.
-  gc::ZeroingMode heap_zeroing = gc::ZeroingMode::kBackground;
+  gc::ZeroingMode heap_zeroing = gc::ZeroingMode::kAllocation;
   // Called once before an allocation fails for lack of memory, on the
   // allocating thread (managed), after a full collection. The heap-dump
   // subsystem hooks in here.

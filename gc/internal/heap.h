@@ -52,8 +52,8 @@ struct HeapOptions {
   // above the hard limit). See gc/COLLECTOR.md, "The collection budget".
   size_t initial_soft_limit_bytes = size_t{16} << 20;
   // The least a collection leaves to allocate before the next one; 0: sized
-  // to the last-level cache (CacheSizedCollectionBudget), so that a small
-  // live set's garbage cycles through memory that is still cached.
+  // to the cache (CacheSizedCollectionBudget), so that a small live set's
+  // garbage cycles through memory that is still cached.
   size_t min_collection_budget_bytes = 0;
   size_t chunk_size = size_t{1} << 20;
   size_t tlab_size = size_t{32} << 10;
@@ -68,12 +68,11 @@ struct HeapOptions {
   bool huge_pages = true;
   // Who zeroes the free space a sweep leaves (gc/gc_stats.h, ZeroingMode).
   using Zeroing = ZeroingMode;
-  Zeroing zeroing = Zeroing::kBackground;
+  Zeroing zeroing = Zeroing::kAllocation;
 };
 
-// CacheSizedCollectionBudget: a quarter of the last-level cache
-// (sysconf's L3, else L2), between 2 and 8 MiB; 4 MiB if the cache size is
-// unknown. HeapOptions::min_collection_budget_bytes's default.
+// CacheSizedCollectionBudget: four times the per-core L2 cache (sysconf),
+// between 2 and 8 MiB; 2 MiB if the cache size is unknown. HeapOptions::min_collection_budget_bytes's default.
 size_t CacheSizedCollectionBudget();
 
 class Heap {
