@@ -131,7 +131,7 @@ void BM_MiMalloc(benchmark::State& state) {
 BENCHMARK(BM_KilnAllocate)->ArgsProduct({{16, 32, 64, 128}, {0, 1, 2}})->MeasureProcessCPUTime();
 BENCHMARK(BM_MiMalloc)->Arg(16)->Arg(32)->Arg(64)->Arg(128)->MeasureProcessCPUTime();
 
-// Allocation beside a live set: arg 0 the live megabytes (linked Bench
+// Allocation beside a live set: arg 0 the live megabytes (1, 4, 64) (linked Bench
 // nodes, each holding a byte[64], 112 bytes a pair), arg 1 the zeroing mode
 // as in BM_KilnAllocate; 64-byte garbage objects. The live set sets the
 // collection budget (live + 1 chunk once it is past the cache-sized
@@ -168,7 +168,7 @@ void BM_KilnAllocateBesideLiveSet(benchmark::State& state) {
       static_cast<double>(runtime->heap_stats().collections - before);
 }
 BENCHMARK(BM_KilnAllocateBesideLiveSet)
-    ->ArgsProduct({{4, 64}, {0, 2}})
+    ->ArgsProduct({{1, 4, 64}, {0, 2}})
     ->MeasureProcessCPUTime();
 
 // A live heap of `megabytes`: linked Bench nodes each holding a byte[64]
