@@ -125,12 +125,13 @@ CollectionStats Heap::Collect(GcCause cause, uint64_t observed_collections) {
     // chunk (so collecting costs at most about one marking of the live set
     // per live set allocated), but at least the cache-sized floor, so a
     // small live set's garbage cycles through cached memory rather than
-    // through the initial heap. The floor is the minimum plus twice the
-    // live bytes, up to four minimums: an almost empty heap collects every
-    // minimum, one with a few MiB live as rarely as it did with a fixed
-    // 4-minimum floor (gc/COLLECTOR.md, "The collection budget").
+    // through the initial heap. The floor is the minimum plus eight times
+    // the live bytes, up to four minimums: an almost empty heap collects
+    // every minimum, and marking never costs more than an eighth of a
+    // live byte per allocated byte, as with the old fixed floor of four
+    // minimums (gc/COLLECTOR.md, "The collection budget").
     const size_t min = options_.min_collection_budget_bytes;
-    const size_t floor = std::min(min + 2 * stats.live_bytes, 4 * min);
+    const size_t floor = std::min(min + 8 * stats.live_bytes, 4 * min);
     const size_t budget = std::max(stats.live_bytes + options_.chunk_size, floor);
     const size_t next_soft_limit =
         std::clamp(stats.live_bytes + budget, options_.chunk_size, options_.heap_limit_bytes);
