@@ -360,9 +360,12 @@ void Heap::ZeroAheadOutsideLock(size_t size) {
   // The piece is in no list, so no other thread takes it, and its filler
   // header keeps the heap parsable; no collection or heap walk can start
   // while this (managed) thread is between safepoints.
+  const uint64_t collections = collections_;
   mu_.Unlock();
   ZeroPast(memory, piece);
   mu_.Lock();
+  KILN_CHECK(collections_ == collections, "a collection ran while an allocating thread zeroed ",
+             piece, " bytes outside the heap lock");
   free_ranges_.push_back(FreeRange{memory, piece});  // the most recent: taken next
 }
 
@@ -387,8 +390,9 @@ char* Heap::AllocateOutsideTlab(size_t size, Limit limit) {
 char* Heap::AllocateRange(size_t min_size, size_t* size_inout, Limit limit) {
   if (char* memory = TakeFreeRange(min_size, size_inout)) return memory;
   if (options_.zeroing == HeapOptions::Zeroing::kAllocation) {
-    // Zeroed here (under the lock: ZeroAheadOutsideLock found no piece, and
-    // another thread's or the retry's refill did) just before use.
+    // Zeroed here, under the lock: the paths that skip ZeroAheadOutsideLock
+    // (the retry up to the hard limit, stress mode), or another thread
+    // took the piece it zeroed.
     if (char* memory = TakeDirtyPiece(min_size, size_inout)) return memory;
   }
   const size_t size = *size_inout;

@@ -72,7 +72,8 @@ struct HeapOptions {
 };
 
 // CacheSizedCollectionBudget: four times the per-core L2 cache (sysconf),
-// between 2 and 8 MiB; 2 MiB if the cache size is unknown. HeapOptions::min_collection_budget_bytes's default.
+// between 2 and 8 MiB; 2 MiB if the cache size is unknown.
+// HeapOptions::min_collection_budget_bytes's default.
 size_t CacheSizedCollectionBudget();
 
 class Heap {
@@ -305,7 +306,8 @@ class Heap {
   // range it is about to use, so that its lines are in this core's cache
   // when the objects are written. CarveDirtyPiece takes up to *size bytes
   // (at least min_size) off the most recent dirty range that fits, still
-  // dirty, in no list; TakeDirtyPiece also zeroes it (under the lock).
+  // dirty, in no list, and counts it as allocation zeroing; TakeDirtyPiece
+  // also zeroes it (under the lock).
   char* CarveDirtyPiece(size_t min_size, size_t* size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   char* TakeDirtyPiece(size_t min_size, size_t* size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // ZeroAheadOutsideLock: before a refill for `size` bytes finds no zeroed
