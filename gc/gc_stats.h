@@ -23,11 +23,13 @@ const char* GcCauseName(GcCause cause);
 
 // CollectionStats: what one collection did.
 // ZeroingMode: who zeroes the free space a sweep leaves (dead objects'
-// bytes): a background thread between collections, or the sweep itself, in
-// the pause. Memory fresh from the kernel is never zeroed again; see
+// bytes): a background thread between collections, the sweep itself, in
+// the pause, or the allocating thread, one Tlab (or medium object) at a
+// time just before it uses it. Memory fresh from the kernel is never zeroed
+// again; see
 // gc/COLLECTOR.md, "Zeroing". (gc::HeapOptions::zeroing; public because
 // RuntimeOptions names it.)
-enum class ZeroingMode { kBackground, kSweep };
+enum class ZeroingMode { kBackground, kSweep, kAllocation };
 
 struct CollectionStats {
   GcCause cause = GcCause::kExplicit;

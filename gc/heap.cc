@@ -187,7 +187,8 @@ void Heap::ResumeBackgroundZeroer() {
 size_t Heap::ResumeZeroer() {
   zeroer_paused_ = false;
   zeroer_stop_.store(false, std::memory_order_relaxed);
-  if (dirty_ranges_.empty()) return 0;
+  // kAllocation: the dirty ranges wait for the allocations that carve them.
+  if (dirty_ranges_.empty() || options_.zeroing == HeapOptions::Zeroing::kAllocation) return 0;
   if (options_.zeroing == HeapOptions::Zeroing::kSweep) {
     size_t zeroed = 0;
     for (const FreeRange& range : dirty_ranges_) {
@@ -270,6 +271,7 @@ absl::StatusOr<ObjectHeader*> Heap::AllocateSlow(Tlab& tlab, const Layout* layou
   {
     MutexLock lock(&mu_);
     if (!options_.stress) {
+      if (options_.zeroing == HeapOptions::Zeroing::kAllocation) ZeroAheadOutsideLock(size);
       if (char* memory = TryAllocate(tlab, size, Limit::kSoft)) {
         return Initialize(memory, layout, length);
       }
@@ -334,6 +336,55 @@ bool Heap::ZeroDirtyRange(size_t min_size) {
   return false;
 }
 
+char* Heap::CarveDirtyPiece(size_t min_size, size_t* size) {
+  // The most recently swept range first: its lines are likeliest cached.
+  for (size_t i = dirty_ranges_.size(); i > 0; --i) {
+    FreeRange& range = dirty_ranges_[i - 1];
+    if (range.size < min_size) continue;
+    *size = std::min(*size, range.size);
+    char* memory = range.start;
+    range.start += *size;
+    range.size -= *size;
+    FillGap(range.start, range.size);  // the rest stays dirty past its header
+    // A rest too small to carve is a filler until its neighbours die.
+    if (range.size < kMinFreeRange) {
+      dirty_ranges_.erase(dirty_ranges_.begin() + static_cast<ptrdiff_t>(i - 1));
+    }
+    FillGap(memory, *size);
+    allocation_zeroed_bytes_ += *size;
+    return memory;
+  }
+  return nullptr;
+}
+
+char* Heap::TakeDirtyPiece(size_t min_size, size_t* size) {
+  char* memory = CarveDirtyPiece(min_size, size);
+  if (memory != nullptr) ZeroPast(memory, *size);
+  return memory;
+}
+
+void Heap::ZeroAheadOutsideLock(size_t size) {
+  // What the refill (or a medium object) will ask AllocateRange for.
+  const bool medium = size > options_.tlab_size / 4;
+  if (medium && size > options_.chunk_size / 4) return;  // large: a fresh chunk
+  size_t piece = medium ? size : options_.tlab_size;
+  for (const FreeRange& range : free_ranges_) {
+    if (range.size >= size) return;  // zeroed space that fits is taken first
+  }
+  char* memory = CarveDirtyPiece(size, &piece);
+  if (memory == nullptr) return;
+  // The piece is in no list, so no other thread takes it, and its filler
+  // header keeps the heap parsable; no collection or heap walk can start
+  // while this (managed) thread is between safepoints.
+  const uint64_t collections = collections_;
+  mu_.Unlock();
+  ZeroPast(memory, piece);
+  mu_.Lock();
+  KILN_CHECK(collections_ == collections, "a collection ran while an allocating thread zeroed ",
+             piece, " bytes outside the heap lock");
+  free_ranges_.push_back(FreeRange{memory, piece});  // the most recent: taken next
+}
+
 bool Heap::RefillTlab(Tlab& tlab, size_t min_size, Limit limit) {
   RetireTlab(tlab);
   size_t size = options_.tlab_size;
@@ -354,6 +405,12 @@ char* Heap::AllocateOutsideTlab(size_t size, Limit limit) {
 
 char* Heap::AllocateRange(size_t min_size, size_t* size_inout, Limit limit) {
   if (char* memory = TakeFreeRange(min_size, size_inout)) return memory;
+  if (options_.zeroing == HeapOptions::Zeroing::kAllocation) {
+    // Zeroed here, under the lock: the paths that skip ZeroAheadOutsideLock
+    // (the retry up to the hard limit, stress mode), or another thread
+    // took the piece it zeroed.
+    if (char* memory = TakeDirtyPiece(min_size, size_inout)) return memory;
+  }
   const size_t size = *size_inout;
   const bool bump_fits =
       current_ != nullptr && static_cast<size_t>(current_->end - current_->top) >= size;

@@ -2,9 +2,11 @@
 
 #include <cstring>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/time/clock.h"
 
 #include "gc/fake_binding.h"
@@ -229,7 +231,8 @@ TEST(HeapTest, WithoutHugePagesTheHeapDoesNotAskForThem) {
 
 // Every allocation path hands out memory whose payload is zero: fresh chunks,
 // free ranges the sweep made of dead objects (zeroed by the background
-// zeroer, by the allocation when the zeroer is behind, or by the sweep),
+// zeroer, by the allocation when the zeroer is behind, by the sweep, or by
+// the allocating thread a Tlab at a time, outside the heap lock or in it),
 // retained empty chunks, reused chunk slots, medium and large objects. Each
 // object is checked byte by byte when allocated, then filled with garbage
 // (lock word included) before most of it is dropped and collected.
@@ -294,6 +297,9 @@ TEST_P(ZeroingTest, AllocationReturnsZeroedMemoryOnEveryPath) {
   if (zeroing == HeapOptions::Zeroing::kSweep) {
     EXPECT_GT(stats.sweep_zeroed_bytes, 0u);
     EXPECT_EQ(stats.background_zeroed_bytes, 0u);
+  } else if (zeroing == HeapOptions::Zeroing::kAllocation) {
+    EXPECT_GT(stats.allocation_zeroed_bytes, 1u << 20);  // the freed space, reused
+    EXPECT_EQ(stats.background_zeroed_bytes + stats.sweep_zeroed_bytes, 0u);
   } else if (hold_zeroer) {
     EXPECT_GT(stats.allocation_zeroed_bytes, 0u);  // the allocations did it
     EXPECT_EQ(stats.background_zeroed_bytes, 0u);
@@ -306,12 +312,70 @@ INSTANTIATE_TEST_SUITE_P(
     Modes, ZeroingTest,
     ::testing::Values(std::make_tuple(HeapOptions::Zeroing::kBackground, false),
                       std::make_tuple(HeapOptions::Zeroing::kBackground, true),
-                      std::make_tuple(HeapOptions::Zeroing::kSweep, false)));
+                      std::make_tuple(HeapOptions::Zeroing::kSweep, false),
+                      std::make_tuple(HeapOptions::Zeroing::kAllocation, false)));
+
+// Zeroing on the allocating thread releases the heap lock around its memset:
+// two threads refilling from the same dirty ranges at once each get zeroed,
+// disjoint memory (run under TSan too).
+TEST(ZeroingTest, AllocatingThreadsZeroTheirOwnPiecesConcurrently) {
+  HeapOptions options = SmallHeap();
+  options.heap_limit_bytes = 8 << 20;
+  options.initial_soft_limit_bytes = 4 << 20;
+  options.min_collection_budget_bytes = 4 << 20;
+  options.zeroing = HeapOptions::Zeroing::kAllocation;
+  TestHeap heap(options);
+  {
+    // Fill about 3 MiB with garbage, then collect: all of it becomes dirty.
+    Tlab tlab;
+    heap->AttachTlab(&tlab);
+    for (size_t allocated = 0; allocated < (3u << 20); allocated += kPair.instance_size) {
+      auto object = heap->Allocate(tlab, &kPair, kPair.instance_size, 0);
+      ASSERT_TRUE(object.ok());
+      std::memset((*object)->address() + kHeaderSize, 0xff, kPair.instance_size - kHeaderSize);
+    }
+    heap->DetachTlab(&tlab);
+  }
+  heap->Collect(GcCause::kExplicit);
+  ASSERT_GT(heap->Stats().dirty_bytes, 2u << 20);
+  const uint64_t collections = heap->collections();
+  // Together well under the dirty space: no collection starts meanwhile
+  // (the fake VM would run it on the allocating thread, world not stopped).
+  constexpr size_t kPerThread = 768 << 10;
+  std::vector<std::vector<ObjectHeader*>> seen(2);
+  auto run = [&](std::vector<ObjectHeader*>* mine) {
+    Tlab tlab;
+    heap->AttachTlab(&tlab);
+    for (size_t allocated = 0; allocated < kPerThread; allocated += kPair.instance_size) {
+      auto object = heap->Allocate(tlab, &kPair, kPair.instance_size, 0);
+      ASSERT_TRUE(object.ok());
+      for (size_t b = kHeaderSize; b < kPair.instance_size; ++b) {
+        ASSERT_EQ((*object)->address()[b], 0) << "byte " << b;
+      }
+      std::memset((*object)->address() + kHeaderSize, 0xee, kPair.instance_size - kHeaderSize);
+      mine->push_back(*object);
+    }
+    heap->DetachTlab(&tlab);
+  };
+  std::thread a(run, &seen[0]);
+  std::thread b(run, &seen[1]);
+  a.join();
+  b.join();
+  EXPECT_EQ(heap->collections(), collections);
+  absl::flat_hash_set<ObjectHeader*> all;
+  for (const auto& objects : seen) {
+    for (ObjectHeader* object : objects) EXPECT_TRUE(all.insert(object).second);
+  }
+  EXPECT_EQ(all.size(), 2 * ((kPerThread + kPair.instance_size - 1) / kPair.instance_size));
+  EXPECT_GE(heap->Stats().allocation_zeroed_bytes, 2 * kPerThread);
+  EXPECT_EQ(heap->Stats().background_zeroed_bytes, 0u);
+}
 
 // The background zeroer, left alone, zeroes all the space a collection frees,
 // and the allocations after it zero nothing.
 TEST(ZeroingTest, TheZeroerCatchesUpBetweenCollections) {
   HeapOptions options = SmallHeap();
+  options.zeroing = HeapOptions::Zeroing::kBackground;
   TestHeap heap(options);
   Tlab tlab;
   heap->AttachTlab(&tlab);

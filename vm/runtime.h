@@ -98,8 +98,9 @@ struct RuntimeOptions {
   // (gc::HeapOptions::huge_pages): fork-mode dumps fork much faster.
   bool heap_huge_pages = true;
   // Who zeroes the space a collection frees (gc::HeapOptions::zeroing): a
-  // background thread between collections, or the sweep, in the pause.
-  gc::ZeroingMode heap_zeroing = gc::ZeroingMode::kBackground;
+  // background thread between collections, the sweep, in the pause, or the
+  // allocating thread, a Tlab at a time just before it uses it.
+  gc::ZeroingMode heap_zeroing = gc::ZeroingMode::kAllocation;
   // Called once before an allocation fails for lack of memory, on the
   // allocating thread (managed), after a full collection. The heap-dump
   // subsystem hooks in here.

@@ -52,8 +52,8 @@ struct HeapOptions {
   // above the hard limit). See gc/COLLECTOR.md, "The collection budget".
   size_t initial_soft_limit_bytes = size_t{16} << 20;
   // The least a collection leaves to allocate before the next one; 0: sized
-  // to the last-level cache (CacheSizedCollectionBudget), so that a small
-  // live set's garbage cycles through memory that is still cached.
+  // to the cache (CacheSizedCollectionBudget), so that a small live set's
+  // garbage cycles through memory that is still cached.
   size_t min_collection_budget_bytes = 0;
   size_t chunk_size = size_t{1} << 20;
   size_t tlab_size = size_t{32} << 10;
@@ -68,12 +68,12 @@ struct HeapOptions {
   bool huge_pages = true;
   // Who zeroes the free space a sweep leaves (gc/gc_stats.h, ZeroingMode).
   using Zeroing = ZeroingMode;
-  Zeroing zeroing = Zeroing::kBackground;
+  Zeroing zeroing = Zeroing::kAllocation;
 };
 
-// CacheSizedCollectionBudget: a quarter of the last-level cache
-// (sysconf's L3, else L2), between 2 and 8 MiB; 4 MiB if the cache size is
-// unknown. HeapOptions::min_collection_budget_bytes's default.
+// CacheSizedCollectionBudget: four times the per-core L2 cache (sysconf),
+// between 2 and 8 MiB; 2 MiB if the cache size is unknown.
+// HeapOptions::min_collection_budget_bytes's default.
 size_t CacheSizedCollectionBudget();
 
 class Heap {
@@ -337,6 +337,18 @@ class Heap {
   // ZeroDirtyRange: the background zeroer is behind; zero a dirty range of
   // at least min_size bytes here and make it a zeroed one. False if none.
   bool ZeroDirtyRange(size_t min_size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Zeroing::kAllocation: the allocating thread zeroes the piece of a dirty
+  // range it is about to use, so that its lines are in this core's cache
+  // when the objects are written. CarveDirtyPiece takes up to *size bytes
+  // (at least min_size) off the most recent dirty range that fits, still
+  // dirty, in no list, and counts it as allocation zeroing; TakeDirtyPiece
+  // also zeroes it (under the lock).
+  char* CarveDirtyPiece(size_t min_size, size_t* size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  char* TakeDirtyPiece(size_t min_size, size_t* size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // ZeroAheadOutsideLock: before a refill for `size` bytes finds no zeroed
+  // range, carve the dirty piece it would take, zero it with mu_ released
+  // (other threads refill meanwhile) and make it the newest free range.
+  void ZeroAheadOutsideLock(size_t size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // AllocateRange carves up to *size bytes (at least min_size) of zeroed
   // memory: from a free range, the current chunk's bump space, a dirty range
   // zeroed here, or a new chunk if `limit` allows; sets *size.
