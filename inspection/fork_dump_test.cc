@@ -27,9 +27,13 @@ using ::kiln::testing::MakeTempDir;
 
 class ForkDumpTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { StartRuntime(RuntimeOptions{}.heap_zeroing); }
+
+  // StartRuntime: runtime_, a new runtime whose heap zeroes with `zeroing`.
+  void StartRuntime(gc::ZeroingMode zeroing) {
     RuntimeOptions options;
     options.heap_limit_bytes = 64 << 20;
+    options.heap_zeroing = zeroing;
     options.classes.push_back({.name = "test.Item",
                                .fields = {{"next", FieldType::kObject},
                                           {"value", FieldType::kLong}},
@@ -179,6 +183,10 @@ void ZeroerCheckInChild() {
 }
 
 TEST_F(ForkDumpTest, TheBackgroundZeroerIsPausedWhileTheDumpForks) {
+  // The background zeroer is a thread only in its own mode (the default
+  // zeroes on the allocating thread).
+  runtime_.reset();
+  StartRuntime(gc::ZeroingMode::kBackground);
   // Garbage for the zeroer: a collection sweeps it into dirty ranges and
   // starts the zeroer thread.
   Allocate(20000);
