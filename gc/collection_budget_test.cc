@@ -66,9 +66,9 @@ TEST(CollectionBudgetTest, ASmallLiveSetCollectsAfterTheMinimumBudgetNotTheIniti
   const HeapStats first = heap.heap->Stats();
   const size_t live = first.last_collection.live_bytes;
   EXPECT_LT(live, 64u << 10);
-  // The soft limit is now live + the 2 MiB minimum (plus eight times the
-  // few live bytes), not 16 MiB: the empty chunks past it went back.
-  EXPECT_EQ(first.soft_limit_bytes, live + 2 * kMiB + 8 * live);
+  // The soft limit is now live + the 2 MiB minimum, not 16 MiB: the empty
+  // chunks past it went back.
+  EXPECT_EQ(first.soft_limit_bytes, live + 2 * kMiB);
   EXPECT_LE(first.committed_bytes, first.soft_limit_bytes);
   // 20 MiB of garbage: a collection every 2 MiB or so (a chunk's bitmap and
   // header come off each MiB), within the new soft limit all along.
@@ -88,25 +88,6 @@ TEST(CollectionBudgetTest, ALargeLiveSetGetsABudgetOfItsOwnSize) {
   const size_t live = stats.last_collection.live_bytes;
   EXPECT_GE(live, 12 * kMiB);
   EXPECT_EQ(stats.soft_limit_bytes, 2 * live + kMiB);
-}
-
-// Between the two: the floor grows by eight times the live bytes, up to four
-// minimums, so a live set under a MiB is not marked more often per
-// allocated byte than with a fixed floor of four minimums.
-TEST(CollectionBudgetTest, TheFloorGrowsWithASmallLiveSetUpToFourMinimums) {
-  TestHeap heap(BudgetHeap());
-  heap.Allocate(256 << 10, /*keep=*/true);
-  heap.heap->Collect(GcCause::kExplicit);
-  HeapStats stats = heap.heap->Stats();
-  size_t live = stats.last_collection.live_bytes;
-  ASSERT_GE(live, 256u << 10);
-  EXPECT_EQ(stats.soft_limit_bytes, live + 2 * kMiB + 8 * live);  // under 8 MiB
-  heap.Allocate(5 * kMiB, /*keep=*/true);
-  heap.heap->Collect(GcCause::kExplicit);
-  stats = heap.heap->Stats();
-  live = stats.last_collection.live_bytes;
-  ASSERT_GE(live, 5 * kMiB);
-  EXPECT_EQ(stats.soft_limit_bytes, live + 8 * kMiB);  // capped at four minimums
 }
 
 TEST(CollectionBudgetTest, TheHardLimitCapsTheBudget) {

@@ -71,9 +71,9 @@ struct HeapOptions {
   Zeroing zeroing = Zeroing::kAllocation;
 };
 
-// CacheSizedCollectionBudget: four times the per-core L2 cache (sysconf),
-// between 2 and 8 MiB; 2 MiB if the cache size is unknown.
-// HeapOptions::min_collection_budget_bytes's default.
+// CacheSizedCollectionBudget: a quarter of the last-level cache
+// (sysconf's L3, else L2), between 2 and 8 MiB; 4 MiB if the cache size is
+// unknown. HeapOptions::min_collection_budget_bytes's default.
 size_t CacheSizedCollectionBudget();
 
 class Heap {
