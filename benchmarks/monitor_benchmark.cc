@@ -8,8 +8,9 @@
 //   BM_WaitNotify/{Monitor,CondVar}          a ping-pong round trip between
 //       two threads: Wait/Notify against std::condition_variable
 //
-//   bazel run -c opt //benchmarks:monitor_benchmark -- --benchmark_repetitions=5 \
-//       --benchmark_report_aggregates_only=true
+//   bazel run -c opt //benchmarks:monitor_benchmark --
+//       --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//   (one command line)
 #include <atomic>
 #include <condition_variable>
 #include <memory>
