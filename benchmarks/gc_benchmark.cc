@@ -66,22 +66,33 @@ bool Collect(benchmark::State& state, Runtime& runtime, gc::CollectionStats* sta
   return true;
 }
 
+// AllocatingRuntime: the allocation benchmarks' runtime (a 1 GiB heap whose
+// freed space is zeroed as arg 1 says) and its *api; null after
+// SkipWithError.
+std::unique_ptr<Runtime> AllocatingRuntime(benchmark::State& state, BenchApi* api) {
+  RuntimeOptions options = Options(size_t{1} << 30);
+  options.heap_zeroing = static_cast<gc::ZeroingMode>(state.range(1));
+  auto runtime = *Runtime::Create(std::move(options));
+  absl::StatusOr<BenchApi> resolved = ResolveBenchApi(*runtime);
+  if (!resolved.ok()) {
+    state.SkipWithError(resolved.status().ToString().c_str());
+    return nullptr;
+  }
+  *api = *resolved;
+  return runtime;
+}
+
 // Arg 0: the object size; arg 1: who zeroes freed space (gc::ZeroingMode:
 // 0 the background zeroer thread; 1 the sweep, in the pause; 2 the
 // allocating thread, a Tlab at a time, the default). The counters say
 // where the zeroing went, in bytes per allocated byte.
 void BM_KilnAllocate(benchmark::State& state) {
   const size_t size = static_cast<size_t>(state.range(0));
-  RuntimeOptions options = Options(size_t{1} << 30);
-  options.heap_zeroing = static_cast<gc::ZeroingMode>(state.range(1));
-  auto runtime = *Runtime::Create(std::move(options));
-  absl::StatusOr<BenchApi> api = ResolveBenchApi(*runtime);
-  if (!api.ok()) {
-    state.SkipWithError(api.status().ToString().c_str());
-    return;
-  }
+  BenchApi api;
+  const std::unique_ptr<Runtime> runtime = AllocatingRuntime(state, &api);
+  if (runtime == nullptr) return;
   ThreadScope scope(*runtime, "allocator");
-  Frame frame(scope, api->run);
+  Frame frame(scope, api.run);
   // A byte[] of the requested total size (header included).
   const Class* bytes = runtime->classes().primitive_array_class(FieldType::kByte);
   const uint32_t length = static_cast<uint32_t>(size - gc::kHeaderSize);
@@ -138,22 +149,17 @@ BENCHMARK(BM_MiMalloc)->Arg(16)->Arg(32)->Arg(64)->Arg(128)->MeasureProcessCPUTi
 // minimum), so each collection marks it again.
 void BM_KilnAllocateBesideLiveSet(benchmark::State& state) {
   const size_t megabytes = static_cast<size_t>(state.range(0));
-  RuntimeOptions options = Options(size_t{1} << 30);
-  options.heap_zeroing = static_cast<gc::ZeroingMode>(state.range(1));
-  auto runtime = *Runtime::Create(std::move(options));
-  absl::StatusOr<BenchApi> api = ResolveBenchApi(*runtime);
-  if (!api.ok()) {
-    state.SkipWithError(api.status().ToString().c_str());
-    return;
-  }
+  BenchApi api;
+  const std::unique_ptr<Runtime> runtime = AllocatingRuntime(state, &api);
+  if (runtime == nullptr) return;
   ThreadScope scope(*runtime, "allocator");
-  Frame frame(scope, api->run);
+  Frame frame(scope, api.run);
   Local<Object> list = frame.NewLocal<Object>(nullptr);
   for (size_t i = 0; i < megabytes * (1 << 20) / 112; ++i) {
-    Frame step(scope, api->run);
-    Local<Object> node = *Object::New(step, api->bench);
-    node->Set(api->payload, ByteArray::New(step, 64)->get());
-    node->Set(api->next, list.get());
+    Frame step(scope, api.run);
+    Local<Object> node = *Object::New(step, api.bench);
+    node->Set(api.payload, ByteArray::New(step, 64)->get());
+    node->Set(api.next, list.get());
     list.Set(node.get());
   }
   const Class* bytes = runtime->classes().primitive_array_class(FieldType::kByte);
