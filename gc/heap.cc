@@ -179,9 +179,12 @@ void Heap::ResumeBackgroundZeroer() {
   KILN_CHECK(zeroer_paused_, "ResumeBackgroundZeroer without PauseBackgroundZeroer");
   zeroer_paused_ = false;
   zeroer_stop_.store(false, std::memory_order_relaxed);
-  // Outside a collection the dirty ranges are the zeroer's alone (kSweep
-  // leaves none), and the thread exists if there are any.
-  if (!dirty_ranges_.empty()) zeroer_cv_.Signal();
+  // Outside a collection the dirty ranges are the zeroer's alone in
+  // kBackground (the thread exists if there are any); kSweep leaves none,
+  // and kAllocation's wait for the refills.
+  if (options_.zeroing == HeapOptions::Zeroing::kBackground && !dirty_ranges_.empty()) {
+    zeroer_cv_.Signal();
+  }
 }
 
 size_t Heap::ResumeZeroer() {
@@ -307,20 +310,27 @@ char* Heap::TryAllocate(Tlab& tlab, size_t size, Limit limit) {
   return memory;
 }
 
-char* Heap::TakeFreeRange(size_t min_size, size_t* size) {
-  // The most recently freed range that fits: its memory is likeliest cached.
-  for (size_t i = free_ranges_.size(); i > 0; --i) {
-    FreeRange& range = free_ranges_[i - 1];
+char* Heap::CarveFront(std::vector<FreeRange>& ranges, size_t min_size, size_t* size) {
+  // The most recent range that fits: its memory is likeliest cached.
+  for (size_t i = ranges.size(); i > 0; --i) {
+    FreeRange& range = ranges[i - 1];
     if (range.size < min_size) continue;
     *size = std::min(*size, range.size);
     char* memory = range.start;
     range.start += *size;
     range.size -= *size;
     FillGap(range.start, range.size);
-    if (range.size < kMinFreeRange) free_ranges_.erase(free_ranges_.begin() + (i - 1));
+    // A rest too small to carve is a filler until its neighbours die.
+    if (range.size < kMinFreeRange) {
+      ranges.erase(ranges.begin() + static_cast<ptrdiff_t>(i - 1));
+    }
     return memory;
   }
   return nullptr;
+}
+
+char* Heap::TakeFreeRange(size_t min_size, size_t* size) {
+  return CarveFront(free_ranges_, min_size, size);
 }
 
 bool Heap::ZeroDirtyRange(size_t min_size) {
@@ -337,24 +347,11 @@ bool Heap::ZeroDirtyRange(size_t min_size) {
 }
 
 char* Heap::CarveDirtyPiece(size_t min_size, size_t* size) {
-  // The most recently swept range first: its lines are likeliest cached.
-  for (size_t i = dirty_ranges_.size(); i > 0; --i) {
-    FreeRange& range = dirty_ranges_[i - 1];
-    if (range.size < min_size) continue;
-    *size = std::min(*size, range.size);
-    char* memory = range.start;
-    range.start += *size;
-    range.size -= *size;
-    FillGap(range.start, range.size);  // the rest stays dirty past its header
-    // A rest too small to carve is a filler until its neighbours die.
-    if (range.size < kMinFreeRange) {
-      dirty_ranges_.erase(dirty_ranges_.begin() + static_cast<ptrdiff_t>(i - 1));
-    }
-    FillGap(memory, *size);
-    allocation_zeroed_bytes_ += *size;
-    return memory;
-  }
-  return nullptr;
+  char* memory = CarveFront(dirty_ranges_, min_size, size);  // the rest stays dirty
+  if (memory == nullptr) return nullptr;
+  FillGap(memory, *size);
+  allocation_zeroed_bytes_ += *size;
+  return memory;
 }
 
 char* Heap::TakeDirtyPiece(size_t min_size, size_t* size) {

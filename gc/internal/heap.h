@@ -330,6 +330,11 @@ class Heap {
   bool RefillTlab(Tlab& tlab, size_t min_size, Limit limit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // AllocateOutsideTlab places a medium or large object directly, zeroed.
   char* AllocateOutsideTlab(size_t size, Limit limit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // CarveFront takes the front *size bytes (fewer if the range is smaller)
+  // of the most recent range in `ranges` of at least min_size bytes and sets
+  // *size to what it took; the rest keeps a filler header, and a rest too
+  // small to carve leaves the list. nullptr if no range is big enough.
+  static char* CarveFront(std::vector<FreeRange>& ranges, size_t min_size, size_t* size);
   // TakeFreeRange carves up to *size bytes (at least min_size) from a zeroed
   // free range and sets *size to what it took; nullptr if no range is big
   // enough.
