@@ -174,10 +174,27 @@ std::string SigquitOfTheKilnSample(pid_t* pid) {
   EXPECT_TRUE(absl::StrContains(kiln.output(), absl::StrCat("  kill -QUIT ", kiln.pid(), "\n")))
       << kiln.output();
   *pid = kiln.pid();
+  // Each SIGQUIT's own dump: once the threads are stuck, it ends with one
+  // more "Found 1 deadlock." than the output had before the signal (waiting
+  // for the text alone would return at once after the first such dump,
+  // before this signal's dump, and use up the attempts in a moment).
+  auto deadlocks = [&kiln] {
+    const std::string out = kiln.output();
+    size_t n = 0;
+    for (size_t at = out.find("Found 1 deadlock."); at != std::string::npos;
+         at = out.find("Found 1 deadlock.", at + 1)) {
+      ++n;
+    }
+    return n;
+  };
   for (int attempt = 0; attempt < 100; ++attempt) {
+    const size_t before = deadlocks();
     EXPECT_TRUE(kiln.Signal(SIGQUIT));
-    if (kiln.WaitForOutput("Found 1 deadlock.", absl::Milliseconds(200))) {
-      // The last dump: the one that found the deadlock, main in Wait by then.
+    const absl::Time deadline = absl::Now() + absl::Milliseconds(500);
+    while (deadlocks() == before && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+    if (deadlocks() > before) {
+      // This dump found the deadlock; it is the one to compare once main
+      // waits in Join's Wait too.
       const std::string out = kiln.output();
       const std::string dump = out.substr(out.rfind("Full thread dump Kiln"));
       if (absl::StrContains(dump, "in Object.wait()")) return dump;
