@@ -68,7 +68,7 @@ CollectionStats Heap::Collect(GcCause cause, uint64_t observed_collections) {
   ClearMarks();
   GrowableMarkStack stack;
   std::vector<ObjectHeader*> discovered;
-  Marker<GrowableMarkStack> marker(*this, stack, &discovered);
+  Marker<GrowableMarkStack, ChunkMarkBits> marker(*this, ChunkMarkBits{}, stack, &discovered);
   binding_->VisitRoots([&](ObjectHeader** slot) { marker.Mark(*slot); });
   marker.Drain();
 

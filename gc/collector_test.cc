@@ -214,7 +214,20 @@ TEST_F(CollectorTest, VerifierNamesADanglingReference) {
   vm_.roots.pop_back();
 }
 
-TEST_F(CollectorTest, SnapshotMarkingMarksTheStronglyReachableFromTheRootsItRecorded) {
+// SnapshotMarkingTest: with the default reservation every chunk is in it
+// (the marks go to side bits); with a reservation of one chunk, all but the
+// first come from mimalloc and keep their marks in the chunk.
+class SnapshotMarkingTest : public CollectorTest, public ::testing::WithParamInterface<size_t> {
+ protected:
+  static HeapOptions ReservedOptions(size_t reserved) {
+    HeapOptions options = Options();
+    options.reserved_bytes = reserved;
+    return options;
+  }
+  SnapshotMarkingTest() : CollectorTest(ReservedOptions(GetParam())) {}
+};
+
+TEST_P(SnapshotMarkingTest, MarksTheStronglyReachableFromTheRootsItRecorded) {
   ObjectHeader* root = New();
   ObjectHeader* child = New();
   Slot(root, 16) = child;
@@ -233,30 +246,58 @@ TEST_F(CollectorTest, SnapshotMarkingMarksTheStronglyReachableFromTheRootsItReco
   Slot(child, 24) = weak;
   ObjectHeader* garbage = New();
   Slot(garbage, 16) = root;  // garbage pointing at live objects
+  ObjectHeader* large_garbage = NewArray(kRefArray, 2 * kElements);
   vm_.roots = {root, array, root};
-  ASSERT_EQ(heap_->Stats().large_objects, 1u);
+  ASSERT_EQ(heap_->Stats().large_objects, 2u);
 
   absl::StatusOr<std::unique_ptr<Heap::SnapshotMarking>> marking =
       heap_->PrepareSnapshotMarking();
   ASSERT_TRUE(marking.ok()) << marking.status();
+  EXPECT_TRUE((*marking)->side_bits());
   vm_.roots.clear();  // Mark uses the roots Prepare recorded
   EXPECT_EQ((*marking)->Mark(), 4u + kElements);
-  for (ObjectHeader* live : {root, child, array, weak}) EXPECT_TRUE(heap_->IsMarked(live));
+  for (ObjectHeader* live : {root, child, array, weak}) EXPECT_TRUE((*marking)->IsMarked(live));
   size_t unmarked = 0;
-  for (ObjectHeader* element : elements) unmarked += !heap_->IsMarked(element);
+  for (ObjectHeader* element : elements) unmarked += !(*marking)->IsMarked(element);
   EXPECT_EQ(unmarked, 0u);
   // The array was scanned a slice at a time (marker.h): the stack never held
   // all of its elements at once.
   EXPECT_LE((*marking)->deepest_stack_entries(), size_t{2} * kArraySlice);
-  EXPECT_FALSE(heap_->IsMarked(weakly_reachable));  // referents are not followed
-  EXPECT_FALSE(heap_->IsMarked(garbage));
-  // Marking again starts from clear bits: the same answer.
+  EXPECT_FALSE((*marking)->IsMarked(weakly_reachable));  // referents are not followed
+  EXPECT_FALSE((*marking)->IsMarked(garbage));
+  EXPECT_FALSE((*marking)->IsMarked(large_garbage));
+  if (GetParam() == 0) {
+    // All in the reservation: the collection's bits (none yet) untouched.
+    for (ObjectHeader* live : {root, child, array, weak}) EXPECT_FALSE(heap_->IsMarked(live));
+  }
+  // The walk finds the same objects through the snapshot's bits.
+  auto walk = [&] {
+    size_t found = 0;
+    heap_->MakeParsable();
+    for (const Heap::Range& range : heap_->ParsableRanges()) {
+      (*marking)->ForEachMarkedObjectIn(range, [&](ObjectHeader* object) {
+        found += (*marking)->IsMarked(object) && object != garbage;
+      });
+    }
+    return found;
+  };
+  EXPECT_EQ(walk(), 4u + kElements);
+  // Marking again starts from clear bits: the same answer, less the weak
+  // reference.
   Slot(child, 24) = nullptr;
   EXPECT_EQ((*marking)->Mark(), 3u + kElements);
-  EXPECT_FALSE(heap_->IsMarked(weak));
+  EXPECT_FALSE((*marking)->IsMarked(weak));
+  EXPECT_EQ(walk(), 3u + kElements);
   // Nothing was collected.
   EXPECT_EQ(Objects().count(garbage), 1u);
+  EXPECT_EQ(Objects().count(large_garbage), 1u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Reservations, SnapshotMarkingTest,
+                         ::testing::Values(size_t{0}, size_t{1} << 20),
+                         [](const ::testing::TestParamInfo<size_t>& info) {
+                           return info.param == 0 ? "Whole" : "OneChunk";
+                         });
 
 TEST_F(CollectorTest, SnapshotMarkingInAForkedChildLeavesTheParentsBitsAlone) {
   ObjectHeader* old_live = New();
@@ -274,8 +315,9 @@ TEST_F(CollectorTest, SnapshotMarkingInAForkedChildLeavesTheParentsBitsAlone) {
   if (pid == 0) {
     // The child: no gtest here, an exit code for each way to fail.
     if ((*marking)->Mark() != 2) _exit(1);
-    if (!heap_->IsMarked(old_live) || !heap_->IsMarked(young)) _exit(2);
-    if (heap_->IsMarked(garbage)) _exit(3);
+    if (!(*marking)->IsMarked(old_live) || !(*marking)->IsMarked(young)) _exit(2);
+    if ((*marking)->IsMarked(garbage)) _exit(3);
+    if (heap_->IsMarked(young)) _exit(4);  // the collection's bits, the child's copy
     _exit(0);
   }
   int status = 0;

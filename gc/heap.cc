@@ -81,8 +81,10 @@ absl::StatusOr<std::unique_ptr<Heap>> Heap::Create(const HeapOptions& options,
     // but counts against the limit only for its pages. No other thread sees
     // the heap yet; the lock is what the annotations ask for.
     MutexLock lock(&heap->mu_);
-    heap->reservation_ = HeapReservation::Create(2 * options.heap_limit_bytes,
-                                                 options.chunk_size, options.huge_pages);
+    const size_t reserved =
+        options.reserved_bytes > 0 ? options.reserved_bytes : 2 * options.heap_limit_bytes;
+    heap->reservation_ =
+        HeapReservation::Create(reserved, options.chunk_size, options.huge_pages);
     heap->soft_limit_bytes_ =
         std::min(options.heap_limit_bytes,
                  std::max(options.initial_soft_limit_bytes, options.chunk_size));

@@ -282,7 +282,7 @@ absl::Status HeapDumper::WritePrologue() {
   roots_ = prologue.roots() + environment.roots();
   environment_objects_ = environment.objects();
   steps_.records = lap();
-  objects_ = std::make_unique<HeapObjectWriter>(world_, live_, w_);
+  objects_ = std::make_unique<HeapObjectWriter>(world_, marking_.get(), w_);
   objects_->set_stop_after_objects(stop_after_objects_);
   steps_.walk_plans = lap();
   return absl::OkStatus();

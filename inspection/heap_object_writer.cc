@@ -59,8 +59,9 @@ void SwapCopy(uint8_t* out, const char* in, size_t count, size_t size) {
 
 }  // namespace
 
-HeapObjectWriter::HeapObjectWriter(const StoppedWorld& world, bool live, HprofWriter& writer)
-    : heap_(internal::HeapOf(world.runtime())), live_(live), w_(writer) {
+HeapObjectWriter::HeapObjectWriter(const StoppedWorld& world,
+                                   const gc::Heap::SnapshotMarking* marking, HprofWriter& writer)
+    : marking_(marking), w_(writer) {
   Runtime& runtime = world.runtime();
   ranges_ = internal::HeapOf(runtime).SnapshotRanges();
   const ClassTable& classes = runtime.classes();
@@ -104,7 +105,7 @@ HeapObjectWriter::HeapObjectWriter(const StoppedWorld& world, bool live, HprofWr
 }
 
 void HeapObjectWriter::WriteObjects() {
-  if (live_) {
+  if (marking_ != nullptr) {
     Walk<true>();
   } else {
     Walk<false>();
@@ -118,7 +119,7 @@ void HeapObjectWriter::Walk() {
     // A live dump finds the marked objects through the bitmap: the garbage
     // is never read.
     if constexpr (kLive) {
-      heap_.ForEachMarkedObjectIn(range, [this](const gc::ObjectHeader* object) {
+      marking_->ForEachMarkedObjectIn(range, [this](const gc::ObjectHeader* object) {
         Write(object, plans_[Class::From(object)->id()]);
       });
     } else {
@@ -174,7 +175,7 @@ void HeapObjectWriter::Counted() {
 uint64_t HeapObjectWriter::ReferentId(const void* slot) const {
   const gc::ObjectHeader* target;
   std::memcpy(&target, slot, sizeof(target));
-  if (target == nullptr || (live_ && !heap_.IsMarked(target))) return 0;
+  if (target == nullptr || (marking_ != nullptr && !marking_->IsMarked(target))) return 0;
   return reinterpret_cast<uint64_t>(target);
 }
 

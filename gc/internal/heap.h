@@ -66,6 +66,9 @@ struct HeapOptions {
   // reserved address space) where the kernel offers them: a fork-mode dump's
   // fork() then copies one page-table entry per 2 MiB. Off: 4 KiB pages.
   bool huge_pages = true;
+  // Address space reserved for chunks (HeapReservation); 0: twice
+  // heap_limit_bytes. Chunks that do not fit come from mimalloc.
+  size_t reserved_bytes = 0;
   // Who zeroes the free space a sweep leaves (gc/gc_stats.h, ZeroingMode).
   using Zeroing = ZeroingMode;
   Zeroing zeroing = Zeroing::kAllocation;
@@ -175,34 +178,14 @@ class Heap {
     }
   }
 
-  // ForEachMarkedObjectIn calls `fn` on every marked object in `range` (one
-  // of ParsableRanges: a chunk's), in address order, found through the mark
-  // bitmap: unmarked objects are never read. The marks must be valid, as for
-  // IsMarked.
+  // ForEachMarkedObjectIn calls `fn` on every object in `range` (one of
+  // ParsableRanges: a chunk's) that the last collection marked, in address
+  // order, found through the mark bitmap: unmarked objects are never read.
+  // The marks must be valid, as for IsMarked. A snapshot marking's own:
+  // SnapshotMarking::ForEachMarkedObjectIn.
   template <typename Fn>
   void ForEachMarkedObjectIn(const Range& range, Fn&& fn) const {
-    const Chunk* chunk = ChunkOf(range.start);
-    if (chunk->large) {
-      if (chunk->large_marked) fn(reinterpret_cast<ObjectHeader*>(range.start));
-      return;
-    }
-    char* const base = reinterpret_cast<char*>(const_cast<Chunk*>(chunk));
-    const uint64_t* bits = BitmapOf(chunk);
-    const size_t end_word = (static_cast<size_t>(range.end - base) + 511) >> 9;
-    for (size_t w = static_cast<size_t>(range.start - base) >> 9;; ++w) {
-      // Runs of empty words (dead or free space) in a loop of their own,
-      // on locals the compiler keeps in registers (the loop below spills
-      // its counters around `fn`): a sweep of a mostly dead heap is mostly
-      // this.
-      const uint64_t* word_at = bits + w;
-      const uint64_t* const words_end = bits + end_word;
-      while (word_at < words_end && *word_at == 0) ++word_at;
-      if (word_at >= words_end) break;
-      w = static_cast<size_t>(word_at - bits);
-      for (uint64_t word = *word_at; word != 0; word &= word - 1) {
-        fn(reinterpret_cast<ObjectHeader*>(base + ((w * 64 + __builtin_ctzll(word)) << 3)));
-      }
-    }
+    ForEachMarkedIn(ChunkMarkBits{}, range, fn);
   }
 
   // Verify checks that every reference in every object and root is null or
@@ -222,6 +205,10 @@ class Heap {
   // PrepareSnapshotMarking: world stopped. ResourceExhausted if the mark
   // stack cannot be mapped.
   KILN_MUST_USE absl::StatusOr<std::unique_ptr<SnapshotMarking>> PrepareSnapshotMarking();
+  // snapshot_marks: how many SnapshotMarking::Mark calls ran in this
+  // process (a fork-mode dump's child counts in its own copy): which process
+  // a live dump marked in.
+  uint64_t snapshot_marks() const { return snapshot_marks_.load(std::memory_order_relaxed); }
   // Testing: the next PrepareSnapshotMarking fails as if mapping its mark
   // stack had failed (ENOMEM), once; what a live dump then does is tested in
   // inspection/.
@@ -229,14 +216,10 @@ class Heap {
     fail_next_mark_stack_.store(true, std::memory_order_relaxed);
   }
 
-  // IsMarked: after a collection's marking or SnapshotMarking::Mark. Inline,
-  // and reads the bitmap only (a large object's chunk header; no lock).
-  bool IsMarked(const ObjectHeader* object) const {
-    const Chunk* chunk = ChunkOf(object);
-    if (IsLarge(object)) return chunk->large_marked;
-    const size_t bit = (object->address() - reinterpret_cast<const char*>(chunk)) >> 3;
-    return (BitmapOf(chunk)[bit >> 6] >> (bit & 63)) & 1;
-  }
+  // IsMarked: after a collection's marking (a snapshot marking's bits are
+  // its own: SnapshotMarking::IsMarked). Inline, and reads the bitmap only
+  // (a large object's chunk header; no lock).
+  bool IsMarked(const ObjectHeader* object) const { return IsMarkedIn(ChunkMarkBits{}, object); }
 
   // Testing: while held, the background zeroer takes no new range, so
   // allocations find dirty ranges and zero them themselves.
@@ -277,8 +260,106 @@ class Heap {
     char* start;
     size_t size;
   };
-  template <typename Stack>
+  template <typename Stack, typename Bits>
   class Marker;  // gc/internal/marker.h
+
+  // Where a marking keeps its bits: one per 8 bytes of a chunk, indexed by
+  // the offset from the chunk's start, and one per large object.
+  // ChunkMarkBits: a collection's, in each chunk right after its header (a
+  // large object's: a flag in the header).
+  struct ChunkMarkBits {
+    static uint64_t* Words(const Chunk* chunk) {
+      return reinterpret_cast<uint64_t*>(const_cast<Chunk*>(chunk) + 1);
+    }
+    static bool IsLargeMarked(const Chunk* chunk) { return chunk->large_marked; }
+    static bool SetLargeMark(const Chunk* chunk) {
+      bool& flag = const_cast<Chunk*>(chunk)->large_marked;
+      if (flag) return false;
+      flag = true;
+      return true;
+    }
+  };
+  // SideMarkBits: a snapshot marking's, in a mapping of its own that covers
+  // the reservation, chunk_size / 64 bytes per chunk slot at the chunk's
+  // offset / 64; a large object's bit is its chunk's first word, which no
+  // small object's bit shares (a small chunk's objects start past its
+  // bitmap). Chunks outside the reservation (from mimalloc) keep their marks
+  // in the chunk. Writing the chunks' own bits in a fork-mode dump's child
+  // would copy every 2 MiB page of the heap on its first write.
+  class SideMarkBits {
+   public:
+    SideMarkBits() = default;  // covers nothing: every chunk's bits in the chunk
+    SideMarkBits(const char* base, size_t size, uint64_t* words)
+        : base_(reinterpret_cast<uintptr_t>(base)), size_(size), words_(words) {}
+    bool Covers(const Chunk* chunk) const { return Offset(chunk) < size_; }
+    uint64_t* Words(const Chunk* chunk) const {
+      const uintptr_t offset = Offset(chunk);
+      return offset < size_ ? words_ + (offset >> 9) : ChunkMarkBits::Words(chunk);
+    }
+    bool IsLargeMarked(const Chunk* chunk) const {
+      const uintptr_t offset = Offset(chunk);
+      return offset < size_ ? (words_[offset >> 9] & 1) != 0 : chunk->large_marked;
+    }
+    bool SetLargeMark(const Chunk* chunk) const {
+      const uintptr_t offset = Offset(chunk);
+      if (offset >= size_) return ChunkMarkBits::SetLargeMark(chunk);
+      uint64_t& word = words_[offset >> 9];
+      if (word & 1) return false;
+      word |= 1;
+      return true;
+    }
+
+   private:
+    uintptr_t Offset(const Chunk* chunk) const { return reinterpret_cast<uintptr_t>(chunk) - base_; }
+    uintptr_t base_ = 0;
+    size_t size_ = 0;
+    uint64_t* words_ = nullptr;
+  };
+  template <typename Bits>
+  bool IsMarkedIn(const Bits& bits, const ObjectHeader* object) const {
+    const Chunk* chunk = ChunkOf(object);
+    if (IsLarge(object)) return bits.IsLargeMarked(chunk);
+    const size_t bit = (object->address() - reinterpret_cast<const char*>(chunk)) >> 3;
+    return (bits.Words(chunk)[bit >> 6] >> (bit & 63)) & 1;
+  }
+  // SetMarkIn marks `object`; false if it was already marked. Inline: the
+  // marker calls it for every reference.
+  template <typename Bits>
+  bool SetMarkIn(const Bits& bits, ObjectHeader* object) const {
+    const Chunk* chunk = ChunkOf(object);
+    if (IsLarge(object)) return bits.SetLargeMark(chunk);
+    const size_t bit = (object->address() - reinterpret_cast<const char*>(chunk)) >> 3;
+    uint64_t& word = bits.Words(chunk)[bit >> 6];
+    const uint64_t mask = uint64_t{1} << (bit & 63);
+    if (word & mask) return false;
+    word |= mask;
+    return true;
+  }
+  template <typename Bits, typename Fn>
+  void ForEachMarkedIn(const Bits& bits, const Range& range, Fn& fn) const {
+    const Chunk* chunk = ChunkOf(range.start);
+    if (chunk->large) {
+      if (bits.IsLargeMarked(chunk)) fn(reinterpret_cast<ObjectHeader*>(range.start));
+      return;
+    }
+    char* const base = reinterpret_cast<char*>(const_cast<Chunk*>(chunk));
+    const uint64_t* const words = bits.Words(chunk);
+    const size_t end_word = (static_cast<size_t>(range.end - base) + 511) >> 9;
+    for (size_t w = static_cast<size_t>(range.start - base) >> 9;; ++w) {
+      // Runs of empty words (dead or free space) in a loop of their own,
+      // on locals the compiler keeps in registers (the loop below spills
+      // its counters around `fn`): a sweep of a mostly dead heap is mostly
+      // this.
+      const uint64_t* word_at = words + w;
+      const uint64_t* const words_end = words + end_word;
+      while (word_at < words_end && *word_at == 0) ++word_at;
+      if (word_at >= words_end) break;
+      w = static_cast<size_t>(word_at - words);
+      for (uint64_t word = *word_at; word != 0; word &= word - 1) {
+        fn(reinterpret_cast<ObjectHeader*>(base + ((w * 64 + __builtin_ctzll(word)) << 3)));
+      }
+    }
+  }
 
   Heap(const HeapOptions& options, VmBinding* binding) : options_(options), binding_(binding) {}
 
@@ -297,30 +378,11 @@ class Heap {
   bool IsLarge(const ObjectHeader* object) const {
     return (reinterpret_cast<uintptr_t>(object) & (options_.chunk_size - 1)) == sizeof(Chunk);
   }
-  uint64_t* BitmapOf(Chunk* chunk) const { return reinterpret_cast<uint64_t*>(chunk + 1); }
-  const uint64_t* BitmapOf(const Chunk* chunk) const {
-    return reinterpret_cast<const uint64_t*>(chunk + 1);
-  }
+  uint64_t* BitmapOf(Chunk* chunk) const { return ChunkMarkBits::Words(chunk); }
   size_t ChunkOverhead() const;
   // ClearMarks clears every chunk's mark bits (a collection's first step).
   void ClearMarks();
   void ClearMarks(Chunk* chunk) const;
-  // SetMark marks `object`; false if it was already marked. Inline: the
-  // marker calls it for every reference.
-  bool SetMark(ObjectHeader* object) const {
-    Chunk* chunk = ChunkOf(object);
-    if (IsLarge(object)) {
-      if (chunk->large_marked) return false;
-      chunk->large_marked = true;
-      return true;
-    }
-    const size_t bit = (object->address() - reinterpret_cast<char*>(chunk)) >> 3;
-    uint64_t& word = BitmapOf(chunk)[bit >> 6];
-    const uint64_t mask = uint64_t{1} << (bit & 63);
-    if (word & mask) return false;
-    word |= mask;
-    return true;
-  }
 
   enum class Limit { kSoft, kHard };
   KILN_MUST_USE absl::StatusOr<ObjectHeader*> AllocateSlow(Tlab& tlab, const Layout* layout,
@@ -384,6 +446,7 @@ class Heap {
 
   const HeapOptions options_;
   std::atomic<bool> fail_next_mark_stack_{false};  // FailNextMarkStackMappingForTesting
+  mutable std::atomic<uint64_t> snapshot_marks_{0};
   VmBinding* const binding_;
 
   Mutex mu_;
@@ -432,13 +495,23 @@ class Heap::SnapshotMarking {
   SnapshotMarking& operator=(const SnapshotMarking&) = delete;
 
   // Mark: the heap exactly as Prepare saw it (the world still stopped, or
-  // in a process forked at that safepoint). Clears the mark bits and marks
-  // everything strongly reachable from the recorded roots (referents of
-  // references are not followed); returns how many objects. IsMarked is
-  // then valid until the next collection.
+  // in a process forked at that safepoint). Clears this marking's bits and
+  // marks everything strongly reachable from the recorded roots (referents
+  // of references are not followed); returns how many objects. The bits are
+  // this marking's own (SideMarkBits): a collection's are left alone,
+  // except those of chunks outside the reservation. IsMarked and
+  // ForEachMarkedObjectIn are then valid until the next collection.
   size_t Mark();
+  bool IsMarked(const ObjectHeader* object) const { return heap_.IsMarkedIn(bits_, object); }
+  template <typename Fn>
+  void ForEachMarkedObjectIn(const Range& range, Fn&& fn) const {
+    heap_.ForEachMarkedIn(bits_, range, fn);
+  }
   // deepest_stack_entries: how deep the last Mark's stack got.
   size_t deepest_stack_entries() const { return deepest_; }
+  // side_bits: whether the bits are in a mapping of the marking's own (no
+  // reservation, or mapping it failed: in the chunks).
+  bool side_bits() const { return side_ != nullptr; }
 
  private:
   friend class Heap;
@@ -451,6 +524,10 @@ class Heap::SnapshotMarking {
   size_t stack_entries_ = 0;
   size_t mapped_bytes_ = 0;
   size_t deepest_ = 0;
+  SideMarkBits bits_;
+  void* side_ = nullptr;  // bits_'s mapping
+  size_t side_bytes_ = 0;
+  bool marked_ = false;  // Mark ran: the side bits need clearing
 };
 
 // FillGap writes a filler object over [start, start + size); size is a

@@ -2,9 +2,11 @@
 // collector (collector.cc) and the snapshot marking of live heap dumps
 // (snapshot_marking.cc). Internal to gc/.
 //
-// The marker is a template on its stack: a collection grows a std::vector; a
-// snapshot marking, which may run in a forked child where no allocator may be
-// called, uses a FixedMarkStack in memory mapped beforehand. Mark-on-push
+// The marker is a template on its stack and on where its bits are
+// (Heap::ChunkMarkBits, Heap::SideMarkBits): a collection grows a
+// std::vector and marks in the chunks; a snapshot marking, which may run in
+// a forked child where no allocator may be called, uses a FixedMarkStack in
+// memory mapped beforehand and bits of its own. Mark-on-push
 // pushes each object at most once, so a stack with one entry per object the
 // heap can hold never overflows.
 //
@@ -93,17 +95,17 @@ class FixedMarkStack {
 // The elements an object array's scan marks and pushes at a time.
 inline constexpr uint32_t kArraySlice = 512;
 
-template <typename Stack>
+template <typename Stack, typename Bits>
 class Heap::Marker {
  public:
   // Reference objects with a referent are "discovered" into `discovered`
   // (a collection processes them after marking) rather than followed through
   // their referent; nullptr: not recorded.
-  Marker(const Heap& heap, Stack& stack, std::vector<ObjectHeader*>* discovered)
-      : heap_(heap), stack_(stack), discovered_(discovered) {}
+  Marker(const Heap& heap, Bits bits, Stack& stack, std::vector<ObjectHeader*>* discovered)
+      : heap_(heap), bits_(bits), stack_(stack), discovered_(discovered) {}
 
   void Mark(ObjectHeader* object) {
-    if (object != nullptr && heap_.SetMark(object)) stack_.Push(object);
+    if (object != nullptr && heap_.SetMarkIn(bits_, object)) stack_.Push(object);
   }
 
   // Drain scans until the stack is empty. Marking is bound by cache misses
@@ -178,6 +180,7 @@ class Heap::Marker {
   }
 
   const Heap& heap_;
+  const Bits bits_;
   Stack& stack_;
   std::vector<ObjectHeader*>* const discovered_;
   size_t objects_ = 0;

@@ -23,8 +23,8 @@
 // stream through a fixed stack buffer. WriteObjects neither locks nor
 // allocates.
 //
-// Object ids are addresses. In a live dump (marks set by the caller) only
-// marked objects are written, and a reference to an unmarked object is
+// Object ids are addresses. In a live dump (the caller's snapshot marking)
+// only marked objects are written, and a reference to an unmarked object is
 // written as null. Only the referent of a weak or phantom reference can be
 // one (marking follows every other reference of a marked object), so only
 // referents are checked: the plan marks them.
@@ -45,9 +45,11 @@ class HeapObjectWriter {
  public:
   // HeapObjectWriter prepares a walk of `world`'s heap, which must be
   // parsable and stay frozen until WriteObjects returns: the world stays
-  // stopped, or WriteObjects runs in a forked child. A live dump's marks must
-  // be set before WriteObjects (not before the constructor).
-  HeapObjectWriter(const StoppedWorld& world, bool live, HprofWriter& writer);
+  // stopped, or WriteObjects runs in a forked child. A live dump passes its
+  // marking (nullptr: a full dump), which must have marked before
+  // WriteObjects (not before the constructor) and outlive the walk.
+  HeapObjectWriter(const StoppedWorld& world, const gc::Heap::SnapshotMarking* marking,
+                   HprofWriter& writer);
   HeapObjectWriter(const HeapObjectWriter&) = delete;
   HeapObjectWriter& operator=(const HeapObjectWriter&) = delete;
 
@@ -102,8 +104,7 @@ class HeapObjectWriter {
   [[gnu::noinline]] void StreamPrimitiveArray(const gc::ObjectHeader* object, const Plan& plan);
   void Counted();
 
-  const gc::Heap& heap_;
-  const bool live_;
+  const gc::Heap::SnapshotMarking* const marking_;  // live dumps
   HprofWriter& w_;
   gc::Heap::RangeSnapshot ranges_;  // filled by the walk, not in the pause
   std::vector<Plan> plans_;  // by class id

@@ -161,7 +161,7 @@ absl::StatusOr<std::string> ClassHistogram(Runtime& runtime, bool live) {
                             heap.MakeParsable();
                             for (const gc::Heap::Range& range : heap.ParsableRanges()) {
                               if (live) {
-                                heap.ForEachMarkedObjectIn(range, count);
+                                marking->ForEachMarkedObjectIn(range, count);
                               } else {
                                 gc::Heap::ForEachObjectIn(range, count);
                               }
