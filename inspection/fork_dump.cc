@@ -208,7 +208,7 @@ absl::Status DrainRing(SharedRing* ring, ByteSink& out, const FdSink* file, pid_
 constexpr int kExitOk = 0, kExitError = 1, kExitOrphan = 2, kExitNoReport = 3;
 
 [[noreturn]] void RunChild(HeapDumper& dumper, GzipSink* gzip, FdSink& file, pid_t parent,
-                           int report_fd, SharedRing* ring, const sigset_t& mask,
+                           int report_fd, int start_fd, SharedRing* ring, const sigset_t& mask,
                            void (*hook)()) {
   // Signals are blocked from before the fork until the parent's handlers
   // are gone: none of them (a host's may allocate) ever runs in the child.
@@ -216,6 +216,13 @@ constexpr int kExitOk = 0, kExitError = 1, kExitOrphan = 2, kExitNoReport = 3;
   pthread_sigmask(SIG_SETMASK, &mask, nullptr);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(kExitOrphan);  // the parent died before the prctl
+  // Until the parent restarts the world and closes its end
+  // (ReleaseForkDumpChild): end of file. (If the parent dies meanwhile, the
+  // death signal ends this process.)
+  char start;
+  while (read(start_fd, &start, 1) < 0 && errno == EINTR) {
+  }
+  close(start_fd);
   file.set_allocation_free_errors();
   if (gzip != nullptr) gzip->set_allocation_free_errors();
   RingSink ring_sink(ring);
@@ -268,10 +275,17 @@ absl::StatusOr<ForkDumpChild> StartForkDumpChild(HeapDumper& dumper, GzipSink* g
   void* shared = mmap(nullptr, sizeof(SharedRing), PROT_READ | PROT_WRITE,
                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (shared == MAP_FAILED && require_ring) return Errno("mapping the shared ring");
-  int fds[2];
+  int fds[2], start[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
     absl::Status status = Errno("creating the report pipe");
     if (shared != MAP_FAILED) munmap(shared, sizeof(SharedRing));
+    return status;
+  }
+  if (pipe2(start, O_CLOEXEC) != 0) {
+    absl::Status status = Errno("creating the start pipe");
+    if (shared != MAP_FAILED) munmap(shared, sizeof(SharedRing));
+    close(fds[0]);
+    close(fds[1]);
     return status;
   }
   SharedRing* ring = shared == MAP_FAILED ? nullptr : new (shared) SharedRing;
@@ -288,25 +302,33 @@ absl::StatusOr<ForkDumpChild> StartForkDumpChild(HeapDumper& dumper, GzipSink* g
   const pid_t pid = fork();
   if (pid == 0) {
     close(fds[0]);
-    RunChild(dumper, gzip, file, parent, fds[1], ring, mask, child_hook);
+    close(start[1]);
+    RunChild(dumper, gzip, file, parent, fds[1], start[0], ring, mask, child_hook);
   }
   pthread_sigmask(SIG_SETMASK, &mask, nullptr);
   if (pid < 0) {
     absl::Status status = Errno("fork");
     if (ring != nullptr) munmap(shared, sizeof(SharedRing));
-    close(fds[0]);
-    close(fds[1]);
+    for (int fd : {fds[0], fds[1], start[0], start[1]}) close(fd);
     return status;
   }
   const absl::Duration fork_call = absl::Now() - fork_start;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu_end);
   close(fds[1]);
-  return ForkDumpChild{pid, fds[0], ring, fork_call,
+  close(start[0]);
+  return ForkDumpChild{pid, fds[0], start[1], ring, fork_call,
                        absl::DurationFromTimespec(cpu_end) - absl::DurationFromTimespec(cpu_start)};
 }
 
-absl::Status WaitForForkDumpChild(const ForkDumpChild& child, FdSink& file,
+void ReleaseForkDumpChild(ForkDumpChild& child) {
+  if (child.start_fd < 0) return;
+  close(child.start_fd);
+  child.start_fd = -1;
+}
+
+absl::Status WaitForForkDumpChild(ForkDumpChild& child, FdSink& file,
                                   HeapDumpStats* stats, ByteSink* through) {
+  ReleaseForkDumpChild(child);
   absl::Status drained;
   if (child.ring != nullptr) {
     auto* ring = static_cast<SharedRing*>(child.ring);

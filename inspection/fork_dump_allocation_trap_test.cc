@@ -44,19 +44,13 @@ using ::kiln::testing::ArmForkChildAllocationTrap;
 using ::kiln::testing::DisarmForkChildAllocationTrap;
 using ::kiln::testing::kAllocationTrapExitCode;
 using ::kiln::testing::MakeTempDir;
+using ::kiln::testing::ReadFile;
 using ::kiln::testing::TrapCatchesMalloc;
 using ::kiln::testing::TrapNamesCallers;
 
 constexpr int kPinned = 64;  // objects with a native registration and a weak reference
 
 void FreeNative(void* p) { std::free(p); }
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // The planted allocations: each is the caller the trap must name.
 void* volatile planted;

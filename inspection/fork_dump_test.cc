@@ -2,17 +2,26 @@
 // and a live dump marking in the child rather than in the pause. The shape's
 // counts in both modes are benchmarks/heap_shape_dump_test; live dumps with
 // garbage and weak references in both modes, heap_dump_test.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "inspection/hprof/byte_sink.h"
+#include "inspection/hprof/hprof_writer.h"
 #include "inspection/internal/dump_environment.h"
+#include "inspection/internal/fork_dump.h"
+#include "inspection/internal/heap_dumper.h"
 #include "inspection/hprof/hprof_snapshot.h"
 #include "inspection/vm_runtime.h"
 #include "tests/subprocess.h"
@@ -24,6 +33,7 @@ namespace {
 
 using ::kiln::testing::ListDir;
 using ::kiln::testing::MakeTempDir;
+using ::kiln::testing::ReadFile;
 
 class ForkDumpTest : public ::testing::Test {
  protected:
@@ -245,6 +255,59 @@ TEST_F(ForkDumpTest, AHostThatIgnoresSigchldStillGetsItsDump) {
   sigaction(SIGCHLD, &saved, nullptr);
   EXPECT_FALSE(path.ok());
   EXPECT_NE(access(options.path.c_str(), F_OK), 0) << "a dump under the final name";
+}
+
+// ChildSyscall: the system call `pid` is blocked in (/proc/PID/syscall's
+// first field), or -1 when it is running or gone.
+long ChildSyscall(pid_t pid) {
+  const std::string text = ReadFile(absl::StrCat("/proc/", pid, "/syscall"));
+  long number = -1;
+  const std::vector<std::string> fields = absl::StrSplit(text, ' ');
+  if (fields.empty() || !absl::SimpleAtoi(fields[0], &number)) return -1;
+  return number;
+}
+
+TEST_F(ForkDumpTest, TheChildWaitsForTheWorldToResumeBeforeItWalks) {
+  // A child that started at once could take the forking thread's core
+  // while the world is still stopped. Started at a safepoint and not
+  // released, it sits in its read(2) of the start pipe, having written
+  // nothing; released, it writes the whole dump.
+  Allocate(300);
+  const std::string path = MakeTempDir("start-gate") + "/fork.hprof";
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  FdSink file(fd, path);
+  HprofWriter writer(&file);
+  absl::StatusOr<ForkDumpChild> child = absl::InternalError("not started");
+  ASSERT_TRUE(runtime_
+                  ->RunAtSafepoint("fork dump, held",
+                                   [&](StoppedWorld& world) {
+                                     HeapDumper dumper(world, /*live=*/false, writer);
+                                     ASSERT_TRUE(dumper.WritePrologue().ok());
+                                     child = StartForkDumpChild(dumper, nullptr, file);
+                                   })
+                  .ok());
+  ASSERT_TRUE(child.ok()) << child.status();
+  // Until it blocks: without the gate it never calls read(2), and runs to
+  // its end (its /proc entry then shows no system call).
+  long syscall = -1;
+  for (int i = 0; i < 20000 && syscall != SYS_read; ++i) {
+    syscall = ChildSyscall(child->pid);
+    if (syscall != SYS_read) usleep(500);
+  }
+  EXPECT_EQ(syscall, SYS_read) << "the child did not wait to be released";
+  const uint64_t prologue_bytes = file.bytes_written();
+  struct stat st;
+  ASSERT_EQ(fstat(fd, &st), 0);
+  EXPECT_EQ(static_cast<uint64_t>(st.st_size), prologue_bytes) << "the child wrote before its release";
+
+  HeapDumpStats stats;
+  const absl::Status status = WaitForForkDumpChild(*child, file, &stats);  // releases it
+  close(fd);
+  ASSERT_TRUE(status.ok()) << status;
+  absl::StatusOr<std::unique_ptr<HprofSnapshot>> snapshot = HprofSnapshot::Load(path);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_EQ((*snapshot)->InstancesOf("test.Item").size(), 300u);
 }
 
 TEST_F(ForkDumpTest, ForkModeNeedsAFile) {

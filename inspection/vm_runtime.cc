@@ -133,6 +133,8 @@ absl::Status RunDump(Runtime& runtime, ByteSink& sink, FdSink* file,
   if (fork) file->set_redirect(nullptr);
   if (status.ok()) status = op.status;
   if (op.child.pid > 0) {
+    // The world runs again: the child may start (and take a core).
+    ReleaseForkDumpChild(op.child);
     if (options.on_fork_child) options.on_fork_child(op.child.pid);
     // An attached caller waits in native state: the world runs meanwhile and
     // may need to stop again.

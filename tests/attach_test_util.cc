@@ -88,9 +88,4 @@ void RemoveTree(const std::string& dir) {
   rmdir(dir.c_str());
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 }  // namespace kiln::testing

@@ -11,6 +11,7 @@
 
 #include "absl/strings/string_view.h"
 #include "inspection/hprof/hprof_snapshot.h"
+#include "tests/subprocess.h"  // ReadFile
 
 namespace kiln::testing {
 
@@ -28,7 +29,6 @@ std::string WithoutTimestamp(std::string dump);
 std::string ShortTempDir();
 // RemoveTree: rm -rf `dir` (files and one level of directories).
 void RemoveTree(const std::string& dir);
-std::string ReadFile(const std::string& path);
 
 }  // namespace kiln::testing
 

@@ -11,13 +11,6 @@
 
 namespace kiln::testing {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 ToolResult RunKilnHeap(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {RunfilePath("inspection/analysis/kiln_heap")};
   argv.insert(argv.end(), args.begin(), args.end());

@@ -18,8 +18,6 @@ namespace kiln::testing {
 // RunKilnHeap runs the kiln_heap binary from the test's runfiles.
 ToolResult RunKilnHeap(const std::vector<std::string>& args);
 
-std::string ReadFile(const std::string& path);
-
 // TableRows: the rows of a kiln-heap table (the lines after the dashed
 // rule, up to a "(N rows)" line), split on runs of spaces.
 std::vector<std::vector<std::string>> TableRows(const std::string& out);

@@ -129,4 +129,11 @@ std::string CommandLineOf(pid_t pid) {
   return absl::StrReplaceAll(line, {{absl::string_view("\0", 1), " "}});
 }
 
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 }  // namespace kiln::testing

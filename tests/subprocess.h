@@ -83,6 +83,8 @@ std::vector<std::string> ListDir(const std::string& dir);
 // CommandLineOf: /proc/<pid>/cmdline's arguments joined by spaces, as a
 // dump's sun.java.command spells it; "" if unreadable.
 std::string CommandLineOf(pid_t pid);
+// ReadFile: the file's bytes; "" if it cannot be read.
+std::string ReadFile(const std::string& path);
 
 }  // namespace kiln::testing
 

@@ -53,6 +53,7 @@ namespace kiln {
 struct ForkDumpChild {
   pid_t pid = -1;
   int report_fd = -1;     // the read end of the child's report pipe
+  int start_fd = -1;      // the write end of its start pipe, until released
   void* ring = nullptr;   // the shared ring (fork_dump.cc), or nullptr
   absl::Duration fork_call;  // the fork() system call alone, in the parent
   absl::Duration fork_call_cpu;  // of it, the forking thread's CPU time
@@ -65,11 +66,21 @@ struct ForkDumpChild {
 // WaitForForkDumpChild. With `require_ring`, fails (before forking) if the
 // shared ring cannot be mapped: a parent that compresses the child's bytes
 // (WaitForForkDumpChild's `through`) needs them to come through it.
+// The child waits, before any work, until ReleaseForkDumpChild.
 // Testing: the child calls `child_hook`, if given, after its report and just
 // before _exit.
 KILN_MUST_USE absl::StatusOr<ForkDumpChild> StartForkDumpChild(
     HeapDumper& dumper, GzipSink* gzip, FdSink& file, bool require_ring = false,
     void (*child_hook)() = nullptr);
+
+// ReleaseForkDumpChild lets the child start its walk (it closes the start
+// pipe, whose end of file the child waits for); idempotent. Call it once
+// the world has resumed: a child that started at once could take the
+// forking thread's core (the scheduler places a new task on the idlest
+// core, which on a busy machine is the parent's, and may run it first)
+// and hold the world stopped for its time slice, 3 to 4 ms.
+// WaitForForkDumpChild releases a child not yet released.
+void ReleaseForkDumpChild(ForkDumpChild& child);
 
 // WaitForForkDumpChild writes what `child` produces to `file` (or hands it
 // to `through` if given: a ParallelGzipSink writing `file`, so that a
@@ -80,7 +91,7 @@ KILN_MUST_USE absl::StatusOr<ForkDumpChild> StartForkDumpChild(
 // offset (or `through`'s error), the child's error, an error naming the
 // signal that killed it, or one naming its exit status if that does not
 // match its report (a child that reported and then failed on its way out).
-KILN_MUST_USE absl::Status WaitForForkDumpChild(const ForkDumpChild& child, FdSink& file,
+KILN_MUST_USE absl::Status WaitForForkDumpChild(ForkDumpChild& child, FdSink& file,
                                                 HeapDumpStats* stats,
                                                 ByteSink* through = nullptr);
 
