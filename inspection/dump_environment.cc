@@ -142,9 +142,7 @@ const char* DumpTriggerName(DumpTrigger trigger) {
   return "unknown";
 }
 
-DumpProperties GatherDumpProperties(const StoppedWorld& world, DumpTrigger trigger, bool live,
-                                    const DumpProperties& extra) {
-  Runtime& runtime = world.runtime();
+DumpProperties GatherProcessProperties(const Runtime& runtime, DumpTrigger trigger, bool live) {
   DumpProperties p;
   auto add = [&p](std::string key, std::string value) {
     if (!value.empty()) p.emplace_back(std::move(key), std::move(value));
@@ -173,6 +171,16 @@ DumpProperties GatherDumpProperties(const StoppedWorld& world, DumpTrigger trigg
   if (gethostname(host, sizeof(host) - 1) == 0) add("kiln.hostname", host);
   add("kiln.dump.trigger", DumpTriggerName(trigger));
   add("kiln.dump.live", live ? "true" : "false");
+  return p;
+}
+
+DumpProperties GatherDumpProperties(const StoppedWorld& world, DumpProperties process,
+                                    const DumpProperties& extra) {
+  Runtime& runtime = world.runtime();
+  DumpProperties p = std::move(process);
+  auto add = [&p](std::string key, std::string value) {
+    if (!value.empty()) p.emplace_back(std::move(key), std::move(value));
+  };
   // All of this runs in the dump's pause: nothing here may grow with the
   // heap. Runtime::heap_stats() reads /proc/self/smaps for its huge-page
   // figure and smaps_rollup walks every page table (each 4 to 40 ms at

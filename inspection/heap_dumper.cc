@@ -274,7 +274,12 @@ absl::Status HeapDumper::WritePrologue() {
   steps_.live_roots = lap();
   internal::HeapOf(runtime).MakeParsable();
   steps_.make_parsable = lap();
-  EnvironmentRecords environment(world_, GatherDumpProperties(world_, trigger_, live_, extra_properties_));
+  DumpProperties process = process_properties_.has_value()
+                               ? *std::move(process_properties_)
+                               : GatherProcessProperties(runtime, trigger_, live_);
+  process_properties_.reset();
+  EnvironmentRecords environment(world_,
+                                 GatherDumpProperties(world_, std::move(process), extra_properties_));
   steps_.properties = lap();
   Prologue prologue(world_, w_, environment);
   prologue.Write();

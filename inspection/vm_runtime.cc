@@ -29,11 +29,14 @@ namespace {
 // the world resumed.
 class DumpOperation : public VmOperation {
  public:
-  DumpOperation(const HeapDumpOptions& options, HprofWriter& writer, FdSink* file)
+  // `process`: GatherProcessProperties's, gathered before the world stops.
+  DumpOperation(const HeapDumpOptions& options, HprofWriter& writer, FdSink* file,
+                DumpProperties process)
       : VmOperation(options.live ? "heap dump (live)" : "heap dump (full)"),
         options_(options),
         writer_(writer),
-        file_(file) {}
+        file_(file),
+        process_(std::move(process)) {}
   void Doit(StoppedWorld& world) override {
     const absl::Time doit = absl::Now();
     if (options_.collect_first) internal::RunCollection(world.runtime(), world, gc::GcCause::kExplicit);
@@ -64,6 +67,7 @@ class DumpOperation : public VmOperation {
   void Run(StoppedWorld& world) {
     HeapDumper dumper(world, options_.live, writer_);
     dumper.set_environment(options_.trigger, options_.extra_properties);
+    dumper.set_process_properties(std::move(process_));
     if (options_.mode == DumpMode::kFork) {
       dumper.set_stop_after_objects(options_.fork_child_stop_after_objects);
     }
@@ -95,6 +99,7 @@ class DumpOperation : public VmOperation {
   const HeapDumpOptions& options_;
   HprofWriter& writer_;
   FdSink* const file_;
+  DumpProperties process_;
 };
 
 // RunDump: DumpHeapTo, with the file's FdSink for fork mode (nullptr: a sink
@@ -128,7 +133,8 @@ absl::Status RunDump(Runtime& runtime, ByteSink& sink, FdSink* file,
     if (fork) file->set_redirect(gzip.get());
   }
   HprofWriter writer(gzip != nullptr && !fork ? static_cast<ByteSink*>(gzip.get()) : &sink);
-  DumpOperation op(options, writer, file);
+  DumpOperation op(options, writer, file,
+                   GatherProcessProperties(runtime, options.trigger, options.live));
   absl::Status status = internal::Execute(runtime, op);
   if (fork) file->set_redirect(nullptr);
   if (status.ok()) status = op.status;

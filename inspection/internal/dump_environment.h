@@ -72,12 +72,18 @@ inline constexpr size_t kEnvironmentClasses = 9;
 // kiln.native.registered_bytes, and from /proc/self/statm
 // kiln.memory.rss_bytes (resident), kiln.memory.file_bytes (shared: file
 // and shmem pages) and kiln.memory.anonymous_bytes (the difference)). What
-// cannot be read is left out. World stopped (it is part of the pause, so
-// nothing it reads costs more at a larger heap: no smaps, no heap_stats());
-// allocates native memory.
-// `extra` is added last, replacing a gathered property of the same name
-// (HeapDumpOptions::extra_properties).
-DumpProperties GatherDumpProperties(const StoppedWorld& world, DumpTrigger trigger, bool live,
+// cannot be read is left out. Allocates native memory.
+//
+// In two parts. GatherProcessProperties: those through kiln.dump.live, which
+// do not change at the pause; any thread, before the world stops (they read
+// /proc/self/exe and /proc/self/cmdline, and user.name goes through NSS:
+// 0.1 ms the pause need not hold). GatherDumpProperties: `process` and the
+// rest, the heap's and the memory's figures at the pause; world stopped (it
+// is part of the pause, so nothing it reads costs more at a larger heap: no
+// smaps, no heap_stats()). `extra` is added last, replacing a gathered
+// property of the same name (HeapDumpOptions::extra_properties).
+DumpProperties GatherProcessProperties(const Runtime& runtime, DumpTrigger trigger, bool live);
+DumpProperties GatherDumpProperties(const StoppedWorld& world, DumpProperties process,
                                     const DumpProperties& extra = {});
 
 // PinnedVolatileProperties: the properties that change between two dumps of

@@ -35,6 +35,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -79,6 +80,10 @@ class HeapDumper {
     trigger_ = trigger;
     extra_properties_ = std::move(extra);
   }
+  // set_process_properties: GatherProcessProperties's, gathered before the
+  // world stopped (for the same trigger and liveness); without them,
+  // WritePrologue gathers them in the pause.
+  void set_process_properties(DumpProperties process) { process_properties_ = std::move(process); }
 
   // Testing: raise(SIGSTOP) after this many object records; 0: never.
   void set_stop_after_objects(uint64_t n) { stop_after_objects_ = n; }
@@ -96,6 +101,7 @@ class HeapDumper {
   HeapDumpStats::Steps steps_;        // the prologue's
   DumpTrigger trigger_ = DumpTrigger::kApi;
   DumpProperties extra_properties_;
+  std::optional<DumpProperties> process_properties_;
 };
 
 // WriteHeapDump: HeapDumper's two steps at once. Returns the writer's first
