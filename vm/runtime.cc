@@ -175,11 +175,24 @@ internal::RuntimeAccess::PrepareLiveMarking(Runtime& runtime, const StoppedWorld
 }
 
 void Runtime::GcBinding::RequestCollection(gc::GcCause cause, uint64_t observed) {
-  // Fails only while shutting down, when no managed thread allocates.
-  (void)runtime_.RunAtSafepoint(absl::StrCat("GC (", gc::GcCauseName(cause), ")"),
-                                [&](StoppedWorld& world) {
-                                  runtime_.RunCollection(world, cause, observed);
-                                });
+  // On the allocating thread (Runtime::ExecuteHere). Fails only while
+  // shutting down, when no managed thread allocates.
+  class Collection : public VmOperation {
+   public:
+    Collection(Runtime& runtime, gc::GcCause cause, uint64_t observed)
+        : VmOperation(absl::StrCat("GC (", gc::GcCauseName(cause), ")")),
+          runtime_(runtime),
+          cause_(cause),
+          observed_(observed) {}
+    void Doit(StoppedWorld& world) override { runtime_.RunCollection(world, cause_, observed_); }
+
+   private:
+    Runtime& runtime_;
+    const gc::GcCause cause_;
+    const uint64_t observed_;
+  };
+  Collection op(runtime_, cause, observed);
+  (void)runtime_.ExecuteHere(op);
 }
 
 void Runtime::GcBinding::VisitRoots(absl::FunctionRef<void(gc::ObjectHeader** slot)> visit) {
@@ -213,6 +226,16 @@ absl::Status Runtime::Execute(VmOperation& op) {
     return vm_thread_->Execute(op);
   }
   return vm_thread_->Execute(op);
+}
+
+absl::Status Runtime::ExecuteHere(VmOperation& op) {
+  // Native for the operation: the world it stops includes this thread.
+  Thread* self = Thread::CurrentFor(this);
+  if (self != nullptr && self->IsManaged()) {
+    ScopedNative running(*self, ThreadStatus::kRunnable);
+    return vm_thread_->ExecuteHere(op);
+  }
+  return vm_thread_->ExecuteHere(op);
 }
 
 absl::StatusOr<SafepointTiming> Runtime::RunAtSafepoint(

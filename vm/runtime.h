@@ -224,6 +224,9 @@ class Runtime {
   explicit Runtime(RuntimeOptions options);
   // Execute runs `op` on the VM thread with the world stopped.
   KILN_MUST_USE absl::Status Execute(VmOperation& op);
+  // ExecuteHere runs `op` on the calling thread with the world stopped
+  // (VmThread::ExecuteHere): an allocation's collection.
+  KILN_MUST_USE absl::Status ExecuteHere(VmOperation& op);
   // RunCollection: the collection itself, for VM operations that already
   // stopped the world. `observed` as in gc::Heap::Collect (~0: always).
   gc::CollectionStats RunCollection(const StoppedWorld& world, gc::GcCause cause,

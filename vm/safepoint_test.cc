@@ -1,12 +1,19 @@
 // The stop-the-world protocol's guarantees (vm/SAFEPOINTS.md), observed.
 #include "vm/internal/safepoint_manager.h"
 
+#include <dirent.h>
+
 #include <atomic>
+#include <fstream>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "base/notification.h"
 #include "gtest/gtest.h"
+#include "vm/internal/runtime_access.h"
+#include "vm/internal/vm_operation.h"
+#include "vm/object.h"
 #include "vm/resolver.h"
 #include "vm/runtime.h"
 
@@ -215,6 +222,105 @@ TEST(SafepointTest, ManagedThreadCanRequestAnOperationItself) {
           .ok());
   EXPECT_EQ(seen, 3u);
   EXPECT_TRUE(scope.thread().IsManaged());
+}
+
+// CountingOperation: records the thread it ran on and the world it saw,
+// and fails the test if another operation ran at the same time.
+class CountingOperation : public VmOperation {
+ public:
+  explicit CountingOperation(std::atomic<int>* running) : VmOperation("counting"), running_(running) {}
+  void Doit(StoppedWorld& world) override {
+    EXPECT_EQ(running_->fetch_add(1), 0) << "two operations at once";
+    ran_on = std::this_thread::get_id();
+    threads = world.threads().size();
+    running_->fetch_sub(1);
+  }
+  std::thread::id ran_on;
+  size_t threads = 0;
+
+ private:
+  std::atomic<int>* const running_;
+};
+
+TEST(SafepointTest, ExecuteHereRunsOnTheCallerInTurnWithTheVmThread) {
+  auto runtime = *Runtime::Create(Options());
+  Mutators mutators(*runtime, 2);
+  std::atomic<int> running{0};
+  // Operations on the VM thread, queued from an unattached thread, all the
+  // while.
+  std::atomic<bool> stop{false};
+  std::atomic<int> queued{0};
+  std::thread queuer([&] {
+    while (!stop.load()) {
+      CountingOperation op(&running);
+      EXPECT_TRUE(internal::Execute(*runtime, op).ok());
+      EXPECT_NE(op.ran_on, std::this_thread::get_id());
+      queued.fetch_add(1);
+    }
+  });
+  // Two managed threads running operations themselves.
+  std::vector<std::thread> callers;
+  for (int c = 0; c < 2; ++c) {
+    callers.emplace_back([&, c] {
+      ThreadScope scope(*runtime, "caller-" + std::to_string(c));
+      Frame frame(scope, LoopMethod(*runtime));
+      for (int i = 0; i < 200; ++i) {
+        CountingOperation op(&running);
+        EXPECT_TRUE(internal::ExecuteHere(*runtime, op).ok());
+        EXPECT_EQ(op.ran_on, std::this_thread::get_id());
+        EXPECT_GE(op.threads, 3u);  // the mutators and this caller (and the other one, if attached)
+        EXPECT_TRUE(scope.thread().IsManaged());
+        frame.Poll();
+      }
+    });
+  }
+  for (auto& t : callers) t.join();
+  while (queued.load() == 0) std::this_thread::yield();
+  stop.store(true);
+  queuer.join();
+  EXPECT_EQ(running.load(), 0);
+}
+
+// VmThreadRuns: how many times the kernel has run the thread named "VM
+// Thread" (the third field of its /proc schedstat: timeslices); -1 if not
+// found. A thread blocked on its condition variable is never run.
+int64_t VmThreadRuns() {
+  DIR* tasks = opendir("/proc/self/task");
+  if (tasks == nullptr) return -1;
+  int64_t runs = -1;
+  while (dirent* entry = readdir(tasks)) {
+    const std::string dir = std::string("/proc/self/task/") + entry->d_name;
+    std::ifstream comm(dir + "/comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name != "VM Thread") continue;
+    std::ifstream schedstat(dir + "/schedstat");
+    int64_t on_cpu = 0, waiting = 0;
+    if (schedstat >> on_cpu >> waiting >> runs) break;
+    runs = -1;
+  }
+  closedir(tasks);
+  return runs;
+}
+
+TEST(SafepointTest, AnAllocationCollectsOnTheAllocatingThread) {
+  RuntimeOptions options = Options();
+  options.heap_limit_bytes = 16 << 20;
+  auto runtime = *Runtime::Create(std::move(options));
+  ThreadScope scope(*runtime, "allocator");
+  Frame frame(scope, LoopMethod(*runtime));
+  const Class* bytes = runtime->classes().primitive_array_class(FieldType::kByte);
+  ASSERT_TRUE(scope.thread().Allocate(bytes, 1024, 1024 - 16).ok());
+  const uint64_t collections = runtime->heap_stats().collections;
+  const int64_t vm_thread_runs = VmThreadRuns();
+  ASSERT_GE(vm_thread_runs, 0) << "no VM Thread in /proc/self/task";
+  // Garbage: many times the heap, so many collections.
+  for (int i = 0; i < 200000; ++i) {
+    ASSERT_TRUE(scope.thread().Allocate(bytes, 1024, 1024 - 16).ok());
+  }
+  EXPECT_GE(runtime->heap_stats().collections - collections, 5u);
+  // Each collection handed to the VM thread would have woken it.
+  EXPECT_EQ(VmThreadRuns(), vm_thread_runs) << "the VM thread ran meanwhile";
 }
 
 }  // namespace

@@ -43,6 +43,34 @@ absl::Status VmThread::Execute(VmOperation& op) {
   return absl::OkStatus();
 }
 
+absl::Status VmThread::ExecuteHere(VmOperation& op) {
+  KILN_CHECK(!IsCurrent(), "VM operation ", op.name(), " started from the VM thread");
+  {
+    MutexLock lock(&mu_);
+    if (stopping_) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("VM operation ", op.name(), ": the runtime is shutting down"));
+    }
+  }
+  // A thread waiting here is native: it does not hold up the safepoint of
+  // the operation running meanwhile.
+  MutexLock run(&run_mu_);
+  Run(op);
+  return absl::OkStatus();
+}
+
+void VmThread::Run(VmOperation& op) {
+  const absl::Time start = absl::Now();
+  absl::Span<Thread* const> threads = safepoints_.StopTheWorld();
+  const absl::Duration time_to_safepoint = absl::Now() - start;
+  StoppedWorld world(runtime_, threads, time_to_safepoint);
+  op.Doit(world);
+  safepoints_.ResumeTheWorld();
+  const absl::Duration pause = absl::Now() - start;
+  safepoints_.RecordPause(time_to_safepoint, pause);
+  op.timing_ = SafepointTiming{time_to_safepoint, pause};
+}
+
 void VmThread::Loop() {
   pthread_setname_np(pthread_self(), "VM Thread");
   while (true) {
@@ -54,17 +82,12 @@ void VmThread::Loop() {
       op = queue_.front();
       queue_.pop_front();
     }
-    const absl::Time start = absl::Now();
-    absl::Span<Thread* const> threads = safepoints_.StopTheWorld();
-    const absl::Duration time_to_safepoint = absl::Now() - start;
-    StoppedWorld world(runtime_, threads, time_to_safepoint);
-    op->Doit(world);
-    safepoints_.ResumeTheWorld();
-    const absl::Duration pause = absl::Now() - start;
-    safepoints_.RecordPause(time_to_safepoint, pause);
+    {
+      MutexLock run(&run_mu_);
+      Run(*op);
+    }
     {
       MutexLock lock(&mu_);
-      op->timing_ = SafepointTiming{time_to_safepoint, pause};
       op->done_ = true;
     }
     done_.SignalAll();  // `op` may be gone already: done_ is ours

@@ -42,6 +42,9 @@ class RuntimeAccess {
   KILN_MUST_USE static absl::Status Execute(Runtime& runtime, VmOperation& op) {
     return runtime.Execute(op);
   }
+  KILN_MUST_USE static absl::Status ExecuteHere(Runtime& runtime, VmOperation& op) {
+    return runtime.ExecuteHere(op);
+  }
   static gc::CollectionStats RunCollection(Runtime& runtime, const StoppedWorld& world,
                                            gc::GcCause cause, uint64_t observed) {
     return runtime.RunCollection(world, cause, observed);
@@ -75,6 +78,13 @@ inline const Method* ObjectWaitMethod(const Runtime& runtime) {
 // state. FailedPrecondition once the runtime is shutting down.
 KILN_MUST_USE inline absl::Status Execute(Runtime& runtime, VmOperation& op) {
   return RuntimeAccess::Execute(runtime, op);
+}
+
+// ExecuteHere runs `op` on the calling thread with the world stopped, in
+// turn with the VM thread's operations (vm/SAFEPOINTS.md); a calling thread
+// attached to it is native meanwhile. What an allocation's collection uses.
+KILN_MUST_USE inline absl::Status ExecuteHere(Runtime& runtime, VmOperation& op) {
+  return RuntimeAccess::ExecuteHere(runtime, op);
 }
 
 // RunCollection: a full collection, for VM operations that already stopped
