@@ -219,22 +219,20 @@ void Runtime::GcBinding::OnOutOfMemory(size_t size) {
   if (runtime_.options_.on_out_of_memory) runtime_.options_.on_out_of_memory(runtime_, size);
 }
 
+// A calling thread attached to this runtime is native for the operation:
+// the world it stops includes that thread. Execute's waits for the VM
+// thread (kWaiting); ExecuteHere's runs it (kRunnable).
 absl::Status Runtime::Execute(VmOperation& op) {
+  std::optional<ScopedNative> native;
   Thread* self = Thread::CurrentFor(this);
-  if (self != nullptr && self->IsManaged()) {
-    ScopedNative waiting(*self, ThreadStatus::kWaiting);
-    return vm_thread_->Execute(op);
-  }
+  if (self != nullptr && self->IsManaged()) native.emplace(*self, ThreadStatus::kWaiting);
   return vm_thread_->Execute(op);
 }
 
 absl::Status Runtime::ExecuteHere(VmOperation& op) {
-  // Native for the operation: the world it stops includes this thread.
+  std::optional<ScopedNative> native;
   Thread* self = Thread::CurrentFor(this);
-  if (self != nullptr && self->IsManaged()) {
-    ScopedNative running(*self, ThreadStatus::kRunnable);
-    return vm_thread_->ExecuteHere(op);
-  }
+  if (self != nullptr && self->IsManaged()) native.emplace(*self, ThreadStatus::kRunnable);
   return vm_thread_->ExecuteHere(op);
 }
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "base/status_macros.h"
 
 namespace kiln {
 
@@ -24,16 +25,11 @@ VmThread::~VmThread() {
 // wake-up (a futex call each, an inter-processor interrupt each on a
 // virtual machine). Waking outside the lock loses nothing: the waiter
 // tests its condition under mu_, so it either sees the change or is
-// already waiting when the signal comes. An allocation that collects pays
-// for both hand-overs, once per collection budget.
+// already waiting when the signal comes.
 absl::Status VmThread::Execute(VmOperation& op) {
-  KILN_CHECK(!IsCurrent(), "VM operation ", op.name(), " started from the VM thread");
   {
     MutexLock lock(&mu_);
-    if (stopping_) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("VM operation ", op.name(), ": the runtime is shutting down"));
-    }
+    RETURN_IF_ERROR(Admit(op));
     op.done_ = false;
     queue_.push_back(&op);
   }
@@ -43,14 +39,17 @@ absl::Status VmThread::Execute(VmOperation& op) {
   return absl::OkStatus();
 }
 
-absl::Status VmThread::ExecuteHere(VmOperation& op) {
+absl::Status VmThread::Admit(const VmOperation& op) {
   KILN_CHECK(!IsCurrent(), "VM operation ", op.name(), " started from the VM thread");
+  if (!stopping_) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("VM operation ", op.name(), ": the runtime is shutting down"));
+}
+
+absl::Status VmThread::ExecuteHere(VmOperation& op) {
   {
     MutexLock lock(&mu_);
-    if (stopping_) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("VM operation ", op.name(), ": the runtime is shutting down"));
-    }
+    RETURN_IF_ERROR(Admit(op));
   }
   // A thread waiting here is native: it does not hold up the safepoint of
   // the operation running meanwhile.

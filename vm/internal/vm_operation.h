@@ -80,6 +80,9 @@ class VmThread {
 
  private:
   void Loop();
+  // Admit: FailedPrecondition once the runtime is shutting down; checks
+  // that the caller is not the VM thread.
+  absl::Status Admit(const VmOperation& op) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Run: one operation's safepoint, on whichever thread holds run_mu_.
   void Run(VmOperation& op) ABSL_EXCLUSIVE_LOCKS_REQUIRED(run_mu_);
 
