@@ -5,6 +5,7 @@
 #include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -216,9 +217,10 @@ constexpr int kExitOk = 0, kExitError = 1, kExitOrphan = 2, kExitNoReport = 3;
   pthread_sigmask(SIG_SETMASK, &mask, nullptr);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(kExitOrphan);  // the parent died before the prctl
-  // Until the parent restarts the world and closes its end
-  // (ReleaseForkDumpChild): end of file. (If the parent dies meanwhile, the
-  // death signal ends this process.)
+  // Until the parent has restarted the world (ReleaseForkDumpChild): its
+  // byte, or end of file. A byte, because another fork of the parent's
+  // (a host's worker that does not exec) could hold the parent's end open;
+  // if the parent dies meanwhile, the death signal ends this process.
   char start;
   while (read(start_fd, &start, 1) < 0 && errno == EINTR) {
   }
@@ -281,8 +283,11 @@ absl::StatusOr<ForkDumpChild> StartForkDumpChild(HeapDumper& dumper, GzipSink* g
     if (shared != MAP_FAILED) munmap(shared, sizeof(SharedRing));
     return status;
   }
-  if (pipe2(start, O_CLOEXEC) != 0) {
-    absl::Status status = Errno("creating the start pipe");
+  // A socket pair rather than a pipe: the release is a send with
+  // MSG_NOSIGNAL, so a child already gone is EPIPE, not a SIGPIPE that
+  // would end the host.
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, start) != 0) {
+    absl::Status status = Errno("creating the start socket pair");
     if (shared != MAP_FAILED) munmap(shared, sizeof(SharedRing));
     close(fds[0]);
     close(fds[1]);
@@ -322,6 +327,11 @@ absl::StatusOr<ForkDumpChild> StartForkDumpChild(HeapDumper& dumper, GzipSink* g
 
 void ReleaseForkDumpChild(ForkDumpChild& child) {
   if (child.start_fd < 0) return;
+  const char go = 1;
+  // One byte into an empty socket: never blocks; EPIPE (the child gone) is
+  // for the child's report, or its absence, to tell.
+  while (send(child.start_fd, &go, 1, MSG_NOSIGNAL) < 0 && errno == EINTR) {
+  }
   close(child.start_fd);
   child.start_fd = -1;
 }

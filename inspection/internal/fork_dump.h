@@ -53,7 +53,7 @@ namespace kiln {
 struct ForkDumpChild {
   pid_t pid = -1;
   int report_fd = -1;     // the read end of the child's report pipe
-  int start_fd = -1;      // the write end of its start pipe, until released
+  int start_fd = -1;      // the parent's end of its start socket, until released
   void* ring = nullptr;   // the shared ring (fork_dump.cc), or nullptr
   absl::Duration fork_call;  // the fork() system call alone, in the parent
   absl::Duration fork_call_cpu;  // of it, the forking thread's CPU time
@@ -73,8 +73,8 @@ KILN_MUST_USE absl::StatusOr<ForkDumpChild> StartForkDumpChild(
     HeapDumper& dumper, GzipSink* gzip, FdSink& file, bool require_ring = false,
     void (*child_hook)() = nullptr);
 
-// ReleaseForkDumpChild lets the child start its walk (it closes the start
-// pipe, whose end of file the child waits for); idempotent. Call it once
+// ReleaseForkDumpChild lets the child start its walk (it sends the byte
+// the child waits for on the start socket, and closes it); idempotent. Call it once
 // the world has resumed: a child that started at once could take the
 // forking thread's core (the scheduler places a new task on the idlest
 // core, which on a busy machine is the parent's, and may run it first)
