@@ -122,6 +122,37 @@ TEST_F(HeapDumpOptionsTest, StreamsIntoAPipe) {
   EXPECT_EQ((*snapshot)->classes().size(), runtime_->classes().size() + kEnvironmentClasses);
 }
 
+// A dump reserves its file's blocks ahead of its bytes (FdSink::
+// set_preallocate, 64 MiB at a time): what the file holds once committed is
+// its bytes, in both modes, plain and compressed, and no reserve past them.
+TEST_F(HeapDumpOptionsTest, ACommittedDumpHoldsNoBlocksPastItsEnd) {
+  ThreadScope scope(*runtime_, "main");
+  Frame frame(scope, main_);
+  Local<ByteArray> big = *ByteArray::New(frame, 3 << 20);
+  for (uint32_t i = 0; i < big->length(); ++i) big->Set(i, static_cast<int8_t>(i * 13));
+  int k = 0;
+  for (DumpMode mode : {DumpMode::kStopTheWorld, DumpMode::kFork}) {
+    for (int level : {0, 1}) {
+      HeapDumpOptions options;
+      options.mode = mode;
+      options.gzip_level = level;
+      options.path = absl::StrCat(dir_, "/trimmed-", k++, level > 0 ? ".hprof.gz" : ".hprof");
+      absl::StatusOr<std::string> path = VMRuntime::DumpHeap(*runtime_, options);
+      ASSERT_TRUE(path.ok()) << path.status();
+      struct stat st;
+      ASSERT_EQ(stat(path->c_str(), &st), 0);
+      const uint64_t allocated = static_cast<uint64_t>(st.st_blocks) * 512;
+      EXPECT_GT(st.st_size, level > 0 ? 1000 : 3 << 20) << *path;
+      EXPECT_LE(allocated, static_cast<uint64_t>(st.st_size) + (1 << 20)) << *path;
+      if (level == 0) {
+        auto snapshot = HprofSnapshot::Load(*path);
+        ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+        EXPECT_TRUE((*snapshot)->CheckReferences().ok()) << *path;
+      }
+    }
+  }
+}
+
 // Both modes: stop-the-world writes through a PipelinedSink's thread, fork
 // mode through the parent's waiting thread; either's failed write must come
 // back as the dump's error.

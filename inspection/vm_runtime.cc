@@ -127,7 +127,10 @@ absl::Status RunDump(Runtime& runtime, ByteSink& sink, FdSink* file,
     ParallelGzipSink::Options gz;
     gz.level = options.gzip_level;
     gz.fail_block = options.gzip_fail_block;
-    if (fork) gzip_out = std::make_unique<FdSink>(file->fd(), file->what());
+    if (fork) {
+      gzip_out = std::make_unique<FdSink>(file->fd(), file->what());
+      if (file->preallocating()) gzip_out->set_preallocate();
+    }
     ASSIGN_OR_RETURN(gzip, ParallelGzipSink::Create(
                                fork ? static_cast<ByteSink*>(gzip_out.get()) : &sink, gz));
     if (fork) file->set_redirect(gzip.get());
@@ -182,9 +185,11 @@ bool IsDirectory(const std::string& path) {
 }
 
 // WriteToFd writes the dump to `fd` (a file or a pipe), in either mode.
-absl::Status WriteToFd(Runtime& runtime, int fd, const std::string& what,
+// `new_file`: `fd` is a new file of the dump's own (FdSink::set_preallocate).
+absl::Status WriteToFd(Runtime& runtime, int fd, const std::string& what, bool new_file,
                        const HeapDumpOptions& options, HeapDumpStats* stats) {
   FdSink file(fd, what);
+  if (new_file) file.set_preallocate();
   if (options.mode == DumpMode::kFork) return RunDump(runtime, file, &file, options, stats);
   // The walk on this thread, the write(2)s on another: each is about half
   // of a dump's time.
@@ -201,7 +206,9 @@ absl::Status WriteDumpFile(Runtime& runtime, const std::string& path,
   const absl::Time start = absl::Now();
   ASSIGN_OR_RETURN(std::unique_ptr<NewFile> file, NewFile::Create(path, "heap dump"));
   HeapDumpStats written;
-  RETURN_IF_ERROR(WriteToFd(runtime, file->fd(), file->writing_name(), options, &written));
+  RETURN_IF_ERROR(WriteToFd(runtime, file->fd(), file->writing_name(), /*new_file=*/true,
+                            options, &written));
+  RETURN_IF_ERROR(TrimPreallocated(file->fd(), file->writing_name()));
   RETURN_IF_ERROR(file->Commit());
   if (stats != nullptr) *stats = written;
   std::fprintf(stderr, "Heap dump file created [%llu bytes in %.3f secs]\n",
@@ -247,7 +254,7 @@ absl::Status VMRuntime::DumpHeapTo(Runtime& runtime, ByteSink& sink,
 
 absl::Status VMRuntime::DumpHeapToFd(Runtime& runtime, int fd, const std::string& what,
                                      const HeapDumpOptions& options, HeapDumpStats* stats) {
-  return WriteToFd(runtime, fd, what, options, stats);
+  return WriteToFd(runtime, fd, what, /*new_file=*/false, options, stats);
 }
 
 absl::Status VMRuntime::DumpHeap(Runtime& runtime, const std::string& path, bool live,

@@ -1,5 +1,7 @@
 #include "inspection/hprof/byte_sink.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +20,7 @@ absl::Status FdSink::Write(absl::Span<const uint8_t> bytes) {
     if (status.ok()) written_ += bytes.size();
     return status;
   }
+  if (preallocate_) Preallocate(bytes.size());
   size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
@@ -29,8 +32,39 @@ absl::Status FdSink::Write(absl::Span<const uint8_t> bytes) {
       return ErrorStatus(error_, error_offset_);
     }
     done += static_cast<size_t>(n);
+    if (offset_ >= 0) offset_ += n;
   }
   written_ += done;
+  return absl::OkStatus();
+}
+
+void FdSink::Preallocate(size_t bytes) {
+  if (offset_ < 0) {
+    offset_ = lseek(fd_, 0, SEEK_CUR);
+    reserved_end_ = offset_;
+    if (offset_ < 0) {
+      preallocate_ = false;
+      return;
+    }
+  }
+  const int64_t end = offset_ + static_cast<int64_t>(bytes);
+  while (reserved_end_ < end) {
+    if (fallocate(fd_, FALLOC_FL_KEEP_SIZE, reserved_end_,
+                  static_cast<off_t>(kPreallocateBytes)) != 0) {
+      preallocate_ = false;  // refused, or no room: plain writes from here on
+      return;
+    }
+    reserved_end_ += static_cast<int64_t>(kPreallocateBytes);
+  }
+}
+
+absl::Status TrimPreallocated(int fd, absl::string_view what) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || ftruncate(fd, st.st_size) != 0) {
+    const int error = errno;
+    return absl::Status(absl::ErrnoToStatusCode(error),
+                        absl::StrCat("trimming ", what, ": ", std::strerror(error)));
+  }
   return absl::OkStatus();
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "base/must_use.h"
 #include "base/mutex.h"
@@ -54,6 +55,19 @@ class FdSink : public ByteSink {
   KILN_MUST_USE absl::Status SubmitBuffer(size_t used) override;
 
   void set_allocation_free_errors() { allocation_free_errors_ = true; }
+  // set_preallocate: the descriptor is a regular file that this sink (or a
+  // copy of it in a forked child) alone writes, from its current offset on.
+  // Write then reserves the file's blocks ahead of its bytes
+  // (fallocate(FALLOC_FL_KEEP_SIZE), kPreallocateBytes at a time; the size
+  // stays what was written): on ext4 a write into reserved blocks skips the
+  // delayed allocation's work for every 4 KiB block, about 40% of the
+  // kernel's cost of a write. The reserve past the end stays allocated
+  // until TrimPreallocated. Where the file system refuses, or the disk has
+  // no room for a whole step, reserving stops and writing goes on (and
+  // fails, if it must, on its own).
+  void set_preallocate() { preallocate_ = true; }
+  bool preallocating() const { return preallocate_; }
+  static constexpr uint64_t kPreallocateBytes = uint64_t{64} << 20;
   // set_redirect: Write hands the bytes to `to` instead of the descriptor
   // (bytes_written still counts them). A fork-mode child hands its bytes to
   // the parent that way (fork_dump.cc).
@@ -67,14 +81,25 @@ class FdSink : public ByteSink {
   const std::string& what() const { return what_; }
 
  private:
+  // Preallocate: the blocks of the next `bytes` bytes are reserved (or
+  // reserving has stopped).
+  void Preallocate(size_t bytes);
+
   const int fd_;
   const std::string what_;
   uint64_t written_ = 0;
+  bool preallocate_ = false;
+  int64_t offset_ = -1;        // the descriptor's offset, once preallocating
+  int64_t reserved_end_ = -1;  // the file's blocks are reserved up to here
   bool allocation_free_errors_ = false;
   ByteSink* redirect_ = nullptr;
   int error_ = 0;
   uint64_t error_offset_ = 0;
 };
+
+// TrimPreallocated gives back the blocks reserved past the end of the file
+// behind `fd` (FdSink::set_preallocate): a truncation to its own size.
+KILN_MUST_USE absl::Status TrimPreallocated(int fd, absl::string_view what);
 
 // PipelinedSink hands the bytes to `out` on a thread of its own, so that the
 // producer (a heap dump's walk) and the write(2)s (for a file: the copy into
@@ -85,10 +110,13 @@ class FdSink : public ByteSink {
 // and every Write and Close returns that error. Close waits until everything
 // is written and stops the thread; call it before using `out`'s result. The
 // thread starts at construction: build the sink before stopping the world.
-// Not for a forked child (threads do not survive fork).
+// Not for a forked child (threads do not survive fork). Four slots rather
+// than two: the walk and the writes each run ahead of the other by turns,
+// and with one spare slot each a short lag no longer stops the other side
+// (a full dump at N = 4M 6% faster, benchmarks/README.md); 8 MiB in all.
 class PipelinedSink : public ByteSink {
  public:
-  explicit PipelinedSink(ByteSink* out, size_t slot_bytes = size_t{2} << 20, int slots = 2);
+  explicit PipelinedSink(ByteSink* out, size_t slot_bytes = size_t{2} << 20, int slots = 4);
   ~PipelinedSink() override;
   PipelinedSink(const PipelinedSink&) = delete;
   PipelinedSink& operator=(const PipelinedSink&) = delete;
