@@ -185,7 +185,7 @@ TEST(SvmHeapDumpTest, ABurstOfSignalsLeavesOnlyCompleteDumps) {
   const std::string output = child.output();
   EXPECT_TRUE(absl::StrContains(output, "Thread finished after: 40 iterations."));
   const std::vector<std::string> files = ListDir(dir);
-  ASSERT_GE(files.size(), 1);
+  ASSERT_GE(files.size(), 1) << output;
   EXPECT_LE(files.size(), 20);
   // One line per file, and each file complete: coalesced, never half-written.
   std::vector<std::string> created;
