@@ -100,6 +100,9 @@ HeapObjectWriter::HeapObjectWriter(const StoppedWorld& world,
         }
       }
       plan.num_runs = static_cast<uint32_t>(runs_.size()) - plan.first_run;
+      uint8_t* head = HprofWriter::StoreU4(plan.instance_head, hprof::kEmptyTraceSerial);
+      head = HprofWriter::StoreU8(head, plan.class_id);
+      HprofWriter::StoreU4(head, plan.values_size);
     }
   }
 }
@@ -182,9 +185,8 @@ uint64_t HeapObjectWriter::ReferentId(const void* slot) const {
 uint8_t* HeapObjectWriter::FillInstance(uint8_t* p, const gc::ObjectHeader* object,
                                         const Plan& plan) const {
   p = HprofWriter::StoreU8(p, reinterpret_cast<uint64_t>(object));
-  p = HprofWriter::StoreU4(p, hprof::kEmptyTraceSerial);
-  p = HprofWriter::StoreU8(p, plan.class_id);
-  p = HprofWriter::StoreU4(p, plan.values_size);
+  std::memcpy(p, plan.instance_head, sizeof(plan.instance_head));
+  p += sizeof(plan.instance_head);
   const char* base = reinterpret_cast<const char*>(object);
   const Run* run = runs_.data() + plan.first_run;
   for (uint32_t i = 0; i < plan.num_runs; ++i, ++run) {

@@ -83,6 +83,9 @@ class HeapObjectWriter {
     uint32_t num_runs = 0;
     uint32_t object_size = 0;  // instances: bytes on the heap, header included
     uint64_t class_id = 0;     // the class's mirror
+    // instances: what follows the id in every record of the class, as the
+    // file has it: the stack trace serial, class_id and values_size.
+    uint8_t instance_head[16] = {};
   };
 
   template <bool kLive>
@@ -94,8 +97,11 @@ class HeapObjectWriter {
   // referent is not marked (a marked object's other references all point to
   // marked objects).
   uint64_t ReferentId(const void* slot) const;
-  uint8_t* FillInstance(uint8_t* p, const gc::ObjectHeader* object, const Plan& plan) const;
-  void WriteInstance(const gc::ObjectHeader* object, const Plan& plan);
+  // Inlined into the walk: most records are instances, and the calls cost
+  // as much as a small instance's fields.
+  [[gnu::always_inline]] inline uint8_t* FillInstance(uint8_t* p, const gc::ObjectHeader* object,
+                                               const Plan& plan) const;
+  [[gnu::always_inline]] inline void WriteInstance(const gc::ObjectHeader* object, const Plan& plan);
   [[gnu::noinline]] void WriteInstanceStreamed(const gc::ObjectHeader* object, const Plan& plan);
   void WriteObjectArray(const gc::ObjectHeader* object, const Plan& plan);
   void WritePrimitiveArray(const gc::ObjectHeader* object, const Plan& plan);
