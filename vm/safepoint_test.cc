@@ -4,6 +4,7 @@
 #include <dirent.h>
 
 #include <atomic>
+#include <chrono>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -281,26 +282,62 @@ TEST(SafepointTest, ExecuteHereRunsOnTheCallerInTurnWithTheVmThread) {
   EXPECT_EQ(running.load(), 0);
 }
 
-// VmThreadRuns: how many times the kernel has run the thread named "VM
-// Thread" (the third field of its /proc schedstat: timeslices); -1 if not
-// found. A thread blocked on its condition variable is never run.
-int64_t VmThreadRuns() {
+// VmThreadTask: /proc/self/task/<tid> of the thread named "VM Thread"; ""
+// if there is none (yet: the thread names itself once it runs).
+std::string VmThreadTask() {
   DIR* tasks = opendir("/proc/self/task");
-  if (tasks == nullptr) return -1;
-  int64_t runs = -1;
+  if (tasks == nullptr) return "";
+  std::string found;
   while (dirent* entry = readdir(tasks)) {
     const std::string dir = std::string("/proc/self/task/") + entry->d_name;
     std::ifstream comm(dir + "/comm");
     std::string name;
     std::getline(comm, name);
-    if (name != "VM Thread") continue;
-    std::ifstream schedstat(dir + "/schedstat");
-    int64_t on_cpu = 0, waiting = 0;
-    if (schedstat >> on_cpu >> waiting >> runs) break;
-    runs = -1;
+    if (name == "VM Thread") {
+      found = dir;
+      break;
+    }
   }
   closedir(tasks);
+  return found;
+}
+
+// Runs: how many times the kernel has run `task` (the third field of its
+// schedstat: timeslices); -1 if unreadable. A thread blocked on its
+// condition variable is never run.
+int64_t Runs(const std::string& task) {
+  std::ifstream schedstat(task + "/schedstat");
+  int64_t on_cpu = 0, waiting = 0, runs = -1;
+  if (!(schedstat >> on_cpu >> waiting >> runs)) return -1;
   return runs;
+}
+
+// Asleep: `task`'s state (the field after the name in its stat) is S.
+bool Asleep(const std::string& task) {
+  std::ifstream stat(task + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const size_t name_end = line.rfind(") ");
+  return name_end != std::string::npos && name_end + 2 < line.size() && line[name_end + 2] == 'S';
+}
+
+// IdleVmThreadRuns: Runs of the VM thread once it has settled into waiting
+// for work: asleep, and not run again, across a short sleep. Right after
+// Runtime::Create it may not have named itself yet, or may still be on its
+// way to its condition variable. -1 if it never settles (a hang guard, not
+// a timing assertion: the loop ends as soon as the thread is idle).
+int64_t IdleVmThreadRuns() {
+  for (int attempt = 0; attempt < 5000; ++attempt) {
+    const std::string task = VmThreadTask();
+    if (!task.empty() && Asleep(task)) {
+      const int64_t before = Runs(task);
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      if (before >= 0 && Asleep(task) && Runs(task) == before) return before;
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  return -1;
 }
 
 TEST(SafepointTest, AnAllocationCollectsOnTheAllocatingThread) {
@@ -312,15 +349,15 @@ TEST(SafepointTest, AnAllocationCollectsOnTheAllocatingThread) {
   const Class* bytes = runtime->classes().primitive_array_class(FieldType::kByte);
   ASSERT_TRUE(scope.thread().Allocate(bytes, 1024, 1024 - 16).ok());
   const uint64_t collections = runtime->heap_stats().collections;
-  const int64_t vm_thread_runs = VmThreadRuns();
-  ASSERT_GE(vm_thread_runs, 0) << "no VM Thread in /proc/self/task";
+  const int64_t vm_thread_runs = IdleVmThreadRuns();
+  ASSERT_GE(vm_thread_runs, 0) << "no idle VM Thread in /proc/self/task";
   // Garbage: many times the heap, so many collections.
   for (int i = 0; i < 200000; ++i) {
     ASSERT_TRUE(scope.thread().Allocate(bytes, 1024, 1024 - 16).ok());
   }
   EXPECT_GE(runtime->heap_stats().collections - collections, 5u);
   // Each collection handed to the VM thread would have woken it.
-  EXPECT_EQ(VmThreadRuns(), vm_thread_runs) << "the VM thread ran meanwhile";
+  EXPECT_EQ(Runs(VmThreadTask()), vm_thread_runs) << "the VM thread ran meanwhile";
 }
 
 }  // namespace
