@@ -340,7 +340,9 @@ TEST_F(GcTest, FourMutatorsAndCollectionsLoseNothing) {
         node->Set(value_, 17 + 1000003 * static_cast<int64_t>(state % 1000));
         node->Set(next_, target);
         shared->Set(to, node.get());
-        if (i % 64 == 0) ASSERT_TRUE(ByteArray::New(step, 4000).ok());  // garbage
+        if (i % 64 == 0) {
+          ASSERT_TRUE(ByteArray::New(step, 4000).ok());  // garbage
+        }
       }
     });
   }
