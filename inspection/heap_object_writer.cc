@@ -78,7 +78,6 @@ HeapObjectWriter::HeapObjectWriter(const StoppedWorld& world,
       plan.element_size = static_cast<uint8_t>(FieldTypeSize(cls->component_type()));
     } else {
       plan.kind = Kind::kInstance;
-      plan.object_size = cls->instance_size;
       plan.first_run = static_cast<uint32_t>(runs_.size());
       for (const Class* c = cls; c != nullptr; c = c->super()) {
         for (const Field& field : c->fields()) {
@@ -135,22 +134,27 @@ void HeapObjectWriter::Walk() {
 static_assert(gc::LayoutKind::kFiller > gc::LayoutKind::kObjectArray &&
               gc::LayoutKind::kFillerWord > gc::LayoutKind::kObjectArray);
 
+// The next object's address is the loop's one dependency from object to
+// object, so an instance's comes from its layout (header, then layout: two
+// loads), not from its plan (a third and fourth, the class id and the plan).
 void HeapObjectWriter::WalkRange(const gc::Heap::Range& range) {
   for (const char* p = range.start; p < range.end;) {
     const auto* object = reinterpret_cast<const gc::ObjectHeader*>(p);
-    if (object->layout->kind > gc::LayoutKind::kObjectArray) {  // a filler
-      p += object->Size();
-      continue;
-    }
-    const Plan& plan = plans_[Class::From(object)->id()];
-    if (plan.kind == Kind::kInstance) {  // most objects: no jump table
-      WriteInstance(object, plan);
-      p += plan.object_size;
-      Counted();
+    const gc::Layout* layout = object->layout;
+    if (layout->kind == gc::LayoutKind::kInstance) {  // most objects: no jump table
+      p += layout->instance_size;
+      const Plan& plan = plans_[Class::From(object)->id()];
+      if (plan.kind == Kind::kInstance) {
+        WriteInstance(object, plan);
+        Counted();
+      } else {
+        Write(object, plan);  // a class's mirror: skipped
+      }
       continue;
     }
     p += object->Size();
-    Write(object, plan);
+    if (layout->kind > gc::LayoutKind::kObjectArray) continue;  // a filler
+    Write(object, plans_[Class::From(object)->id()]);
   }
 }
 

@@ -81,7 +81,6 @@ class HeapObjectWriter {
     uint32_t values_size = 0;  // instances: field bytes in the record
     uint32_t first_run = 0;    // instances: their runs in runs_
     uint32_t num_runs = 0;
-    uint32_t object_size = 0;  // instances: bytes on the heap, header included
     uint64_t class_id = 0;     // the class's mirror
     // instances: what follows the id in every record of the class, as the
     // file has it: the stack trace serial, class_id and values_size.
