@@ -234,8 +234,8 @@ void HeapObjectWriter::WriteInstance(const gc::ObjectHeader* object, const Plan&
 
 void HeapObjectWriter::WriteInstanceStreamed(const gc::ObjectHeader* object, const Plan& plan) {
   uint8_t record[kChunkBytes];
-  KILN_CHECK(kInstanceHead + plan.values_size <= sizeof(record), "instance of ",
-             plan.values_size, " bytes of fields");
+  KILN_CHECK(kInstanceHead + plan.values_size <= sizeof(record), "instance of ", plan.values_size,
+             " bytes of fields");
   w_.BeginSubRecord(hprof::kInstanceDump, kInstanceHead + plan.values_size);
   const uint8_t* end = FillInstance(record, object, plan);
   w_.Bytes(record, static_cast<size_t>(end - record));

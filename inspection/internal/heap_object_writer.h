@@ -81,7 +81,7 @@ class HeapObjectWriter {
     uint32_t values_size = 0;  // instances: field bytes in the record
     uint32_t first_run = 0;    // instances: their runs in runs_
     uint32_t num_runs = 0;
-    uint64_t class_id = 0;     // the class's mirror
+    uint64_t class_id = 0;  // the class's mirror
     // instances: what follows the id in every record of the class, as the
     // file has it: the stack trace serial, class_id and values_size.
     uint8_t instance_head[16] = {};
@@ -99,8 +99,9 @@ class HeapObjectWriter {
   // Inlined into the walk: most records are instances, and the calls cost
   // as much as a small instance's fields.
   [[gnu::always_inline]] inline uint8_t* FillInstance(uint8_t* p, const gc::ObjectHeader* object,
-                                               const Plan& plan) const;
-  [[gnu::always_inline]] inline void WriteInstance(const gc::ObjectHeader* object, const Plan& plan);
+                                                      const Plan& plan) const;
+  [[gnu::always_inline]] inline void WriteInstance(const gc::ObjectHeader* object,
+                                                   const Plan& plan);
   [[gnu::noinline]] void WriteInstanceStreamed(const gc::ObjectHeader* object, const Plan& plan);
   void WriteObjectArray(const gc::ObjectHeader* object, const Plan& plan);
   void WritePrimitiveArray(const gc::ObjectHeader* object, const Plan& plan);
@@ -112,7 +113,7 @@ class HeapObjectWriter {
   const gc::Heap::SnapshotMarking* const marking_;  // live dumps
   HprofWriter& w_;
   gc::Heap::RangeSnapshot ranges_;  // filled by the walk, not in the pause
-  std::vector<Plan> plans_;  // by class id
+  std::vector<Plan> plans_;         // by class id
   std::vector<Run> runs_;
   uint64_t objects_ = 0;
   uint64_t stop_after_objects_ = 0;
