@@ -103,7 +103,7 @@ class GraphBuilder::Shard : public HprofShard {
 };
 
 absl::Status GraphBuilder::Parse() {
-  if (options_.threads <= 1) return reader_.Parse(*this);
+  if (options_.threads < 0 || options_.threads == 1) return reader_.Parse(*this);
   HprofShardOptions shards;
   shards.threads = options_.threads;
   shards.chunk_bytes = options_.parse_chunk_bytes;

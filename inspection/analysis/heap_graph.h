@@ -186,8 +186,9 @@ struct BuildOptions {
   // ids (the other checks are the same).
   bool objects = true;
   // threads: the parse's worker threads (HprofReader::ParseSharded); 1
-  // parses serially. Every result, and every error, is the same for any
-  // count. parse_chunk_bytes: the heap dump bytes of each shard (tests make
+  // parses serially, 0 shards the parse without worker threads (each shard
+  // parsed just before its merge). Every result, and every error, is the
+  // same for any count. parse_chunk_bytes: the heap dump bytes of each shard (tests make
   // it small, to split small dumps).
   int threads = 1;
   uint64_t parse_chunk_bytes = uint64_t{4} << 20;

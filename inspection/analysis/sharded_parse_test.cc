@@ -1,4 +1,4 @@
-// HeapGraph::Build with BuildOptions::threads above 1 (HprofReader::
+// HeapGraph::Build with BuildOptions::threads 0 or above 1 (HprofReader::
 // ParseSharded, graph_shards.cc) against the serial parse: the graph and
 // every analysis (GraphText) identical on the known heap (full, live,
 // gzip), on JDK-layout dumps, in all three build modes; and for malformed
@@ -36,7 +36,8 @@ struct Split {
   int threads;
   uint64_t chunk_bytes;
 };
-constexpr Split kSplits[] = {{2, 1}, {3, 64}, {2, 4096}, {4, uint64_t{1} << 20}};
+// threads 0: the shards parsed inline, without workers (the fuzzer's twin).
+constexpr Split kSplits[] = {{2, 1}, {3, 64}, {2, 4096}, {4, uint64_t{1} << 20}, {0, 1}, {0, 4096}};
 
 absl::StatusOr<std::string> BuildText(const std::vector<uint8_t>& bytes, const Mode& mode,
                                       int threads, uint64_t chunk_bytes) {

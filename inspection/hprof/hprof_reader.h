@@ -181,6 +181,9 @@ class HprofSharding {
 int HprofDefaultThreads();
 
 struct HprofShardOptions {
+  // threads: the worker threads. 0 starts none: each chunk is parsed on the
+  // calling thread just before its merge, the same shards and merge in an
+  // order that no timing changes (the fuzzer's deterministic twin).
   int threads = HprofDefaultThreads();
   uint64_t chunk_bytes = uint64_t{4} << 20;
   int window = 6;

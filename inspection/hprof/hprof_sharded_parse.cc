@@ -68,8 +68,8 @@ bool IsHeapDump(uint8_t tag) { return tag == 0x0C || tag == hprof::kHeapDumpSegm
 
 absl::Status HprofReader::ParseSharded(HprofVisitor& visitor, HprofSharding& sharding,
                                        const HprofShardOptions& options) {
-  KILN_CHECK(options.threads >= 1 && options.window >= 1 && options.chunk_bytes >= 1,
-             "HprofShardOptions: threads, window and chunk_bytes must be positive");
+  KILN_CHECK(options.threads >= 0 && options.window >= 1 && options.chunk_bytes >= 1,
+             "HprofShardOptions: window and chunk_bytes must be positive, threads not negative");
   ASSIGN_OR_RETURN(const uint64_t first, ParseHeader());
 
   // The plan.
@@ -113,6 +113,21 @@ absl::Status HprofReader::ParseSharded(HprofVisitor& visitor, HprofSharding& sha
   size_t next = 0;    // the next chunk a worker takes
   size_t merged = 0;  // chunks merged so far
   bool stop = false;
+  const auto parse_chunk = [&](Chunk& chunk) {
+    chunk.shard = sharding.NewShard();
+    KILN_CHECK(chunk.shard != nullptr, "HprofSharding::NewShard returned no shard");
+    for (const Piece& piece : chunk.pieces) {
+      if (piece.record_tag != 0) ++chunk.counts.records[piece.record_tag];
+      chunk.status = ParseHeapDump(piece.begin, piece.end, *chunk.shard,
+                                   chunk.shard->record_offset_, chunk.counts);
+      if (!chunk.status.ok()) break;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      chunk.done = true;
+    }
+    changed.notify_all();
+  };
   const auto work = [&] {
     for (;;) {
       Chunk* chunk;
@@ -124,19 +139,7 @@ absl::Status HprofReader::ParseSharded(HprofVisitor& visitor, HprofSharding& sha
         if (stop || next >= chunks.size()) return;
         chunk = chunks[next++].get();
       }
-      chunk->shard = sharding.NewShard();
-      KILN_CHECK(chunk->shard != nullptr, "HprofSharding::NewShard returned no shard");
-      for (const Piece& piece : chunk->pieces) {
-        if (piece.record_tag != 0) ++chunk->counts.records[piece.record_tag];
-        chunk->status = ParseHeapDump(piece.begin, piece.end, *chunk->shard,
-                                      chunk->shard->record_offset_, chunk->counts);
-        if (!chunk->status.ok()) break;
-      }
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        chunk->done = true;
-      }
-      changed.notify_all();
+      parse_chunk(*chunk);
     }
   };
   std::vector<std::thread> workers;
@@ -151,6 +154,7 @@ absl::Status HprofReader::ParseSharded(HprofVisitor& visitor, HprofSharding& sha
         continue;
       }
       Chunk& chunk = *chunks[step.at];
+      if (options.threads == 0) parse_chunk(chunk);  // inline: no workers
       {
         std::unique_lock<std::mutex> lock(mu);
         changed.wait(lock, [&] { return chunk.done; });
