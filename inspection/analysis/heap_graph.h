@@ -188,8 +188,8 @@ struct BuildOptions {
   // threads: the parse's worker threads (HprofReader::ParseSharded); 1
   // parses serially, 0 shards the parse without worker threads (each shard
   // parsed just before its merge). Every result, and every error, is the
-  // same for any count. parse_chunk_bytes: the heap dump bytes of each shard (tests make
-  // it small, to split small dumps).
+  // same for any count. parse_chunk_bytes: the heap dump bytes of each
+  // shard (tests make it small, to split small dumps).
   int threads = 1;
   uint64_t parse_chunk_bytes = uint64_t{4} << 20;
 };
