@@ -1,7 +1,8 @@
 // Fork-mode dumps: the child killed midway, a sink that is not a file, gzip,
-// and a live dump marking in the child rather than in the pause. The shape's
-// counts in both modes are benchmarks/heap_shape_dump_test; live dumps with
-// garbage and weak references in both modes, heap_dump_test.
+// the mappings fork() must copy, and a live dump marking in the child rather
+// than in the pause. The shape's counts in both modes are
+// benchmarks/heap_shape_dump_test; live dumps with garbage and weak
+// references in both modes, heap_dump_test.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -322,6 +324,24 @@ TEST_F(ForkDumpTest, ForkModeNeedsAFile) {
   options.mode = DumpMode::kFork;
   const absl::Status status = VMRuntime::DumpHeapTo(*runtime_, sink, options);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+}
+
+// fork() pays about 1.2 µs per mapping at any heap size, and Debian's Abseil
+// as shared libraries is 64 of them, five mappings each: half of a small
+// heap's fork-mode pause (inspection/FORK_MODE.md). The build links its
+// static archives (third_party/system_libs.BUILD); this keeps it so.
+TEST(ForkDumpMappingsTest, AbseilIsLinkedStaticallySoForkCopiesNoMappingsOfIt) {
+  const std::string maps = ReadFile("/proc/self/maps");
+  int mappings = 0;
+  std::vector<absl::string_view> abseil;
+  for (absl::string_view line : absl::StrSplit(maps, '\n', absl::SkipEmpty())) {
+    ++mappings;
+    if (absl::StrContains(line, "libabsl_")) abseil.push_back(line);
+  }
+  ASSERT_GT(mappings, 0) << "/proc/self/maps is empty";
+  EXPECT_TRUE(abseil.empty()) << abseil.size() << " of " << mappings
+                              << " mappings are Abseil's shared libraries, the first: "
+                              << abseil.front();
 }
 
 }  // namespace
