@@ -89,8 +89,13 @@ class HeapObjectWriter {
 
   template <bool kLive>
   void Walk();
-  // WalkRange: a full walk of one range, fillers skipped.
-  void WalkRange(const gc::Heap::Range& range);
+  // WalkRange: a full walk of one range, fillers skipped. Aligned to a cache
+  // line: where the linker happens to place the loop matters. With Abseil
+  // linked static, the function moved from a 256-byte to a 32-byte
+  // boundary, the loop's head to 33 bytes into a line, and `--mode=walk` at
+  // 4M took 13% longer (medians of 11 processes: 0.083 s against 0.073 s).
+  // Aligned, it took 0.074 s (benchmarks/README.md, eighth pass).
+  __attribute__((aligned(64))) void WalkRange(const gc::Heap::Range& range);
   void Write(const gc::ObjectHeader* object, const Plan& plan);
   // ReferentId: a Reference's referent's id: null in a live dump if the
   // referent is not marked (a marked object's other references all point to
