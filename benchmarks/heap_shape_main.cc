@@ -66,6 +66,18 @@
 // those pages). Each dump and each floor is warmed alike, outside the
 // timing.
 //
+// With --floor and --gz, each repetition also times the compression alone:
+// the plain bytes of the same frozen heap (one plain stop-the-world dump into
+// memory before the first timed dump, outside every timing) fed through a
+// ParallelGzipSink at --gz's level, with its default workers (one per core),
+// into a sink that discards. No walk, no file:
+//
+//   gz_floor n=<N> seconds=<wall> bytes=<compressed bytes>
+//
+// and at the end `gz_floor_median n=<N> seconds=<median>`: what a compressed
+// dump of that heap cannot beat on this machine. Its bytes are the compressed
+// dump's own (the same blocks, the same members), which the test checks.
+//
 // --mode=walk takes stop-the-world dumps into a sink that discards the
 // bytes (no file, no write(2)): the walk's own cost.
 //
@@ -85,13 +97,17 @@
 // before the dumps (the heap limit and the first collection's threshold are
 // far above the shape), so full dumps hold the garbage tree.
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -103,6 +119,9 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "benchmarks/heap_shape.h"
+#include "absl/types/span.h"
+#include "inspection/hprof/byte_sink.h"
+#include "inspection/hprof/parallel_gzip_sink.h"
 #include "inspection/internal/dump_environment.h"
 #include "inspection/vm_runtime.h"
 #include "vm/kiln.h"
@@ -116,7 +135,8 @@ ABSL_FLAG(std::string, mode, "stw",
 ABSL_FLAG(std::string, dir, "/tmp", "where the dumps go (each is deleted once measured)");
 ABSL_FLAG(bool, huge_pages, true, "back the heap with transparent huge pages where offered");
 ABSL_FLAG(bool, floor, false,
-          "after each repetition, time writing as many bytes as its first dump, as dd bs=1M");
+          "after each repetition, time writing as many bytes as its first dump, as dd bs=1M; "
+          "with --gz, also compressing the plain dump's bytes in memory on every core");
 ABSL_FLAG(bool, warm_page_cache, true,
           "before each timed write, write as many bytes to a scratch file and delete it "
           "(see the top of the file)");
@@ -231,6 +251,80 @@ double FloorSeconds(const std::string& path, uint64_t bytes) {
   return seconds;
 }
 
+// UnforkedBuffer: a ByteSink into an anonymous mapping of `capacity` bytes
+// (address space only until written) that a fork() leaves out
+// (MADV_DONTFORK): the gz floor's copy of a plain dump, held for the whole
+// run, must not add its page tables to every fork-mode dump's pause.
+class UnforkedBuffer : public ByteSink {
+ public:
+  explicit UnforkedBuffer(size_t capacity) : capacity_(capacity) {
+    void* p = mmap(nullptr, capacity_, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+      error_ = errno;
+      return;
+    }
+    data_ = static_cast<uint8_t*>(p);
+    if (madvise(data_, capacity_, MADV_DONTFORK) != 0) error_ = errno;
+  }
+  ~UnforkedBuffer() override {
+    if (data_ != nullptr) munmap(data_, capacity_);
+  }
+  UnforkedBuffer(const UnforkedBuffer&) = delete;
+  UnforkedBuffer& operator=(const UnforkedBuffer&) = delete;
+
+  absl::Status Write(absl::Span<const uint8_t> bytes) override {
+    if (error_ != 0) {
+      return absl::InternalError(absl::StrCat("gz floor buffer: ", std::strerror(error_)));
+    }
+    if (bytes.size() > capacity_ - size_) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("gz floor buffer: a dump past its ", capacity_, " bytes"));
+    }
+    std::memcpy(data_ + size_, bytes.data(), bytes.size());
+    size_ += bytes.size();
+    return absl::OkStatus();
+  }
+  uint64_t bytes_written() const override { return size_; }
+  absl::Span<const uint8_t> data() const { return absl::MakeConstSpan(data_, size_); }
+
+ private:
+  const size_t capacity_;
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  int error_ = 0;
+};
+
+// GzFloor: one compression of `plain` as a compressed dump's sink does it
+// (ParallelGzipSink, 1 MiB blocks, one worker per core), into a sink that
+// discards; the wall time from the sink's creation to its Finish, and the
+// compressed byte count.
+struct GzFloor {
+  double seconds = -1;
+  uint64_t bytes = 0;
+};
+GzFloor GzFloorOf(absl::Span<const uint8_t> plain, int level) {
+  DiscardingSink out;
+  ParallelGzipSink::Options options;
+  options.level = level;
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::unique_ptr<ParallelGzipSink>> sink = ParallelGzipSink::Create(&out, options);
+  absl::Status status = sink.status();
+  for (size_t at = 0; status.ok() && at < plain.size(); at += ParallelGzipSink::kBlockSize) {
+    const size_t n = std::min(ParallelGzipSink::kBlockSize, plain.size() - at);
+    status = (*sink)->Write(absl::MakeConstSpan(plain.data() + at, n));
+  }
+  if (status.ok()) status = (*sink)->Finish();
+  GzFloor floor;
+  if (!status.ok()) {
+    std::fprintf(stderr, "heap_shape: gz floor: %s\n", status.ToString().c_str());
+    return floor;
+  }
+  floor.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  floor.bytes = out.bytes_written();
+  return floor;
+}
+
 // WarmPageCache: writes `bytes` to a scratch file in `dir` and deletes it,
 // then settles the writeback (see the top of the file). False if a step
 // failed (reported on stderr).
@@ -298,21 +392,42 @@ int Main() {
               static_cast<unsigned long long>(heap_stats.committed_bytes),
               static_cast<unsigned long long>(heap_stats.huge_page_bytes));
 
+  // The dump's options but for the mode, the path and the sink.
+  HeapDumpOptions like;
+  like.live = live;
+  like.gzip_level = absl::GetFlag(FLAGS_gz);
+  // Every dump of the parked shape the same bytes: the environment's
+  // memory figures (whose digits move from dump to dump) pinned.
+  like.extra_properties = PinnedVolatileProperties();
+
+  // The compressor floor's input: the plain bytes of the dump.
+  const bool gz_floor = absl::GetFlag(FLAGS_floor) && like.gzip_level > 0;
+  // A plain dump takes some 1.0-1.2 bytes per heap byte (its record
+  // headers against the objects' own); twice the heap plus the records
+  // outside it is room to spare, and costs address space only.
+  std::optional<UnforkedBuffer> plain;
+  if (gz_floor) {
+    plain.emplace(2 * heap_stats.committed_bytes + (size_t{64} << 20));
+    HeapDumpOptions plain_options = like;
+    plain_options.gzip_level = 0;
+    if (absl::Status status = VMRuntime::DumpHeapTo(**runtime, *plain, plain_options);
+        !status.ok()) {
+      std::fprintf(stderr, "heap_shape: the gz floor's plain dump: %s\n",
+                   status.ToString().c_str());
+      return 1;
+    }
+  }
+
   std::vector<std::vector<Sample>> samples(modes.size());
-  std::vector<double> floors;
+  std::vector<double> floors, gz_floors;
   for (int r = 0; r < repeat; ++r) {
     for (size_t m = 0; m < modes.size(); ++m) {
-      HeapDumpOptions dump;
+      HeapDumpOptions dump = like;
       dump.path = !out.empty() ? out
                                : absl::StrCat(absl::GetFlag(FLAGS_dir), "/heap_shape-", getpid(),
                                               "-", r, "-", modes[m],
-                                              absl::GetFlag(FLAGS_gz) > 0 ? ".hprof.gz" : ".hprof");
-      dump.live = live;
-      dump.gzip_level = absl::GetFlag(FLAGS_gz);
+                                              dump.gzip_level > 0 ? ".hprof.gz" : ".hprof");
       dump.mode = modes[m] == "fork" ? DumpMode::kFork : DumpMode::kStopTheWorld;
-      // Every dump of the parked shape the same bytes: the environment's
-      // memory figures (whose digits move from dump to dump) pinned.
-      dump.extra_properties = PinnedVolatileProperties();
       if (modes[m] != "walk" &&
           !WarmPageCache(absl::GetFlag(FLAGS_dir), samples[m].empty()
                                                        ? heap_stats.committed_bytes
@@ -374,6 +489,14 @@ int Main() {
                   static_cast<unsigned long long>(bytes));
       std::fflush(stdout);
     }
+    if (gz_floor) {
+      const GzFloor floor = GzFloorOf(plain->data(), like.gzip_level);
+      if (floor.seconds < 0) return 1;
+      gz_floors.push_back(floor.seconds);
+      std::printf("gz_floor n=%lld seconds=%.4f bytes=%llu\n", static_cast<long long>(n),
+                  floor.seconds, static_cast<unsigned long long>(floor.bytes));
+      std::fflush(stdout);
+    }
   }
   for (size_t m = 0; m < modes.size(); ++m) {
     Sample median;
@@ -398,6 +521,11 @@ int Main() {
     std::sort(floors.begin(), floors.end());
     std::printf("floor_median n=%lld seconds=%.4f\n", static_cast<long long>(n),
                 floors[floors.size() / 2]);
+  }
+  if (!gz_floors.empty()) {
+    std::sort(gz_floors.begin(), gz_floors.end());
+    std::printf("gz_floor_median n=%lld seconds=%.4f\n", static_cast<long long>(n),
+                gz_floors[gz_floors.size() / 2]);
   }
   for (size_t m = 0; m < modes.size(); ++m) {
     int64_t most = 0;

@@ -53,7 +53,8 @@ std::vector<Line> Lines(const std::string& out, bool live) {
       EXPECT_TRUE(absl::SimpleAtoi(match[3].str(), &line.bytes));
       EXPECT_TRUE(absl::SimpleAtoi(match[4].str(), &line.objects));
       lines.push_back(line);
-    } else if (!std::regex_match(s, heap) && s.rfind("floor", 0) != 0) {
+    } else if (!std::regex_match(s, heap) && s.rfind("floor", 0) != 0 &&
+               s.rfind("gz_floor", 0) != 0) {
       EXPECT_EQ(s.rfind("rss ", 0), 0u) << "unexpected line: " << s;
     }
   }
@@ -82,6 +83,30 @@ TEST(HeapShapeMainTest, OneLinePerDumpAMedianPerModeAndNoFileLeft) {
   EXPECT_TRUE(ListDir(dir).empty());
 }
 
+// Floors: the byte counts of `out`'s `<kind> n=... seconds=... bytes=...`
+// lines in order, and how many `<kind>_median` lines it has.
+struct Floors {
+  std::vector<uint64_t> bytes;
+  int medians = 0;
+};
+Floors FloorLines(const std::string& out, const std::string& kind) {
+  const std::regex floor(absl::StrCat(kind, " n=", kN, " seconds=[0-9]+\\.[0-9]{4} bytes=([0-9]+)"));
+  const std::regex median(absl::StrCat(kind, "_median n=", kN, " seconds=[0-9]+\\.[0-9]{4}"));
+  Floors floors;
+  for (absl::string_view text : absl::StrSplit(out, '\n', absl::SkipEmpty())) {
+    const std::string s(text);
+    std::smatch match;
+    if (std::regex_match(s, match, floor)) {
+      uint64_t bytes = 0;
+      EXPECT_TRUE(absl::SimpleAtoi(match[1].str(), &bytes)) << s;
+      floors.bytes.push_back(bytes);
+    } else if (std::regex_match(s, median)) {
+      ++floors.medians;
+    }
+  }
+  return floors;
+}
+
 // --floor: per repetition, a write of the dump's byte count into --dir (the
 // dd floor, in the same run), and its median; its file is deleted too.
 TEST(HeapShapeMainTest, FloorWritesTheDumpsBytesOncePerRepetition) {
@@ -92,21 +117,32 @@ TEST(HeapShapeMainTest, FloorWritesTheDumpsBytesOncePerRepetition) {
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const std::vector<Line> dumps = Lines(run.out, /*live=*/false);
   ASSERT_FALSE(dumps.empty()) << run.out;
-  const std::regex floor(absl::StrCat("floor n=", kN, " seconds=[0-9]+\\.[0-9]{4} bytes=([0-9]+)"));
-  const std::regex median(absl::StrCat("floor_median n=", kN, " seconds=[0-9]+\\.[0-9]{4}"));
-  int floors = 0, medians = 0;
-  for (absl::string_view text : absl::StrSplit(run.out, '\n', absl::SkipEmpty())) {
-    const std::string s(text);
-    std::smatch match;
-    if (std::regex_match(s, match, floor)) {
-      ++floors;
-      EXPECT_EQ(match[1].str(), absl::StrCat(dumps[0].bytes));
-    } else if (std::regex_match(s, median)) {
-      ++medians;
-    }
+  const Floors floors = FloorLines(run.out, "floor");
+  EXPECT_EQ(floors.bytes, std::vector<uint64_t>(3, dumps[0].bytes)) << run.out;
+  EXPECT_EQ(floors.medians, 1) << run.out;
+  EXPECT_TRUE(ListDir(dir).empty());
+}
+
+// --floor with --gz: per repetition, also the compression alone of the
+// plain dump's bytes in memory. What it compressed is what each compressed
+// dump holds, but for the header's 8-byte timestamp (the dumps of one process
+// differ in nothing else), so its size is theirs within a few bytes; another
+// level or other bytes would be off by hundreds.
+TEST(HeapShapeMainTest, GzFloorCompressesTheDumpsOwnBytesOncePerRepetition) {
+  const std::string dir = MakeTempDir("heap-shape-gz-floor");
+  const ToolResult run = RunCommand({RunfilePath("benchmarks/heap_shape"),
+                                     absl::StrCat("--n=", kN), "--repeat=2", "--mode=stw,fork",
+                                     "--gz=1", "--floor", absl::StrCat("--dir=", dir)});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::vector<Line> dumps = Lines(run.out, /*live=*/false);
+  ASSERT_EQ(dumps.size(), 6u) << run.out;
+  constexpr double kTimestampSlack = 16;
+  const Floors floors = FloorLines(run.out, "gz_floor");
+  ASSERT_EQ(floors.bytes.size(), 2u) << run.out;
+  for (uint64_t bytes : floors.bytes) {
+    for (const Line& dump : dumps) EXPECT_NEAR(bytes, dump.bytes, kTimestampSlack) << run.out;
   }
-  EXPECT_EQ(floors, 3) << run.out;
-  EXPECT_EQ(medians, 1) << run.out;
+  EXPECT_EQ(floors.medians, 1) << run.out;
   EXPECT_TRUE(ListDir(dir).empty());
 }
 
