@@ -97,18 +97,17 @@
 // before the dumps (the heap limit and the first collection's threshold are
 // far above the shape), so full dumps hold the garbage tree.
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -118,6 +117,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "base/parent_only_memory.h"
 #include "benchmarks/heap_shape.h"
 #include "absl/types/span.h"
 #include "inspection/hprof/byte_sink.h"
@@ -251,48 +251,28 @@ double FloorSeconds(const std::string& path, uint64_t bytes) {
   return seconds;
 }
 
-// UnforkedBuffer: a ByteSink into an anonymous mapping of `capacity` bytes
-// (address space only until written) that a fork() leaves out
-// (MADV_DONTFORK): the gz floor's copy of a plain dump, held for the whole
-// run, must not add its page tables to every fork-mode dump's pause.
-class UnforkedBuffer : public ByteSink {
+// ParentOnlySink: a ByteSink into ParentOnlyMemory, which a fork() leaves
+// out: the gz floor's copy of a plain dump, held for the whole run, must not
+// add its page tables to every fork-mode dump's pause (at N = 4M, 9.1 ms
+// against 1.2 ms when it was ordinary memory).
+class ParentOnlySink : public ByteSink {
  public:
-  explicit UnforkedBuffer(size_t capacity) : capacity_(capacity) {
-    void* p = mmap(nullptr, capacity_, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) {
-      error_ = errno;
-      return;
-    }
-    data_ = static_cast<uint8_t*>(p);
-    if (madvise(data_, capacity_, MADV_DONTFORK) != 0) error_ = errno;
-  }
-  ~UnforkedBuffer() override {
-    if (data_ != nullptr) munmap(data_, capacity_);
-  }
-  UnforkedBuffer(const UnforkedBuffer&) = delete;
-  UnforkedBuffer& operator=(const UnforkedBuffer&) = delete;
-
+  explicit ParentOnlySink(ParentOnlyMemory memory) : memory_(std::move(memory)) {}
   absl::Status Write(absl::Span<const uint8_t> bytes) override {
-    if (error_ != 0) {
-      return absl::InternalError(absl::StrCat("gz floor buffer: ", std::strerror(error_)));
-    }
-    if (bytes.size() > capacity_ - size_) {
+    if (bytes.size() > memory_.size() - size_) {
       return absl::ResourceExhaustedError(
-          absl::StrCat("gz floor buffer: a dump past its ", capacity_, " bytes"));
+          absl::StrCat("gz floor buffer: a dump past its ", memory_.size(), " bytes"));
     }
-    std::memcpy(data_ + size_, bytes.data(), bytes.size());
+    std::memcpy(memory_.data() + size_, bytes.data(), bytes.size());
     size_ += bytes.size();
     return absl::OkStatus();
   }
   uint64_t bytes_written() const override { return size_; }
-  absl::Span<const uint8_t> data() const { return absl::MakeConstSpan(data_, size_); }
+  absl::Span<const uint8_t> data() const { return absl::MakeConstSpan(memory_.data(), size_); }
 
  private:
-  const size_t capacity_;
-  uint8_t* data_ = nullptr;
+  ParentOnlyMemory memory_;
   size_t size_ = 0;
-  int error_ = 0;
 };
 
 // GzFloor: one compression of `plain` as a compressed dump's sink does it
@@ -405,9 +385,15 @@ int Main() {
   // A plain dump takes some 1.0-1.2 bytes per heap byte (its record
   // headers against the objects' own); twice the heap plus the records
   // outside it is room to spare, and costs address space only.
-  std::optional<UnforkedBuffer> plain;
+  std::optional<ParentOnlySink> plain;
   if (gz_floor) {
-    plain.emplace(2 * heap_stats.committed_bytes + (size_t{64} << 20));
+    absl::StatusOr<ParentOnlyMemory> memory = ParentOnlyMemory::Create(
+        2 * heap_stats.committed_bytes + (size_t{64} << 20), "the gz floor's plain dump");
+    if (!memory.ok()) {
+      std::fprintf(stderr, "heap_shape: %s\n", memory.status().ToString().c_str());
+      return 1;
+    }
+    plain.emplace(*std::move(memory));
     HeapDumpOptions plain_options = like;
     plain_options.gzip_level = 0;
     if (absl::Status status = VMRuntime::DumpHeapTo(**runtime, *plain, plain_options);

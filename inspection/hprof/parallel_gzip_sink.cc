@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
@@ -21,7 +22,10 @@ absl::StatusOr<std::unique_ptr<ParallelGzipSink>> ParallelGzipSink::Create(
   if (resolved.workers <= 0) {
     resolved.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
-  std::unique_ptr<ParallelGzipSink> sink(new ParallelGzipSink(out, resolved));
+  ASSIGN_OR_RETURN(ParentOnlyMemory buffers,
+                   ParentOnlyMemory::Create(BufferBytes(resolved.workers), "gzip block buffers"));
+  std::unique_ptr<ParallelGzipSink> sink(
+      new ParallelGzipSink(out, resolved, std::move(buffers)));
   for (int i = 0; i < resolved.workers; ++i) {
     ASSIGN_OR_RETURN(std::unique_ptr<BlockCompressor> compressor,
                      BlockCompressor::Create(resolved.deflater, resolved.level));
@@ -33,13 +37,24 @@ absl::StatusOr<std::unique_ptr<ParallelGzipSink>> ParallelGzipSink::Create(
   return sink;
 }
 
-ParallelGzipSink::ParallelGzipSink(ByteSink* out, const Options& options)
-    : out_(out), options_(options), packed_capacity_(BlockCompressor::Bound(kBlockSize)) {
+size_t ParallelGzipSink::BufferBytes(int workers) {
+  return Slots(workers) * (kBlockSize + BlockCompressor::Bound(kBlockSize));
+}
+
+ParallelGzipSink::ParallelGzipSink(ByteSink* out, const Options& options,
+                                   ParentOnlyMemory buffers)
+    : out_(out),
+      options_(options),
+      packed_capacity_(BlockCompressor::Bound(kBlockSize)),
+      buffers_(std::move(buffers)) {
   // One slot per worker, one being filled, one being written.
-  slots_.resize(static_cast<size_t>(options.workers) + 2);
+  slots_.resize(Slots(options.workers));
+  KILN_CHECK(buffers_.size() >= BufferBytes(options.workers), "gzip block buffers too small");
+  uint8_t* next = buffers_.data();
   for (Slot& slot : slots_) {
-    slot.raw.reset(new uint8_t[kBlockSize]);
-    slot.packed.reset(new uint8_t[packed_capacity_]);
+    slot.raw = next;
+    slot.packed = next + kBlockSize;
+    next += kBlockSize + packed_capacity_;
   }
 }
 
@@ -71,7 +86,7 @@ absl::Status ParallelGzipSink::Write(absl::Span<const uint8_t> bytes) {
   while (!bytes.empty()) {
     RETURN_IF_ERROR(WaitForFillSlot());
     const size_t n = std::min(bytes.size(), kBlockSize - filled_);
-    std::memcpy(slots_[fill_].raw.get() + filled_, bytes.data(), n);
+    std::memcpy(slots_[fill_].raw + filled_, bytes.data(), n);
     filled_ += n;
     accepted_ += n;
     bytes.remove_prefix(n);
@@ -133,9 +148,9 @@ void ParallelGzipSink::Run(BlockCompressor* compressor) {
           options_.fail_block == sequence + 1
               ? absl::StatusOr<size_t>(absl::InternalError(absl::StrCat(
                     "gzip: the compressor of block ", sequence + 1, " failed (testing)")))
-              : compressor->Compress(absl::MakeConstSpan(slot->raw.get(), slot->raw_size),
+              : compressor->Compress(absl::MakeConstSpan(slot->raw, slot->raw_size),
                                      sequence == 0 ? kComment : "",
-                                     absl::MakeSpan(slot->packed.get(), packed_capacity_));
+                                     absl::MakeSpan(slot->packed, packed_capacity_));
       if (packed.ok()) {
         slot->packed_size = *packed;
       } else {
@@ -157,7 +172,7 @@ void ParallelGzipSink::WriteReady() {
     if (status_.ok()) {
       writing_ = true;
       mu_.Unlock();
-      absl::Status status = out_->Write(absl::MakeConstSpan(slot.packed.get(), slot.packed_size));
+      absl::Status status = out_->Write(absl::MakeConstSpan(slot.packed, slot.packed_size));
       mu_.Lock();
       writing_ = false;
       if (!status.ok() && status_.ok()) status_ = std::move(status);
