@@ -37,9 +37,13 @@ absl::StatusOr<std::unique_ptr<ParallelGzipSink>> ParallelGzipSink::Create(
   return sink;
 }
 
-size_t ParallelGzipSink::BufferBytes(int workers) {
-  return Slots(workers) * (kBlockSize + BlockCompressor::Bound(kBlockSize));
+size_t ParallelGzipSink::SlotStride() {
+  // Each slot's raw block starts on a page of its own.
+  constexpr size_t kPage = 4096;
+  return (kBlockSize + BlockCompressor::Bound(kBlockSize) + kPage - 1) / kPage * kPage;
 }
+
+size_t ParallelGzipSink::BufferBytes(int workers) { return Slots(workers) * SlotStride(); }
 
 ParallelGzipSink::ParallelGzipSink(ByteSink* out, const Options& options,
                                    ParentOnlyMemory buffers)
@@ -54,7 +58,7 @@ ParallelGzipSink::ParallelGzipSink(ByteSink* out, const Options& options,
   for (Slot& slot : slots_) {
     slot.raw = next;
     slot.packed = next + kBlockSize;
-    next += kBlockSize + packed_capacity_;
+    next += SlotStride();
   }
 }
 

@@ -72,8 +72,9 @@ class ParallelGzipSink : public ByteSink {
   };
 
   ParallelGzipSink(ByteSink* out, const Options& options, ParentOnlyMemory buffers);
-  // BufferBytes: what `workers` workers' slots take.
+  // BufferBytes: what `workers` workers' slots take, SlotStride each.
   static size_t BufferBytes(int workers);
+  static size_t SlotStride();
   static size_t Slots(int workers) { return static_cast<size_t>(workers) + 2; }
   void Run(BlockCompressor* compressor);
   // WaitForFillSlot: the slot the producer fills next is free (its member
