@@ -351,7 +351,14 @@ TEST_F(GcTest, FourMutatorsAndCollectionsLoseNothing) {
     ASSERT_TRUE(stats.ok());
   }
   stop.store(true);
-  for (auto& t : threads) t.join();
+  {
+    // Joined in native state: a mutator's last allocations may still ask
+    // for a collection, whose safepoint would otherwise wait for this
+    // thread, blocked in join() while managed, forever (a deadlock seen
+    // under ASan, one run in some 30).
+    ScopedNative joining(main, ThreadStatus::kWaiting);
+    for (auto& t : threads) t.join();
+  }
   // Everything reachable from the shared array is intact.
   int nodes = 0;
   for (int i = 0; i < kSlots; ++i) {

@@ -44,7 +44,12 @@ TEST(ThreadTest, AttachedThreadHasAJavaLangThread) {
     EXPECT_TRUE(object->Get<bool>(*f.daemon));
     EXPECT_EQ(object->Get<int32_t>(*f.priority), 7);
   });
-  other.join();
+  {
+    // Joined in native state, so that nothing the other thread does can
+    // wait on a safepoint that waits for this one.
+    ScopedNative joining(main, ThreadStatus::kWaiting);
+    other.join();
+  }
   EXPECT_NE(inner, nullptr);
   EXPECT_EQ(main.thread().tid(), 1);
   EXPECT_EQ(main.thread().native_id(), static_cast<pid_t>(gettid()));
