@@ -290,10 +290,7 @@ GzFloor GzFloorOf(absl::Span<const uint8_t> plain, int level) {
   const absl::Time start = absl::Now();
   absl::StatusOr<std::unique_ptr<ParallelGzipSink>> sink = ParallelGzipSink::Create(&out, options);
   absl::Status status = sink.status();
-  for (size_t at = 0; status.ok() && at < plain.size(); at += ParallelGzipSink::kBlockSize) {
-    const size_t n = std::min(ParallelGzipSink::kBlockSize, plain.size() - at);
-    status = (*sink)->Write(absl::MakeConstSpan(plain.data() + at, n));
-  }
+  if (status.ok()) status = (*sink)->Write(plain);  // the sink cuts the blocks
   if (status.ok()) status = (*sink)->Finish();
   GzFloor floor;
   if (!status.ok()) {
