@@ -95,6 +95,7 @@ absl::StatusOr<Api> ResolveApi(const kiln::Runtime& runtime) {
 struct Started {
   std::optional<kiln::Global<kiln::Object>> thread;  // for main
   std::atomic<bool> attached{false};
+  const kiln::Thread* main = nullptr;  // set before Thread-0 starts
 };
 
 // Run: SVMHeapDump.run(), on thread "Thread-0" (an SVMHeapDump).
@@ -107,6 +108,13 @@ void Run(kiln::Runtime& runtime, const Api& api, Started& started) {
   KILN_LINE(frame);
   const int runs = api.runs.Get();
   const int sleep_ms = api.sleep_time.Get();
+  {
+    // "Thread started" once main waits in t.join(), so that whoever acts on
+    // the line (a signal, kiln-ctl, the tests) finds both threads where the
+    // line says: Thread-0 in run(), main in join()'s Object.wait().
+    kiln::ScopedNative starting(scope.thread(), kiln::ThreadStatus::kWaiting);
+    while (started.main->status() != kiln::ThreadStatus::kMonitorWait) std::this_thread::yield();
+  }
   Print(absl::StrCat(kiln::samples::DateTimeNow(), ": Thread started, it will run for ", runs,
                      " seconds"));
   while (api.i.Get() < runs) {
@@ -144,6 +152,7 @@ absl::Status Main(kiln::Runtime& runtime, bool inspection) {
   std::fflush(stdout);
 
   Started started;
+  started.main = &main.thread();
   std::thread thread(Run, std::ref(runtime), std::cref(api), std::ref(started));
   {
     kiln::ScopedNative starting(main, kiln::ThreadStatus::kWaiting);
